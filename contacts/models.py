@@ -1,0 +1,65 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from crm_site.models import CRMObject, full_name
+
+
+class Contact(CRMObject):
+    class Honorific(models.TextChoices):
+        MR = "mr", _("Mr.")
+        MRS = "mrs", _("Mrs.")
+        MS = "ms", _("Ms.")
+        DR = "dr", _("Dr.")
+
+    last_name = models.CharField(_("last name"), max_length=100, blank=True, db_index=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    middle_name = models.CharField(_("middle name (patronymic)"), max_length=100, blank=True)
+    honorific = models.CharField(_("honorific"), max_length=5, choices=Honorific.choices, blank=True)
+    position = models.CharField(_("position"), max_length=150, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    source = models.ForeignKey(
+        "crm_site.Source", on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("source")
+    )
+    type = models.ForeignKey(
+        "crm_site.ClientType", on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("type")
+    )
+    tags = models.ManyToManyField("crm_site.Tag", blank=True, related_name="contacts", verbose_name=_("tags"))
+    comment = models.TextField(_("comment"), blank=True)
+    companies = models.ManyToManyField(
+        "companies.Company", through="ContactCompany", related_name="contacts", verbose_name=_("companies")
+    )
+
+    class Meta(CRMObject.Meta):
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self):
+        return self.full_name or str(_("(no name)"))
+
+    @property
+    def full_name(self):
+        return full_name(self.last_name, self.first_name, self.middle_name)
+
+
+class ContactCompany(models.Model):
+    """A contact's place at a company, with the position held there; one link is the primary one."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="company_links")
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="contact_links")
+    position = models.CharField(_("position"), max_length=150, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("contact's company")
+        verbose_name_plural = _("contacts' companies")
+        ordering = ["-is_primary", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "company"], name="contacts_contactcompany_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact} — {self.company}"

@@ -1,0 +1,5 @@
+from .registry import registry
+
+
+def navigation(request):
+    return {"nav_entities": list(registry)}

@@ -1,0 +1,154 @@
+"""Shared form pieces: the base entity form and the phone/email/messenger/link formsets."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.forms import BaseGenericInlineFormSet, generic_inlineformset_factory
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from .models import Communication
+from .normalize import parse_phone
+
+
+class CRMObjectForm(forms.ModelForm):
+    """Base of every entity's form: the responsible user and the opened flag."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if "owner" in self.fields:
+            self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+            self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+            if not self.instance.pk and user is not None:
+                self.initial.setdefault("owner", user.pk)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.DateInput):
+                field.widget.input_type = "date"
+                field.widget.format = "%Y-%m-%d"
+
+
+class ChannelForm(forms.ModelForm):
+    class Meta:
+        model = Communication
+        fields = ("kind", "value", "is_primary")
+
+    def __init__(self, *args, channel, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        kinds = Communication.KINDS_BY_CHANNEL[channel]
+        self.fields["kind"].choices = [(k.value, k.label) for k in kinds]
+        self.fields["kind"].initial = kinds[0].value
+        self.fields["value"].required = False
+        self.fields["value"].widget.attrs.update(_channel_input_attrs(channel))
+
+    def clean_value(self):
+        value = (self.cleaned_data.get("value") or "").strip()
+        if not value:
+            return value
+        if self.channel == Communication.Channel.PHONE:
+            if parse_phone(value) is None:
+                raise forms.ValidationError(
+                    _("“%(value)s” is not a phone number. Type it with the country code, e.g. +7 495 123-45-67."),
+                    params={"value": value},
+                )
+        elif self.channel == Communication.Channel.EMAIL:
+            try:
+                validate_email(value)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    _("“%(value)s” is not an email address."), params={"value": value}
+                ) from None
+        elif self.channel == Communication.Channel.WEB:
+            if not value.lower().startswith(("http://", "https://")):
+                value = "https://" + value
+            forms.URLField().clean(value)
+        return value
+
+    def has_changed(self):
+        # A new row without a value is an unused blank row, whatever its kind says.
+        if not self.instance.pk:
+            return bool((self.data.get(self.add_prefix("value")) or "").strip())
+        return super().has_changed()
+
+
+def _channel_input_attrs(channel):
+    if channel == Communication.Channel.PHONE:
+        return {"type": "tel", "placeholder": "+7 495 123-45-67", "autocomplete": "tel"}
+    if channel == Communication.Channel.EMAIL:
+        return {"type": "email", "placeholder": "name@example.com", "autocomplete": "email"}
+    if channel == Communication.Channel.WEB:
+        return {"placeholder": "https://"}
+    return {"placeholder": "@username"}
+
+
+class BaseChannelFormSet(BaseGenericInlineFormSet):
+    channel = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.queryset = self.queryset.filter(channel=self.channel)
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        kwargs["channel"] = self.channel
+        return kwargs
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            channel=self.channel,
+            renderer=self.renderer,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            value = form.cleaned_data.get("value")
+            if not value:
+                continue
+            key = Communication.normalize_value(self.channel, value)
+            if key in seen:
+                form.add_error("value", _("This value is already in the list."))
+            seen.add(key)
+
+    def save_new(self, form, commit=True):
+        form.instance.channel = self.channel
+        return super().save_new(form, commit=commit)
+
+    def _should_delete_form(self, form):
+        # Clearing an existing value deletes it rather than saving it empty.
+        if form.instance.pk and not (form.cleaned_data.get("value") or "").strip():
+            return True
+        return super()._should_delete_form(form)
+
+
+CHANNEL_LABELS = {
+    Communication.Channel.PHONE: _("Phones"),
+    Communication.Channel.EMAIL: _("Emails"),
+    Communication.Channel.MESSENGER: _("Messengers"),
+    Communication.Channel.WEB: _("Websites and social links"),
+}
+
+
+def channel_formsets(instance, data=None):
+    """One formset per channel, each bound to `instance`'s values of that channel."""
+    formsets = []
+    for channel in Communication.Channel:
+        base = type(f"{channel.value.title()}FormSet", (BaseChannelFormSet,), {"channel": channel})
+        formset_class = generic_inlineformset_factory(
+            Communication, form=ChannelForm, formset=base, fields=("kind", "value", "is_primary"),
+            extra=1, can_delete=True,
+        )
+        formset = formset_class(data=data, instance=instance, prefix=f"ch-{channel.value}")
+        formset.label = CHANNEL_LABELS[channel]
+        formsets.append(formset)
+    return formsets

@@ -1,0 +1,49 @@
+"""Quick search (?q=): names, phones in any format, emails; one implementation for every entity."""
+
+import re
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+
+from .models import Communication
+from .normalize import normalize_email, normalize_phone, phone_digits
+
+MIN_PHONE_DIGITS = 5
+
+
+def search_queryset(queryset, query):
+    query = (query or "").strip()
+    if not query:
+        return queryset
+    model = queryset.model
+    entity = model.entity()
+    condition = Q()
+    for word in query.split()[:6]:
+        word_q = Q()
+        for field_name in entity.search_fields:
+            word_q |= Q(**{f"{field_name}__icontains": word})
+        condition &= word_q
+    if entity.has_channels:
+        channel_ids = _channel_matches(model, query)
+        if channel_ids is not None:
+            condition |= Q(pk__in=channel_ids)
+    return queryset.filter(condition)
+
+
+def _channel_matches(model, query):
+    """A subquery of record ids whose phone or email matches, or None when the query is neither."""
+    content_type = ContentType.objects.get_for_model(model)
+    comms = Communication.objects.filter(content_type=content_type)
+    if "@" in query:
+        return comms.filter(channel=Communication.Channel.EMAIL, normalized__contains=normalize_email(query)).values(
+            "object_id"
+        )
+    digits = phone_digits(query)
+    if len(digits) >= MIN_PHONE_DIGITS and re.fullmatch(r"[\d\s()+\-.]+", query):
+        normalized = normalize_phone(query)
+        # A full number matches exactly (any format); a fragment matches anywhere in the digits.
+        fragment = normalized.lstrip("+") if normalized.startswith("+") else digits
+        return comms.filter(channel=Communication.Channel.PHONE).filter(
+            Q(normalized=normalized) | Q(normalized__contains=fragment) | Q(normalized__contains=digits)
+        ).values("object_id")
+    return None

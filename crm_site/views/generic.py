@@ -1,0 +1,393 @@
+"""Generic views that serve every registered entity; each url passes its entity key.
+
+Access: every queryset comes from `visible_to()`; a record outside the read scope answers 404,
+a missing right on a visible record answers 403.
+"""
+
+import django_filters
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import select_template
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
+
+from .. import services
+from ..display import field_label, field_value, link_target
+from ..forms import channel_formsets
+from ..registry import registry
+
+
+def entity_templates(entity, name):
+    """`{app}/{model}/{name}.html`, then `generic/{name}.html` (NetBox / Wagtail style fallback)."""
+    return [f"{entity.model._meta.app_label}/{entity.key}/{name}.html", f"generic/{name}.html"]
+
+
+class EntityView(View):
+    entity_key = None
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.entity = registry[kwargs.pop("entity", self.entity_key)]
+        self.model = self.entity.model
+        self.kwargs = kwargs
+
+    def visible(self, action=READ):
+        return self.model.objects.visible_to(self.request.user, action)
+
+    def get_object(self):
+        """The record, 404 when it is outside the user's read scope or in the bin."""
+        return get_object_or_404(self.visible(READ), pk=self.kwargs["pk"])
+
+    def require(self, obj, action):
+        if not can(self.request.user, obj, action):
+            raise PermissionDenied
+
+    def render(self, name, context, status=200):
+        context.setdefault("entity", self.entity)
+        context.setdefault("entities", list(registry))
+        return render(self.request, entity_templates(self.entity, name), context, status=status)
+
+
+class ObjectListView(EntityView):
+    def get(self, request, **kwargs):
+        queryset = self.visible(READ).select_related(*self.entity.list_select_related)
+        if self.entity.has_channels:
+            queryset = queryset.prefetch_related("communications")
+        query = request.GET.get("q", "").strip()
+        if query:
+            queryset = queryset.search(query)
+        filterset = self.filterset(request.GET, queryset)
+        if filterset.is_valid():
+            queryset = filterset.qs
+        sort = request.GET.get("sort", "")
+        sort_key = sort.lstrip("-")
+        if sort_key in self.entity.sort_fields:
+            expression = self.entity.sort_fields[sort_key]
+            descending = sort.startswith("-")
+            queryset = queryset.order_by(f"{'-' if descending else ''}{expression}", "-pk")
+        else:
+            sort = ""
+        paginator = Paginator(queryset, self.page_size())
+        page = paginator.get_page(request.GET.get("page"))
+        columns = [
+            {
+                "name": name,
+                "label": field_label(self.model, name),
+                "sortable": name in self.entity.sort_fields,
+                "sorted": "asc" if sort == name else ("desc" if sort == f"-{name}" else ""),
+            }
+            for name in self.entity.list_columns
+        ]
+        rows = [
+            {"object": obj, "cells": [self.cell(obj, name) for name in self.entity.list_columns]} for obj in page
+        ]
+        params = request.GET.copy()
+        params.pop("page", None)
+        sort_params = params.copy()
+        sort_params.pop("sort", None)
+        context = {
+            "page": page,
+            "rows": rows,
+            "columns": columns,
+            "query": query,
+            "sort": sort,
+            "filterset": filterset,
+            "querystring": params.urlencode(),
+            "sort_querystring": sort_params.urlencode(),
+            "can_add": scope_q(request.user, self.model, ADD) is not None,
+        }
+        name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
+        return self.render(name, context)
+
+    def page_size(self):
+        from django.conf import settings
+
+        try:
+            size = int(self.request.GET.get("per_page", settings.CRM_PAGE_SIZE))
+        except ValueError:
+            size = settings.CRM_PAGE_SIZE
+        return max(10, min(size, 100))
+
+    def filterset(self, data, queryset):
+        meta = type("Meta", (), {"model": self.model, "fields": list(self.entity.filter_fields)})
+        filterset_class = type(f"{self.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta})
+        return filterset_class(data, queryset=queryset, request=self.request)
+
+    def cell(self, obj, name):
+        if name in ("phone", "primary_phone"):
+            comm = obj.primary_phone
+            return {"value": comm.display if comm else "", "href": comm.href if comm else ""}
+        if name in ("email", "primary_email"):
+            comm = obj.primary_email
+            return {"value": comm.value if comm else "", "href": comm.href if comm else ""}
+        target = link_target(obj, name)
+        return {"value": field_value(obj, name), "link": target.get_absolute_url() if target else ""}
+
+
+class ObjectDetailView(EntityView):
+    def get(self, request, **kwargs):
+        obj = self.get_object()
+        return self.render("detail", self.card_context(obj))
+
+    def card_context(self, obj):
+        user = self.request.user
+        sections = []
+        for title, names in self.entity.card_sections:
+            items = []
+            for name in names:
+                value = field_value(obj, name)
+                target = link_target(obj, name)
+                items.append(
+                    {
+                        "name": name,
+                        "label": field_label(self.model, name),
+                        "value": value,
+                        "link": target.get_absolute_url() if target else "",
+                    }
+                )
+            sections.append({"title": title, "items": items})
+        can_edit = can(user, obj, EDIT)
+        relations = []
+        for relation in self.entity.relations:
+            target_model = relation.target_model
+            visible_targets = target_model.objects.visible_to(user, READ).values("pk")
+            links = (
+                relation.through_model.objects.filter(**{relation.from_field: obj})
+                .filter(**{f"{relation.to_field}__in": visible_targets})
+                .select_related(relation.to_field)
+            )
+            relations.append(
+                {
+                    "relation": relation,
+                    "target_entity": target_model.entity(),
+                    "links": [
+                        {
+                            "id": link.pk,
+                            "target": getattr(link, relation.to_field),
+                            "extra": [
+                                {"label": field_label(type(link), f), "value": field_value(link, f)}
+                                for f in relation.extra_fields
+                            ],
+                        }
+                        for link in links
+                    ],
+                    "extra_fields": [
+                        {"name": f, "label": field_label(relation.through_model, f),
+                         "type": "checkbox" if f.startswith("is_") else "text"}
+                        for f in relation.extra_fields
+                    ],
+                }
+            )
+        related_lists = []
+        for title, accessor, key in self.entity.related_lists:
+            related_entity = registry[key]
+            records = related_entity.model.objects.visible_to(user, READ).filter(**{accessor: obj})
+            related_lists.append(
+                {"title": title, "entity": related_entity, "records": records[:50], "count": records.count()}
+            )
+        channels = []
+        if self.entity.has_channels:
+            comms = list(obj.communications.all())
+            for channel, label in _channel_titles():
+                values = [c for c in comms if c.channel == channel]
+                if values:
+                    channels.append({"label": label, "values": values})
+        return {
+            "object": obj,
+            "sections": sections,
+            "channels": channels,
+            "relations": relations,
+            "related_lists": related_lists,
+            "can_edit": can_edit,
+            "can_delete": can(user, obj, DELETE),
+            "history": history_entries(obj),
+        }
+
+
+def _channel_titles():
+    from ..forms import CHANNEL_LABELS
+
+    return list(CHANNEL_LABELS.items())
+
+
+def history_entries(obj, limit=20):
+    """The latest audit records with the fields each one changed."""
+    entries = []
+    records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
+    hidden = {"updated_at", "updated_by", "created_by", "created_at", "custom_fields", "department"}
+    for record, older in zip(records, records[1:] + [None], strict=False):
+        changes = []
+        if older is not None:
+            delta = record.diff_against(older)
+            for change in delta.changes:
+                if change.field in hidden:
+                    continue
+                changes.append(
+                    {
+                        "field": field_label(type(obj), change.field),
+                        "old": _history_value(obj, change.field, change.old),
+                        "new": _history_value(obj, change.field, change.new),
+                    }
+                )
+        entries.append({"record": record, "changes": changes})
+    return entries[:limit]
+
+
+def _history_value(obj, name, value):
+    try:
+        field = type(obj)._meta.get_field(name)
+    except Exception:
+        return value
+    if value in (None, ""):
+        return "—"
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if field.is_relation and field.related_model is not None:
+        related = field.related_model._base_manager.filter(pk=value).first()
+        return str(related) if related else value
+    return value
+
+
+class ObjectEditView(EntityView):
+    """Create (no pk) or edit (pk) with the phone/email/messenger/link formsets."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if "pk" in self.kwargs:
+            self.object = self.get_object()
+            self.require(self.object, EDIT)
+        else:
+            if scope_q(request.user, self.model, ADD) is None:
+                raise PermissionDenied
+            self.object = self.model()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form(self, data=None):
+        initial = {key: value for key, value in self.request.GET.items() if key in self.entity.form._meta.fields}
+        return self.entity.form(data=data, instance=self.object, user=self.request.user, initial=initial)
+
+    def get(self, request, **kwargs):
+        return self.show(self.get_form(), self.formsets())
+
+    def formsets(self, data=None):
+        return channel_formsets(self.object, data) if self.entity.has_channels else []
+
+    def post(self, request, **kwargs):
+        form = self.get_form(request.POST)
+        formsets = self.formsets(request.POST)
+        if form.is_valid() and all(fs.is_valid() for fs in formsets):
+            creating = self.object.pk is None
+            try:
+                obj = services.record_save(user=request.user, form=form, channel_formsets=formsets)
+            except PermissionDenied as error:
+                form.add_error(None, str(error) or _("You may not save this record."))
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if creating:
+                    messages.success(request, _("%(name)s “%(obj)s” created.") % {
+                        "name": self.entity.verbose_name.capitalize(), "obj": obj})
+                else:
+                    messages.success(request, _("Changes saved."))
+                return HttpResponseRedirect(self.success_url(obj))
+        return self.show(form, formsets, status=400)
+
+    def success_url(self, obj):
+        next_url = self.request.POST.get("next", "")
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        if next_url and url_has_allowed_host_and_scheme(next_url, {self.request.get_host()}):
+            return next_url
+        return obj.get_absolute_url()
+
+    def show(self, form, formsets, status=200):
+        return self.render(
+            "form",
+            {"form": form, "formsets": formsets, "object": self.object, "is_new": self.object.pk is None,
+             "next": self.request.GET.get("next", self.request.POST.get("next", ""))},
+            status=status,
+        )
+
+
+class ObjectDeleteView(EntityView):
+    def dispatch(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        self.require(self.object, DELETE)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, **kwargs):
+        return self.render("confirm_delete", {"object": self.object})
+
+    def post(self, request, **kwargs):
+        services.record_delete(user=request.user, obj=self.object)
+        messages.success(request, _("“%(obj)s” moved to the recycle bin.") % {"obj": self.object})
+        return HttpResponseRedirect(reverse(f"{self.entity.key}_list"))
+
+
+class RelationLinkView(EntityView):
+    """POST: link the record to another one (`target` id plus the link's extra fields)."""
+
+    def post(self, request, **kwargs):
+        obj = self.get_object()
+        self.require(obj, EDIT)
+        try:
+            relation = self.entity.relation(kwargs["relation"])
+        except KeyError:
+            raise Http404 from None
+        target_id = request.POST.get("target", "").strip()
+        target = None
+        if target_id.isdigit():
+            target = relation.target_model.objects.visible_to(request.user, READ).filter(pk=target_id).first()
+        if target is None:
+            messages.error(request, _("Choose a record from the list to link."))
+        else:
+            extra = {}
+            for name in relation.extra_fields:
+                if name.startswith("is_"):
+                    extra[name] = request.POST.get(name) in ("on", "1", "true")
+                else:
+                    extra[name] = request.POST.get(name, "").strip()
+            try:
+                with transaction.atomic():
+                    services.record_link(user=request.user, obj=obj, relation=relation, target=target, **extra)
+            except ValidationError as error:
+                messages.error(request, "; ".join(error.messages))
+            else:
+                messages.success(request, _("Linked “%(target)s”.") % {"target": target})
+        return HttpResponseRedirect(obj.get_absolute_url() + f"#relation-{relation.name}")
+
+
+class RelationUnlinkView(EntityView):
+    def post(self, request, **kwargs):
+        obj = self.get_object()
+        self.require(obj, EDIT)
+        try:
+            relation = self.entity.relation(kwargs["relation"])
+        except KeyError:
+            raise Http404 from None
+        if services.record_unlink(user=request.user, obj=obj, relation=relation, link_id=kwargs["link_id"]):
+            messages.success(request, _("Link removed."))
+        return HttpResponseRedirect(obj.get_absolute_url() + f"#relation-{relation.name}")
+
+
+class AutocompleteView(EntityView):
+    """Records matching ?q= that the user may read: JSON for scripts, <option>s for htmx datalists."""
+
+    limit = 20
+
+    def get(self, request, **kwargs):
+        query = request.GET.get("q", "").strip()
+        results = []
+        if query:
+            queryset = self.visible(READ).search(query).order_by("-pk")[: self.limit]
+            results = [{"id": obj.pk, "text": str(obj), "url": obj.get_absolute_url()} for obj in queryset]
+        if request.htmx:
+            template = select_template(entity_templates(self.entity, "autocomplete"))
+            return render(request, template.template.name, {"results": results, "entity": self.entity})
+        return JsonResponse({"results": results})

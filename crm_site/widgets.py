@@ -1,0 +1,25 @@
+from django import forms
+from django.urls import reverse
+
+
+class AutocompleteSelect(forms.Widget):
+    """A record picker for large tables: a search box (htmx) and a hidden id; works as an id field without JS."""
+
+    template_name = "widgets/autocomplete.html"
+
+    def __init__(self, entity_key, attrs=None):
+        super().__init__(attrs)
+        self.entity_key = entity_key
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        from .registry import registry
+
+        label = ""
+        if value not in (None, ""):
+            obj = registry[self.entity_key].model._base_manager.filter(pk=value).first()
+            label = str(obj) if obj else ""
+        context["widget"].update(
+            {"url": reverse(f"{self.entity_key}_autocomplete"), "label": label, "entity_key": self.entity_key}
+        )
+        return context

@@ -1,0 +1,41 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DealsConfig(AppConfig):
+    name = "deals"
+    verbose_name = _("Deals")
+
+    def ready(self):
+        from crm_site.registry import Entity, Relation, registry
+
+        registry.register(
+            Entity(
+                key="deal",
+                model_path="deals.Deal",
+                url_prefix="deals",
+                form_class="deals.forms.DealForm",
+                list_columns=("title", "company", "stage", "amount", "currency", "expected_close_date", "owner",
+                              "created_at"),
+                sort_fields={"title": "title", "company": "company__name", "stage": "stage__order",
+                             "amount": "amount", "expected_close_date": "expected_close_date",
+                             "owner": "owner__username", "created_at": "created_at"},
+                search_fields=("title", "company__name"),
+                filter_fields=("pipeline", "stage", "currency", "owner", "opened"),
+                list_select_related=("owner", "company", "stage", "currency"),
+                card_sections=(
+                    (_("Deal"), ("title", "pipeline", "stage", "amount", "currency", "expected_close_date")),
+                    (_("Client"), ("company", "source_lead")),
+                    (_("More"), ("comment", "owner", "department", "opened", "created_at", "created_by",
+                                 "updated_at")),
+                ),
+                relations=(
+                    Relation(name="contacts", label=_("Contacts"), through="deals.DealContact",
+                             from_field="deal", to_field="contact", extra_fields=("role",)),
+                ),
+                extra_urls="deals.urls",
+                on_saved="deals.services.deal_after_save",
+                has_channels=False,
+                icon="💼",
+            )
+        )

@@ -1,0 +1,43 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm_site.forms import CRMObjectForm
+from crm_site.widgets import AutocompleteSelect
+
+from .models import Deal, Pipeline, Stage
+
+
+class DealForm(CRMObjectForm):
+    class Meta:
+        model = Deal
+        fields = [
+            "title", "pipeline", "stage", "amount", "currency", "expected_close_date", "company", "comment",
+            "owner", "opened",
+        ]
+        widgets = {"expected_close_date": forms.DateInput(), "company": AutocompleteSelect("company")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from companies.models import Company
+
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
+        self.fields["stage"].queryset = Stage.objects.select_related("pipeline")
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline} — {s}"
+        # Only companies the user may read can be chosen; typed by id through the autocomplete.
+        companies = Company.objects.all()
+        if self.user is not None:
+            companies = Company.objects.visible_to(self.user, "read")
+        self.fields["company"].queryset = companies
+        if not self.instance.pk and not self.initial.get("pipeline"):
+            default = Pipeline.objects.filter(is_active=True).order_by("-is_default", "order").first()
+            if default:
+                self.initial["pipeline"] = default.pk
+                first_stage = default.stages.order_by("order").first()
+                self.initial.setdefault("stage", first_stage.pk if first_stage else None)
+
+    def clean(self):
+        cleaned = super().clean()
+        pipeline, stage = cleaned.get("pipeline"), cleaned.get("stage")
+        if pipeline and stage and stage.pipeline_id != pipeline.pk:
+            self.add_error("stage", _("This stage belongs to another pipeline."))
+        return cleaned

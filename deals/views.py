@@ -1,0 +1,57 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from access.scopes import READ
+from crm_site.registry import registry
+
+from . import selectors, services
+from .models import Deal, Pipeline, Stage
+
+
+def board(request):
+    pipelines = list(Pipeline.objects.filter(is_active=True))
+    pipeline = None
+    if request.GET.get("pipeline", "").isdigit():
+        pipeline = Pipeline.objects.filter(pk=request.GET["pipeline"], is_active=True).first()
+    pipeline = pipeline or selectors.default_pipeline()
+    query = request.GET.get("q", "").strip()
+    columns = selectors.board_columns(user=request.user, pipeline=pipeline, query=query) if pipeline else []
+    return render(
+        request,
+        "deals/board.html",
+        {"pipelines": pipelines, "pipeline": pipeline, "columns": columns, "query": query,
+         "entity": registry["deal"], "stages": [c["stage"] for c in columns]},
+    )
+
+
+@require_POST
+def move(request, pk):
+    """Move a deal to a stage: a plain form post (no JS) or the board's drag and drop (htmx/fetch)."""
+    deal = get_object_or_404(Deal.objects.visible_to(request.user, READ), pk=pk)
+    stage = Stage.objects.filter(pk=request.POST.get("stage") or 0).first()
+    if stage is None:
+        error = _("Choose a stage.")
+    else:
+        try:
+            services.deal_change_stage(user=request.user, deal=deal, stage=stage)
+            error = None
+        except ValidationError as exc:
+            error = "; ".join(exc.messages)
+        except PermissionDenied:
+            raise
+    if request.htmx or request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(error or "", status=400 if error else 204)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("“%(deal)s” moved to “%(stage)s”.") % {"deal": deal, "stage": stage})
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("deal_board") + f"?pipeline={deal.pipeline_id}"
+    return HttpResponseRedirect(next_url)

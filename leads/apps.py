@@ -1,0 +1,40 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LeadsConfig(AppConfig):
+    name = "leads"
+    verbose_name = _("Leads")
+
+    def ready(self):
+        from crm_site.registry import Entity, registry
+
+        registry.register(
+            Entity(
+                key="lead",
+                model_path="leads.Lead",
+                url_prefix="leads",
+                form_class="leads.forms.LeadForm",
+                list_columns=("title", "full_name", "company_name", "phone", "status", "score", "expected_amount",
+                              "owner", "created_at"),
+                sort_fields={"title": "title", "full_name": "last_name", "company_name": "company_name",
+                             "status": "status__order", "score": "score", "expected_amount": "expected_amount",
+                             "owner": "owner__username", "created_at": "created_at"},
+                search_fields=("title", "last_name", "first_name", "middle_name", "company_name"),
+                filter_fields=("status", "source", "score", "owner", "opened"),
+                list_select_related=("owner", "status", "currency"),
+                card_sections=(
+                    (_("Lead"), ("title", "status", "score", "source", "expected_amount", "currency")),
+                    (_("Person and company"), ("last_name", "first_name", "middle_name", "position",
+                                               "company_name")),
+                    (_("Conversion"), ("converted_contact", "converted_company", "converted_at",
+                                       "converted_by")),
+                    (_("More"), ("comment", "owner", "department", "opened", "created_at", "created_by",
+                                 "updated_at")),
+                ),
+                related_lists=((_("Deals from this lead"), "source_lead", "deal"),),
+                extra_urls="leads.urls",
+                extra_actions=((_("Convert"), "lead_convert"),),
+                icon="🎯",
+            )
+        )
