@@ -19,8 +19,9 @@ class CRMObjectForm(forms.ModelForm):
         if "owner" in self.fields:
             self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
             self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
-            if not self.instance.pk and user is not None:
-                self.initial.setdefault("owner", user.pk)
+            # A new instance's model_to_dict() already put owner=None into self.initial, so setdefault() won't do.
+            if not self.instance.pk and user is not None and not self.initial.get("owner"):
+                self.initial["owner"] = user.pk
         for field in self.fields.values():
             if isinstance(field.widget, forms.DateInput):
                 field.widget.input_type = "date"

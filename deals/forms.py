@@ -28,12 +28,17 @@ class DealForm(CRMObjectForm):
         if self.user is not None:
             companies = Company.objects.visible_to(self.user, "read")
         self.fields["company"].queryset = companies
-        if not self.instance.pk and not self.initial.get("pipeline"):
-            default = Pipeline.objects.filter(is_active=True).order_by("-is_default", "order").first()
-            if default:
-                self.initial["pipeline"] = default.pk
-                first_stage = default.stages.order_by("order").first()
-                self.initial.setdefault("stage", first_stage.pk if first_stage else None)
+        if not self.instance.pk:
+            # The pipeline asked for (?pipeline= from the board), else the default one; and its first stage.
+            # (model_to_dict() already put pipeline=None and stage=None into self.initial.)
+            chosen = str(self.initial.get("pipeline") or "")
+            pipeline = Pipeline.objects.filter(pk=chosen, is_active=True).first() if chosen.isdigit() else None
+            pipeline = pipeline or Pipeline.objects.filter(is_active=True).order_by("-is_default", "order").first()
+            if pipeline:
+                self.initial["pipeline"] = pipeline.pk
+                if not self.initial.get("stage"):
+                    first_stage = pipeline.stages.order_by("order", "pk").first()
+                    self.initial["stage"] = first_stage.pk if first_stage else None
 
     def clean(self):
         cleaned = super().clean()

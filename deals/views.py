@@ -34,7 +34,8 @@ def board(request):
 def move(request, pk):
     """Move a deal to a stage: a plain form post (no JS) or the board's drag and drop (htmx/fetch)."""
     deal = get_object_or_404(Deal.objects.visible_to(request.user, READ), pk=pk)
-    stage = Stage.objects.filter(pk=request.POST.get("stage") or 0).first()
+    stage_id = request.POST.get("stage", "").strip()
+    stage = Stage.objects.filter(pk=stage_id).first() if stage_id.isdigit() else None
     if stage is None:
         error = _("Choose a stage.")
     else:

@@ -188,7 +188,11 @@ class ObjectDetailView(EntityView):
         related_lists = []
         for title, accessor, key in self.entity.related_lists:
             related_entity = registry[key]
-            records = related_entity.model.objects.visible_to(user, READ).filter(**{accessor: obj})
+            records = (
+                related_entity.model.objects.visible_to(user, READ)
+                .filter(**{accessor: obj})
+                .select_related(*related_entity.list_select_related)  # the card shows e.g. a deal's stage
+            )
             related_lists.append(
                 {"title": title, "entity": related_entity, "records": records[:50], "count": records.count()}
             )
@@ -286,8 +290,10 @@ class ObjectEditView(EntityView):
             try:
                 obj = services.record_save(user=request.user, form=form, channel_formsets=formsets)
             except PermissionDenied as error:
+                self.forget_rolled_back_insert(creating)
                 form.add_error(None, str(error) or _("You may not save this record."))
             except ValidationError as error:
+                self.forget_rolled_back_insert(creating)
                 form.add_error(None, error)
             else:
                 if creating:
@@ -297,6 +303,12 @@ class ObjectEditView(EntityView):
                     messages.success(request, _("Changes saved."))
                 return HttpResponseRedirect(self.success_url(obj))
         return self.show(form, formsets, status=400)
+
+    def forget_rolled_back_insert(self, creating):
+        """record_save() saved the new instance before its transaction was rolled back: drop the dead pk."""
+        if creating:
+            self.object.pk = None
+            self.object._state.adding = True
 
     def success_url(self, obj):
         next_url = self.request.POST.get("next", "")

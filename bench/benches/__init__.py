@@ -1,0 +1,9 @@
+"""Each benchmark is a module with `NAME` and `run(ctx)`; later issues add theirs to BENCHES.
+
+Order matters: `seed` fills the base the others measure.
+"""
+
+from . import access, export, import_, listing, scan, seed
+
+BENCHES = [seed, listing, access, import_, export, scan]
+NAMES = [bench.NAME for bench in BENCHES]

@@ -1,0 +1,104 @@
+"""The benchmark harness: figures as JSON lines, ratios against baselines run in the same process."""
+
+import json
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+def _goal_met(goal, number):
+    if goal is None or number is None:
+        return None
+    op, _, target = goal.partition(" ")
+    target = float(target)
+    return {">=": number >= target, "<=": number <= target, ">": number > target, "<": number < target}[op]
+
+
+@dataclass
+class Reporter:
+    scale: int
+    out: object = None
+    lines: list = field(default_factory=list)
+
+    def emit(self, bench, figure, value, *, unit=None, baseline=None, baseline_value=None, goal=None,
+             goal_on="ratio", note=None, **extra):
+        """One figure. `ratio` = value / baseline_value; `goal` (">= 20", "<= 1.5") applies to `goal_on`."""
+        ratio = None
+        if value is not None and baseline_value:
+            ratio = round(value / baseline_value, 3)
+        line = {"bench": bench, "figure": figure, "value": _round(value)}
+        if unit:
+            line["unit"] = unit
+        if baseline:
+            line.update({"baseline": baseline, "baseline_value": _round(baseline_value), "ratio": ratio})
+        if goal:
+            line["goal"] = goal if goal_on == "ratio" else f"{goal} ({unit or 'value'})"
+            line["meets_goal"] = _goal_met(goal, ratio if goal_on == "ratio" else value)
+        if note:
+            line["note"] = note
+        line.update(extra)
+        line["scale"] = self.scale
+        line["db"] = connection.vendor
+        self.lines.append(line)
+        print(json.dumps(line, ensure_ascii=False, default=str), file=self.out or sys.stdout, flush=True)
+        return line
+
+
+def _round(value):
+    if isinstance(value, float):
+        return round(value, 3 if abs(value) < 100 else 1)
+    return value
+
+
+@contextmanager
+def stopwatch():
+    result = {}
+    start = time.perf_counter()
+    try:
+        yield result
+    finally:
+        result["seconds"] = time.perf_counter() - start
+
+
+def median_seconds(fn, repeat=5, warmup=1):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def count_queries(fn):
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured.captured_queries)
+
+
+def reset_peak_rss():
+    """Linux: writing 5 to clear_refs resets the high-water mark, so each benchmark reads its own peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

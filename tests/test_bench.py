@@ -1,0 +1,43 @@
+"""Smoke test of `make bench`: every benchmark runs at a tiny scale and prints well-formed lines. No timing."""
+
+import io
+import json
+
+import pytest
+from django.db import connection
+
+from bench.benches import NAMES
+from bench.runner import NotPostgres, run_benchmarks
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="benchmarks run against PostgreSQL only")
+def test_every_benchmark_prints_well_formed_lines():
+    out = io.StringIO()
+    run_benchmarks(scale=40, out=out, repeat=1)
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    assert {line["bench"] for line in lines} == set(NAMES)
+    for line in lines:
+        assert {"bench", "figure", "value", "scale", "db"} <= set(line)
+        assert line["db"] == "postgresql"
+        assert line["scale"] == 40
+        assert line["value"] is None or isinstance(line["value"], (int, float))
+        if "baseline" in line:
+            assert "baseline_value" in line and "ratio" in line
+        if "goal" in line:
+            assert line["meets_goal"] in (True, False, None)
+
+
+def test_refuses_anything_but_postgresql(settings):
+    if connection.vendor == "postgresql":
+        pytest.skip("only meaningful where the suite runs on SQLite")
+    with pytest.raises(NotPostgres):
+        run_benchmarks(scale=10, out=io.StringIO())
+
+
+def test_unknown_benchmark_name_is_a_clear_error():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        run_benchmarks(scale=10, names=["nope"], out=io.StringIO())
