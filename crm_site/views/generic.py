@@ -18,7 +18,7 @@ from django.views import View
 
 from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 
-from .. import services
+from .. import services, ui
 from ..display import field_label, field_value, link_target
 from ..forms import channel_formsets
 from ..registry import registry
@@ -212,6 +212,8 @@ class ObjectDetailView(EntityView):
             "can_edit": can_edit,
             "can_delete": can(user, obj, DELETE),
             "history": history_entries(obj),
+            "main_panels": ui.panels_for(self.request, obj, self.entity, "main"),
+            "side_panels": ui.panels_for(self.request, obj, self.entity, "side"),
         }
 
 
