@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from access.scopes import ADD, EDIT, READ, can
 
+from . import events
 from .models import Communication
 
 
@@ -41,11 +42,28 @@ def record_save(*, user, form, channel_formsets=()):
     ensure_single_primary(obj)
     if entity.on_saved:
         import_string(entity.on_saved)(obj=obj, previous=previous, user=user)
+    announce_save(obj=obj, previous=previous, user=user)
     if not type(obj).objects.visible_to(user, READ).filter(pk=obj.pk).exists():
         raise PermissionDenied(_("After this change the record would be out of your reach; nothing was saved."))
     if not creating and not can(user, obj, EDIT):
         raise PermissionDenied(_("After this change you could no longer edit the record; nothing was saved."))
     return obj
+
+
+def announce_save(*, obj, previous, user):
+    """Domain events of a create or an edit: created / changed, plus owner and status/stage moves."""
+    if previous is None:
+        events.record_event(events.CREATED, obj=obj, user=user)
+        return
+    latest = obj.history.order_by("-history_date", "-history_id").values_list("history_id", flat=True).first()
+    events.record_event(events.CHANGED, obj=obj, user=user, data={"history_id": latest})
+    if previous.owner_id != obj.owner_id:
+        events.record_event(events.OWNER_CHANGED, obj=obj, user=user,
+                            data={"old": previous.owner_id, "new": obj.owner_id})
+    for field, kind in (("status_id", events.STATUS_CHANGED), ("stage_id", events.STAGE_CHANGED)):
+        if hasattr(obj, field) and getattr(previous, field) != getattr(obj, field):
+            events.record_event(kind, obj=obj, user=user,
+                                data={"old": getattr(previous, field), "new": getattr(obj, field)})
 
 
 def ensure_single_primary(obj):
@@ -88,6 +106,7 @@ def record_delete(*, user, obj):
     obj.updated_by = user
     obj._change_reason = "deleted"
     obj.save()
+    events.record_event(events.DELETED, obj=obj, user=user)
     return obj
 
 
@@ -113,6 +132,7 @@ def record_link(*, user, obj, relation, target, **extra):
         for other in siblings.exclude(pk=link.pk):
             other.is_primary = False
             other.save()
+    events.record_event(events.LINKED, obj=obj, user=user, related=[target], data={"relation": relation.name})
     return link
 
 
@@ -122,5 +142,7 @@ def record_unlink(*, user, obj, relation, link_id):
     link = relation.through_model.objects.filter(pk=link_id, **{relation.from_field: obj}).first()
     if link is None:
         return False
+    target = getattr(link, relation.to_field)
     link.delete()
+    events.record_event(events.UNLINKED, obj=obj, user=user, related=[target], data={"relation": relation.name})
     return True

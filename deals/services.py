@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from access.scopes import EDIT, can
+from crm_site import events
 
 from .models import Deal, StageChange
 
@@ -34,4 +35,5 @@ def deal_change_stage(*, user, deal, stage):
     deal._change_reason = "stage changed"
     deal.save()
     StageChange.objects.create(deal=deal, from_stage_id=previous_stage_id, to_stage=stage, changed_by=user)
+    events.record_event(events.STAGE_CHANGED, obj=deal, user=user, data={"old": previous_stage_id, "new": stage.pk})
     return deal

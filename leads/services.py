@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from access.scopes import ADD, EDIT, READ, can, scope_q
 from companies.models import Company
 from contacts.models import Contact, ContactCompany
+from crm_site import events
 from crm_site.models import Communication
 from deals.models import Deal, DealContact, Pipeline, StageChange
 
@@ -127,6 +128,19 @@ def lead_convert(
     lead.converted_at = timezone.now()
     lead.converted_by = user
     lead.updated_by = user
+    previous_status_id = Lead.objects.filter(pk=lead.pk).values_list("status_id", flat=True).first()
     lead._change_reason = "converted"
     lead.save()
+    created = [obj for obj, new in ((result.contact, create_contact), (result.company, create_company),
+                                    (result.deal, create_deal)) if obj is not None and new]
+    for obj in created:
+        events.record_event(events.CREATED, obj=obj, user=user, related=[lead], data={"from_lead": lead.pk})
+    if previous_status_id != lead.status_id:
+        events.record_event(events.STATUS_CHANGED, obj=lead, user=user,
+                            data={"old": previous_status_id, "new": lead.status_id})
+    events.record_event(
+        events.CONVERTED, obj=lead, user=user,
+        related=[obj for obj in (result.contact, result.company, result.deal) if obj is not None],
+        data={"created": [f"{type(obj)._meta.label_lower}:{obj.pk}" for obj in created]},
+    )
     return result
