@@ -45,3 +45,45 @@ def link_target(obj, name):
     if value is not None and hasattr(value, "get_absolute_url") and hasattr(type(value), "entity"):
         return value
     return None
+
+
+def entity_foreign_keys(model, names):
+    """Of `names`, the foreign keys of `model` that point at a registered entity."""
+    from .registry import registry
+
+    entity_labels = {entity.model_path for entity in registry}
+    keys = []
+    for name in names:
+        try:
+            field = model._meta.get_field(name)
+        except Exception:
+            continue
+        if field.many_to_one and field.related_model._meta.label in entity_labels:
+            keys.append(field)
+    return keys
+
+
+def reachable_targets(user, objs, names):
+    """{(field name, target pk)} of the entity records that `objs` point at and `user` may open.
+
+    A card or a list must not name or link a record in the bin or outside the user's read scope:
+    one query per foreign key, whatever the number of rows.
+    """
+    objs = list(objs)
+    if not objs:
+        return set()
+    reachable = set()
+    for field in entity_foreign_keys(type(objs[0]), names):
+        pks = {getattr(obj, field.attname) for obj in objs} - {None}
+        if pks:
+            visible = field.related_model.objects.visible_to(user, "read").filter(pk__in=pks)
+            reachable |= {(field.name, pk) for pk in visible.values_list("pk", flat=True)}
+    return reachable
+
+
+def restricted_value(obj, name, reachable):
+    """The display value and link of a field, hiding an entity target the user may not open."""
+    target = link_target(obj, name)
+    if target is not None and (name, target.pk) not in reachable:
+        return _("hidden record"), ""
+    return field_value(obj, name), target.get_absolute_url() if target else ""

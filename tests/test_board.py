@@ -280,3 +280,19 @@ def test_deal_edit_changing_stage_records_it(user_client, user):
     assert response.status_code == 302
     change = StageChange.objects.get(deal=deal)
     assert (change.from_stage, change.to_stage, change.changed_by) == (stage("new"), stage("invoice"), user)
+
+
+def test_board_hides_companies_the_user_cannot_open(user_client, user, other_user):
+    from crm_site import services
+    from tests.factories import make_company
+
+    hidden = make_company(other_user, name="Чужая Компания")
+    binned = make_company(user, name="Удалённая Компания")
+    make_deal(user, title="Deal with hidden", stage=stage("new"), company=hidden)
+    make_deal(user, title="Deal with binned", stage=stage("new"), company=binned)
+    services.record_delete(user=user, obj=binned)
+    page = user_client.get(BOARD).content.decode()
+    assert "Deal with hidden" in page and "Deal with binned" in page
+    for company in (hidden, binned):
+        assert company.name not in page
+        assert company.get_absolute_url() not in page

@@ -19,7 +19,7 @@ from django.views import View
 from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 
 from .. import services, ui
-from ..display import field_label, field_value, link_target
+from ..display import field_label, field_value, reachable_targets, restricted_value
 from ..forms import channel_formsets
 from ..registry import registry
 
@@ -85,8 +85,11 @@ class ObjectListView(EntityView):
             }
             for name in self.entity.list_columns
         ]
+        objects = list(page)
+        reachable = reachable_targets(request.user, objects, self.entity.list_columns)
         rows = [
-            {"object": obj, "cells": [self.cell(obj, name) for name in self.entity.list_columns]} for obj in page
+            {"object": obj, "cells": [self.cell(obj, name, reachable) for name in self.entity.list_columns]}
+            for obj in objects
         ]
         params = request.GET.copy()
         params.pop("page", None)
@@ -120,15 +123,15 @@ class ObjectListView(EntityView):
         filterset_class = type(f"{self.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta})
         return filterset_class(data, queryset=queryset, request=self.request)
 
-    def cell(self, obj, name):
+    def cell(self, obj, name, reachable):
         if name in ("phone", "primary_phone"):
             comm = obj.primary_phone
             return {"value": comm.display if comm else "", "href": comm.href if comm else ""}
         if name in ("email", "primary_email"):
             comm = obj.primary_email
             return {"value": comm.value if comm else "", "href": comm.href if comm else ""}
-        target = link_target(obj, name)
-        return {"value": field_value(obj, name), "link": target.get_absolute_url() if target else ""}
+        value, link = restricted_value(obj, name, reachable)
+        return {"value": value, "link": link}
 
 
 class ObjectDetailView(EntityView):
@@ -139,19 +142,12 @@ class ObjectDetailView(EntityView):
     def card_context(self, obj):
         user = self.request.user
         sections = []
+        reachable = reachable_targets(user, [obj], [n for _t, names in self.entity.card_sections for n in names])
         for title, names in self.entity.card_sections:
             items = []
             for name in names:
-                value = field_value(obj, name)
-                target = link_target(obj, name)
-                items.append(
-                    {
-                        "name": name,
-                        "label": field_label(self.model, name),
-                        "value": value,
-                        "link": target.get_absolute_url() if target else "",
-                    }
-                )
+                value, link = restricted_value(obj, name, reachable)
+                items.append({"name": name, "label": field_label(self.model, name), "value": value, "link": link})
             sections.append({"title": title, "items": items})
         can_edit = can(user, obj, EDIT)
         relations = []
