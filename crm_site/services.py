@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from access.scopes import ADD, EDIT, READ, can
+from access.scopes import EDIT, READ, can
 
 from . import events
 from .models import Communication

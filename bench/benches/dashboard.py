@@ -6,7 +6,7 @@ from django.db import connection
 from crm_site.registry import registry
 
 from ..harness import count_queries, median_seconds
-from .listing import _client
+from .listing import _client, page_fetcher
 
 NAME = "dashboard"
 
@@ -16,11 +16,7 @@ def run(ctx):
     admin, manager = _client("admin"), _client("manager1")
 
     def page(client):
-        def fetch():
-            response = client.get("/")
-            assert response.status_code == 200, response.status_code
-
-        return fetch
+        return page_fetcher(client, "/")
 
     def raw_counts():
         with connection.cursor() as cursor:

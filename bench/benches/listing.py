@@ -15,6 +15,16 @@ def _client(username):
     return client
 
 
+def page_fetcher(client, url):
+    """A callable that GETs `url` and insists on a 200, for median_seconds() and count_queries()."""
+
+    def fetch():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    return fetch
+
+
 def run(ctx):
     ctx.ensure_seeded()
     client = _client("admin")
