@@ -35,6 +35,7 @@ class CompaniesConfig(AppConfig):
                              primary_per="contact"),
                 ),
                 related_lists=((_("Deals"), "company", "deal"),),
+                texts={"new": _("New company"), "link": _("Link a company"), "empty": _("No companies yet")},
                 icon="🏢",
             )
         )

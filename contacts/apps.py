@@ -32,6 +32,7 @@ class ContactsConfig(AppConfig):
                              primary_per="contact"),
                 ),
                 related_lists=((_("Deals"), "contacts", "deal"),),
+                texts={"new": _("New contact"), "link": _("Link a contact"), "empty": _("No contacts yet")},
                 icon="👤",
             )
         )

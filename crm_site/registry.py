@@ -51,6 +51,9 @@ class Entity:
     extra_actions: tuple = ()  # (label, url name taking pk) shown on the card
     on_saved: str = ""  # dotted path of a hook(obj=, previous=, user=) run inside record_save
     has_channels: bool = True
+    # Whole phrases, because Russian and Ukrainian agree them with the noun's gender ("Новая сделка"):
+    # {"new": _("New deal"), "link": _("Link a deal"), "empty": _("No deals yet")}. Generic text otherwise.
+    texts: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
     @cached_property
@@ -72,6 +75,28 @@ class Entity:
     @property
     def verbose_name_plural(self):
         return self.model._meta.verbose_name_plural
+
+    def text(self, kind):
+        from django.utils.translation import gettext
+
+        if kind in self.texts:
+            return self.texts[kind]
+        generic = {"new": gettext("New: %(name)s"), "link": gettext("Link: %(name)s"),
+                   "empty": gettext("Nothing here yet: %(name)s")}
+        name = self.verbose_name_plural if kind == "empty" else self.verbose_name
+        return generic[kind] % {"name": name}
+
+    @property
+    def new_label(self):
+        return self.text("new")
+
+    @property
+    def link_label(self):
+        return self.text("link")
+
+    @property
+    def empty_label(self):
+        return self.text("empty")
 
     def relation(self, name):
         for relation in self.relations:

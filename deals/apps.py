@@ -36,6 +36,7 @@ class DealsConfig(AppConfig):
                 extra_urls="deals.urls",
                 on_saved="deals.services.deal_after_save",
                 has_channels=False,
+                texts={"new": _("New deal"), "link": _("Link a deal"), "empty": _("No deals yet")},
                 icon="💼",
             )
         )

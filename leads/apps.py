@@ -35,6 +35,7 @@ class LeadsConfig(AppConfig):
                 related_lists=((_("Deals from this lead"), "source_lead", "deal"),),
                 extra_urls="leads.urls",
                 extra_actions=((_("Convert"), "lead_convert"),),
+                texts={"new": _("New lead"), "link": _("Link a lead"), "empty": _("No leads yet")},
                 icon="🎯",
             )
         )

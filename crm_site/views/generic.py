@@ -295,8 +295,7 @@ class ObjectEditView(EntityView):
                 form.add_error(None, error)
             else:
                 if creating:
-                    messages.success(request, _("%(name)s “%(obj)s” created.") % {
-                        "name": self.entity.verbose_name.capitalize(), "obj": obj})
+                    messages.success(request, _("Created: “%(obj)s”.") % {"obj": obj})
                 else:
                     messages.success(request, _("Changes saved."))
                 return HttpResponseRedirect(self.success_url(obj))
