@@ -16,6 +16,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keepdb", action="store_true", help="reuse the bench database (skips re-seeding)")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table (README)")
     args = parser.parse_args(argv)
     if not 1 <= args.scale <= 1_000_000:
         parser.error("--scale must be between 1 and 1000000")
@@ -42,7 +43,13 @@ def main(argv=None):
     old_name = connection.settings_dict["NAME"]
     creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keepdb, serialize=False)
     try:
-        run_benchmarks(scale=args.scale, names=names, seed=args.seed, repeat=args.repeat)
+        lines = run_benchmarks(scale=args.scale, names=names, seed=args.seed, repeat=args.repeat)
+        if args.markdown:
+            from .harness import markdown_table
+
+            machine = f"{os.cpu_count()} cores, PostgreSQL {connection.cursor().connection.info.server_version}"
+            with open(args.markdown, "w", encoding="utf-8") as handle:
+                handle.write(markdown_table(lines, scale=args.scale, machine=machine))
     finally:
         if not args.keepdb:
             creation.destroy_test_db(old_name, verbosity=0)

@@ -102,3 +102,27 @@ def peak_rss_mb():
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def markdown_table(lines, *, scale, machine):
+    """The figures as a Markdown table, for README's Performance section."""
+    out = [f"Scale {scale:,} contacts; {machine}; `make bench BENCH_SCALE={scale}`.", "",
+           "| bench | figure | value | baseline | baseline value | ratio | goal | met |",
+           "|---|---|---|---|---|---|---|---|"]
+    for line in lines:
+        value = line.get("value")
+        unit = line.get("unit", "")
+        met = {True: "yes", False: "**no**", None: ""}[line.get("meets_goal")]
+        out.append(
+            f"| {line['bench']} | {line['figure']} | {_fmt(value)} {unit} | {line.get('baseline', '')} | "
+            f"{_fmt(line.get('baseline_value'))} | {_fmt(line.get('ratio'))} | {line.get('goal', '')} | {met} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _fmt(value):
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)

@@ -41,3 +41,18 @@ def test_unknown_benchmark_name_is_a_clear_error():
         pytest.skip("PostgreSQL only")
     with pytest.raises(ValueError, match="unknown benchmark"):
         run_benchmarks(scale=10, names=["nope"], out=io.StringIO())
+
+
+def test_markdown_table_lists_every_figure():
+    from bench.harness import markdown_table
+
+    lines = [
+        {"bench": "list", "figure": "contacts_page_ms", "value": 12.5, "unit": "ms", "baseline": "raw SQL",
+         "baseline_value": 2.0, "ratio": 6.25},
+        {"bench": "access", "figure": "manager_list_ms", "value": 13.0, "unit": "ms", "goal": "<= 1.5",
+         "meets_goal": False},
+    ]
+    table = markdown_table(lines, scale=5000, machine="2 cores")
+    assert "Scale 5,000 contacts; 2 cores" in table
+    assert "| list | contacts_page_ms | 12.5 ms | raw SQL | 2 | 6.25 |" in table
+    assert "| **no** |" in table
