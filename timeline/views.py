@@ -22,6 +22,7 @@ from .forms import entry_form_class
 from .models import USER_KINDS, Kind, Notification, TaskState
 
 PAGE_SIZE = 20
+PINNED, PINNED_FILTERED = 10, 200  # planned tasks pinned on top: all of them when filtered by "task"
 MAX_PAGE = 500
 
 
@@ -51,9 +52,11 @@ def panel_context(request, obj, entity, *, page=1, only_page=False):
     user = request.user
     kind, related = _filters(request, entity)
     entries = selectors.entries_for_record(user, obj, kinds=[kind] if kind else None, include_related=related)
-    pinned = []
+    pinned, more_pinned = [], False
     if not kind or kind == Kind.TASK:
-        pinned = list(selectors.planned_tasks(entries).select_related("author", "responsible")[:50])
+        limit = PINNED_FILTERED if kind == Kind.TASK else PINNED
+        pinned = list(selectors.planned_tasks(entries).select_related("author", "responsible")[:limit + 1])
+        more_pinned, pinned = len(pinned) > limit, pinned[:limit]
     stream = entries.exclude(kind=Kind.TASK, state=TaskState.PLANNED).select_related("author", "responsible")
     start = (page - 1) * PAGE_SIZE if only_page else 0
     rows = list(stream[start:page * PAGE_SIZE + 1])
@@ -67,6 +70,7 @@ def panel_context(request, obj, entity, *, page=1, only_page=False):
         "object": obj,
         "entity": entity,
         "pinned": pinned,
+        "more_pinned": more_pinned,
         "entries": rows,
         "has_more": has_more,
         "next_page": page + 1,
