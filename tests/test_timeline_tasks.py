@@ -77,7 +77,7 @@ def test_the_beat_schedule_runs_the_reminder():
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_send_each_reminder_once():
     owner = make_user("racer")
-    contact = make_contact(owner)
+    contact = make_contact(owner, type=None, source=None)  # a transactional test may run after a flush
     for i in range(30):
         make_task(owner, contact, deadline=timezone.now() - timedelta(minutes=i + 1), subject=f"t{i}")
     barrier = threading.Barrier(2)
@@ -183,7 +183,7 @@ def test_real_worker_runs_the_reminder(settings):
     from crm_site.celery import app
 
     owner = make_user("worker-owner")
-    contact = make_contact(owner)
+    contact = make_contact(owner, type=None, source=None)
     task = make_task(owner, contact, deadline=timezone.now() - timedelta(minutes=1), subject="Via the worker")
     app.conf.task_always_eager = False
     from django.core.cache import cache
@@ -196,3 +196,16 @@ def test_real_worker_runs_the_reminder(settings):
         app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
     assert sent == 1
     assert Notification.objects.filter(entry=task, user=owner, reason="overdue").count() == 1
+
+
+def test_moving_a_deadline_rearms_the_reminders(user, django_capture_on_commit_callbacks):
+    from timeline.forms import entry_form_class
+
+    contact = make_contact(user)
+    task = make_task(user, contact, deadline=timezone.now() - timedelta(minutes=1))
+    assert services.remind_due_tasks() == 1
+    form = entry_form_class("task")(data={"subject": "Call back", "deadline": ""}, instance=task, user=user)
+    assert form.is_valid(), form.errors
+    task = services.entry_update(user=user, entry=task, form=form)
+    assert task.overdue_notified_at is None and task.deadline > timezone.now()
+    assert services.remind_due_tasks(now=task.deadline + timedelta(minutes=1)) == 1

@@ -167,6 +167,7 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.OTHER)
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    due = models.DateTimeField(_("deadline"), null=True, blank=True)  # the deadline a reminder was about
 
     class Meta:
         verbose_name = _("notification")
@@ -176,7 +177,7 @@ class Notification(models.Model):
         constraints = [
             # The second line of defence against a reminder sent twice.
             models.UniqueConstraint(
-                fields=["entry", "reason", "user"], condition=Q(reason__in=["reminder", "overdue"]),
+                fields=["entry", "reason", "user", "due"], condition=Q(reason__in=["reminder", "overdue"]),
                 name="timeline_notification_once",
             ),
         ]

@@ -109,12 +109,13 @@ def may_complete(user, entry):
 def entry_update(*, user, entry, form):
     if not may_change(user, entry):
         raise PermissionDenied
+    previous_deadline = Entry.objects.filter(pk=entry.pk).values_list("deadline", flat=True).first()
     entry = form.save(commit=False)
     if entry.kind == Kind.TASK:
         entry.deadline = entry.deadline or default_deadline()
-        if entry.reminded_at and entry.deadline > timezone.now():
-            # A moved deadline deserves a new reminder.
-            entry.reminded_at = entry.overdue_notified_at = None
+        entry.responsible = entry.responsible or entry.author or user
+        if entry.deadline != previous_deadline:
+            entry.reminded_at = entry.overdue_notified_at = None  # a moved deadline deserves new reminders
     entry.save()
     return entry
 
@@ -246,15 +247,15 @@ def purge_record_entries(obj):
 # Notifications
 
 
-def notify(*, user, text, link="", reason=Notification.Reason.OTHER, entry=None):
+def notify(*, user, text, link="", reason=Notification.Reason.OTHER, entry=None, due=None):
     """An in-app notification, and an email when an email backend is configured and the user has an address.
 
-    Returns None when this (entry, reason, user) was already notified: the unique constraint makes it once.
+    Returns None when this (entry, reason, user, due) was already notified: the unique constraint makes it once.
     """
     try:
         with transaction.atomic():
             notification = Notification.objects.create(user=user, text=text[:500], link=link, reason=reason,
-                                                       entry=entry)
+                                                       entry=entry, due=due)
     except IntegrityError:
         return None
     if getattr(settings, "EMAIL_BACKEND", "") and user.email:
@@ -337,7 +338,8 @@ def remind_due_tasks(now=None):
                     text = _("Task overdue (was due %(deadline)s): %(task)s")
                 text = text % {"task": entry.subject or entry.body[:80],
                                "deadline": timezone.localtime(entry.deadline).strftime("%Y-%m-%d %H:%M")}
-                if notify(user=entry.responsible, text=text, link=_entry_link(entry), reason=reason, entry=entry):
+                if notify(user=entry.responsible, text=text, link=_entry_link(entry), reason=reason, entry=entry,
+                          due=entry.deadline):
                     sent += 1
     return sent
 
