@@ -9,10 +9,19 @@ from django.utils import timezone
 
 from crm_site import services as crm_services
 from crm_site.registry import registry
-from tests.factories import edit_data, make_company, make_contact, make_deal, make_lead, make_record, make_user, stage
+from tests.factories import (
+    edit_data,
+    make_company,
+    make_contact,
+    make_deal,
+    make_lead,
+    make_record,
+    make_user,
+    stage,
+)
 from timeline import selectors, services
 from timeline.forms import entry_form_class
-from timeline.models import USER_KINDS, Entry, EntryLink, Kind, TaskState
+from timeline.models import USER_KINDS, Entry, EntryLink, TaskState
 
 KEYS = [entity.key for entity in registry]
 

@@ -2,6 +2,7 @@
 
 import os
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -190,8 +191,10 @@ def test_real_worker_runs_the_reminder(settings):
 
     cache.delete("lock:timeline.remind_due_tasks")
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-            sent = tasks.remind_due_tasks.delay().get(timeout=60)
+        # A queue of its own: parallel test processes share the broker, never each other's tasks.
+        queue = f"timeline-test-{uuid.uuid4().hex}"
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, queues=[queue]):
+            sent = tasks.remind_due_tasks.apply_async(queue=queue).get(timeout=60)
     finally:
         app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
     assert sent == 1

@@ -96,7 +96,8 @@ class Entry(models.Model):
     follow_up_rule = models.ForeignKey(
         "FollowUpRule", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks", editable=False
     )
-    follow_up_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # NULL (not ""): tasks that are not follow-ups never collide in the unique constraint below.
+    follow_up_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001
     # System entries: what happened (e.g. {"changes": [{"field", "old", "new"}]}, names of stages, users).
     data = models.JSONField(default=dict, blank=True)
 

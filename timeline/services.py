@@ -19,7 +19,7 @@ from crm_site import events
 from crm_site.registry import registry
 
 from . import selectors
-from .models import Entry, EntryLink, FollowUpRule, Kind, Notification, TaskState, USER_KINDS
+from .models import USER_KINDS, Entry, EntryLink, FollowUpRule, Kind, Notification, TaskState
 
 log = logging.getLogger(__name__)
 

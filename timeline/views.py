@@ -238,7 +238,7 @@ def attach_records(entries, user):
         for record in model.objects.visible_to(user, READ).filter(pk__in=ids):
             found[(content_type.pk, record.pk)] = record
     for entry in entries:
-        entry.records = [found[key] for key in ((l.content_type_id, l.object_id) for l in entry.links.all())
+        entry.records = [found[key] for key in ((link.content_type_id, link.object_id) for link in entry.links.all())
                          if key in found]
     return entries
 
