@@ -10,3 +10,5 @@ app.autodiscover_tasks()
 
 # Periodic tasks. Every one must be idempotent and take a lock: two beats may run (celery #2856).
 app.conf.beat_schedule = {}
+app.conf.beat_schedule["timeline-remind-due-tasks"] = {"task": "timeline.tasks.remind_due_tasks", "schedule": 60.0}
+app.conf.beat_schedule["timeline-follow-up-rules"] = {"task": "timeline.tasks.apply_follow_up_rules", "schedule": 900.0}

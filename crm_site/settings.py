@@ -180,6 +180,10 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "crm@localhost")
 
+# Timeline: a new task's default deadline in working days; reminders this many minutes before a deadline.
+CRM_TASK_DEFAULT_DAYS = int(os.environ.get("CRM_TASK_DEFAULT_DAYS", "3"))
+CRM_REMIND_BEFORE_MINUTES = int(os.environ.get("CRM_REMIND_BEFORE_MINUTES", "60"))
+
 SESSION_COOKIE_HTTPONLY = True
 
 X_FRAME_OPTIONS = "DENY"

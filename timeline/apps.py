@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class TimelineConfig(AppConfig):
     name = "timeline"
     verbose_name = _("Timeline")
+
+    def ready(self):
+        from crm_site import events, ui
+
+        from . import services, views
+
+        events.listen(services.on_event)
+        ui.register_card_panel(name="timeline", template="timeline/panel.html", slot="side", order=10,
+                               context=views.card_panel_context)
+        ui.register_nav_item(name="activities", label=_("My activities"), url_name="timeline_activities",
+                             icon="clock", order=10, visible=lambda user: user.is_authenticated)
+        ui.register_header_item(name="activities", template="timeline/header.html", order=10,
+                                context=views.header_context)

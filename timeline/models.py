@@ -1,1 +1,231 @@
-# Filled by its own issue.
+"""Timeline entries: what people did (notes, calls, emails, meetings, tasks) and what the system recorded.
+
+One entry belongs to several records through EntryLink (a call on a deal also shows on its company and
+contacts), so who may see an entry follows those records (timeline.selectors.visible_entries).
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm_site import events
+
+
+class Kind(models.TextChoices):
+    NOTE = "note", _("note")
+    CALL = "call", _("call")
+    EMAIL = "email", _("email")
+    MEETING = "meeting", _("meeting")
+    TASK = "task", _("task")
+    # Written by the system from crm_site.events.
+    CREATED = events.CREATED, _("created")
+    CHANGED = events.CHANGED, _("changed")
+    OWNER_CHANGED = events.OWNER_CHANGED, _("responsible changed")
+    STATUS_CHANGED = events.STATUS_CHANGED, _("status changed")
+    STAGE_CHANGED = events.STAGE_CHANGED, _("stage changed")
+    CONVERTED = events.CONVERTED, _("converted")
+    LINKED = events.LINKED, _("linked")
+    UNLINKED = events.UNLINKED, _("unlinked")
+    MERGED = events.MERGED, _("merged")
+    IMPORTED = events.IMPORTED, _("imported")
+    DELETED = events.DELETED, _("deleted")
+    RESTORED = events.RESTORED, _("restored")
+
+
+USER_KINDS = (Kind.NOTE, Kind.CALL, Kind.EMAIL, Kind.MEETING, Kind.TASK)
+SYSTEM_KINDS = tuple(kind for kind in Kind if kind not in USER_KINDS)
+
+# The fields a person fills in for each kind (the add/edit forms are built from this).
+KIND_FIELDS = {
+    Kind.NOTE: ("body",),
+    Kind.CALL: ("direction", "phone", "duration", "result", "body"),
+    Kind.EMAIL: ("direction", "subject", "email_from", "email_to", "body"),
+    Kind.MEETING: ("subject", "start", "end", "place", "participants", "body"),
+    Kind.TASK: ("subject", "deadline", "responsible", "body"),
+}
+
+
+class Direction(models.TextChoices):
+    INCOMING = "in", _("incoming")
+    OUTGOING = "out", _("outgoing")
+
+
+class TaskState(models.TextChoices):
+    PLANNED = "planned", _("planned")
+    DONE = "done", _("done")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class Entry(models.Model):
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("author"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    # call / email
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    duration = models.PositiveIntegerField(_("duration, min"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=255, blank=True)
+    email_from = models.CharField(_("from"), max_length=255, blank=True)
+    email_to = models.CharField(_("to"), max_length=500, blank=True)
+    # meeting
+    start = models.DateTimeField(_("start"), null=True, blank=True)
+    end = models.DateTimeField(_("end"), null=True, blank=True)
+    place = models.CharField(_("place"), max_length=255, blank=True)
+    participants = models.TextField(_("participants"), blank=True)
+    # task
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("responsible"),
+    )
+    state = models.CharField(_("state"), max_length=10, choices=TaskState.choices, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # Durable markers: each reminder is sent once, whatever number of workers run (timeline.services).
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A follow-up task made by a rule: "<rule>:<content type>:<object id>", unique among planned tasks.
+    follow_up_rule = models.ForeignKey(
+        "FollowUpRule", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks", editable=False
+    )
+    # NULL (not ""): tasks that are not follow-ups never collide in the unique constraint below.
+    follow_up_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001
+    # System entries: what happened (e.g. {"changes": [{"field", "old", "new"}]}, names of stages, users).
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["responsible", "state", "deadline"], name="timeline_task_due"),
+            models.Index(fields=["kind", "state", "deadline"], name="timeline_kind_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["follow_up_key"], condition=Q(state="planned"), name="timeline_one_open_follow_up"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject or self.get_kind_display()
+
+    @property
+    def is_system(self):
+        return self.kind in SYSTEM_KINDS
+
+    @property
+    def is_task(self):
+        return self.kind == Kind.TASK
+
+    @property
+    def is_planned(self):
+        return self.kind == Kind.TASK and self.state == TaskState.PLANNED
+
+    @property
+    def is_overdue(self):
+        return self.is_planned and self.deadline is not None and self.deadline < timezone.now()
+
+
+class EntryLink(models.Model):
+    """An entry belongs to a record of any registered entity."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="links")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+
+    class Meta:
+        verbose_name = _("timeline link")
+        verbose_name_plural = _("timeline links")
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "content_type", "object_id"], name="timeline_link_unique"),
+        ]
+        indexes = [models.Index(fields=["content_type", "object_id", "entry"], name="timeline_link_record")]
+
+    def __str__(self):
+        return f"{self.entry_id} → {self.content_type_id}:{self.object_id}"
+
+
+class Notification(models.Model):
+    class Reason(models.TextChoices):
+        REMINDER = "reminder", _("deadline soon")
+        OVERDUE = "overdue", _("overdue")
+        FOLLOW_UP = "follow_up", _("follow-up")
+        OTHER = "other", _("other")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    text = models.CharField(_("text"), max_length=500)
+    link = models.CharField(_("link"), max_length=500, blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.OTHER)
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    due = models.DateTimeField(_("deadline"), null=True, blank=True)  # the deadline a reminder was about
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="timeline_notif_unread")]
+        constraints = [
+            # The second line of defence against a reminder sent twice.
+            models.UniqueConstraint(
+                fields=["entry", "reason", "user", "due"], condition=Q(reason__in=["reminder", "overdue"]),
+                name="timeline_notification_once",
+            ),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class FollowUpRule(models.Model):
+    """E.g. "a deal in an open stage with no activity for 7 days gets a follow-up task for its owner"."""
+
+    class StageSemantic(models.TextChoices):
+        ANY = "", _("any")
+        IN_PROGRESS = "progress", _("in progress")
+        WON = "won", _("won")
+        LOST = "lost", _("lost")
+
+    name = models.CharField(_("name"), max_length=150)
+    entity = models.CharField(_("entity"), max_length=50, help_text=_("A registered entity: contact, company, lead, deal…"))
+    inactive_days = models.PositiveSmallIntegerField(_("no activity for, days"), default=7)
+    stage_semantic = models.CharField(
+        _("only in stages that are"), max_length=10, choices=StageSemantic.choices, blank=True,
+        help_text=_("For entities with stages (deals)."),
+    )
+    task_title = models.CharField(
+        _("task title"), max_length=255, default="Follow up: {record}",
+        help_text=_("{record} is replaced by the record's name, {days} by the number of days."),
+    )
+    deadline_days = models.PositiveSmallIntegerField(_("deadline in working days"), default=1)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("follow-up rule")
+        verbose_name_plural = _("follow-up rules")
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from crm_site.registry import registry
+
+        if self.entity not in registry:
+            raise ValidationError({"entity": _("Choose one of: %(keys)s.") % {"keys": ", ".join(registry.keys())}})
+        try:
+            self.task_title.format(record="x", days=1)
+        except (KeyError, IndexError, ValueError):
+            raise ValidationError({"task_title": _("Only {record} and {days} may be used in braces.")}) from None

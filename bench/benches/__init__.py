@@ -3,7 +3,7 @@
 Order matters: `seed` fills the base the others measure.
 """
 
-from . import access, dashboard, export, import_, listing, scan, seed
+from . import access, dashboard, export, import_, listing, scan, seed, timeline
 
-BENCHES = [seed, listing, access, dashboard, import_, export, scan]
+BENCHES = [seed, listing, access, dashboard, import_, export, scan, timeline]
 NAMES = [bench.NAME for bench in BENCHES]

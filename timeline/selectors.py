@@ -1,0 +1,152 @@
+"""Reads of the timeline. Visibility is always SQL: an entry is visible iff one of its linked records is.
+
+`visible_entries(user)` ORs one `Exists` subquery per registered entity (the entity's own
+`visible_to(user, "read")`, which hides records in the bin), so no Python loop over rows.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+from access.scopes import READ
+from crm_site.registry import registry
+
+from .models import Entry, EntryLink, Kind, Notification, TaskState
+
+
+def content_type_of(model):
+    return ContentType.objects.get_for_model(model)  # cached by Django after the first call
+
+
+def _links_to(content_type, object_ids):
+    return EntryLink.objects.filter(entry=OuterRef("pk"), content_type=content_type, object_id__in=object_ids)
+
+
+def visible_filter(user):
+    """A Q selecting the entries `user` may read (False for an anonymous or inactive user)."""
+    condition = Q(pk__in=[])
+    for entity in registry:
+        records = entity.model.objects.visible_to(user, READ)
+        if not records.query.is_empty():
+            condition |= Q(Exists(_links_to(content_type_of(entity.model), records.values("pk"))))
+    return condition
+
+
+def visible_entries(user):
+    return Entry.objects.filter(visible_filter(user))
+
+
+def with_display(queryset):
+    """What the timeline panel shows for an entry, fetched in a constant number of queries."""
+    return queryset.select_related("author", "responsible").prefetch_related(
+        Prefetch("links", queryset=EntryLink.objects.select_related("content_type"))
+    )
+
+
+def related_records(obj):
+    """Records an entry about `obj` also belongs to: its registered FK targets and its relations' targets.
+
+    A call on a deal links to the deal's company and contacts; a note on a contact to its companies.
+    """
+    found = []
+    for field in type(obj)._meta.concrete_fields:
+        if field.is_relation and field.many_to_one and _registered(field.related_model):
+            target_id = getattr(obj, field.attname)
+            if target_id is not None:
+                target = field.related_model.objects.filter(pk=target_id).first()  # live records only
+                if target is not None:
+                    found.append(target)
+    entity = type(obj).entity()
+    for relation in entity.relations:
+        target_model = relation.target_model
+        if not _registered(target_model):
+            continue
+        ids = relation.through_model.objects.filter(**{relation.from_field: obj}).values(relation.to_field)
+        found.extend(target_model.objects.filter(pk__in=ids))
+    return found
+
+
+def _registered(model):
+    try:
+        registry.for_model(model)
+    except KeyError:
+        return False
+    return True
+
+
+def _record_ids_condition(user, obj, include_related):
+    """Q on entries linked to `obj` (and, when asked, to the visible records around it)."""
+    condition = Q(Exists(_links_to(content_type_of(type(obj)), [obj.pk])))
+    if not include_related:
+        return condition
+    entity = type(obj).entity()
+    for relation in entity.relations:
+        target = relation.target_model
+        if _registered(target):
+            ids = relation.through_model.objects.filter(**{relation.from_field: obj}).values(relation.to_field)
+            visible = target.objects.visible_to(user, READ).filter(pk__in=ids).values("pk")
+            condition |= Q(Exists(_links_to(content_type_of(target), visible)))
+    for _title, accessor, key in entity.related_lists:
+        model = registry[key].model
+        visible = model.objects.visible_to(user, READ).filter(**{accessor: obj}).values("pk")
+        condition |= Q(Exists(_links_to(content_type_of(model), visible)))
+    return condition
+
+
+def has_related(entity):
+    return bool(entity.relations or entity.related_lists)
+
+
+def entries_for_record(user, obj, kinds=None, include_related=False):
+    """Entries on `obj`'s card, newest first. The caller has checked that `user` may read `obj`.
+
+    With `include_related`, entries of the records around it are added, but only those `user` may read.
+    """
+    queryset = Entry.objects.filter(_record_ids_condition(user, obj, include_related))
+    if include_related:
+        queryset = queryset.filter(visible_filter(user))
+    if kinds:
+        queryset = queryset.filter(kind__in=kinds)
+    return queryset.order_by("-created_at", "-pk")
+
+
+def planned_tasks(queryset):
+    return queryset.filter(kind=Kind.TASK, state=TaskState.PLANNED).order_by("deadline", "pk")
+
+
+def activities_for_user(user):
+    """The user's planned tasks across all the records they may read, soonest deadline first."""
+    return with_display(planned_tasks(visible_entries(user).filter(responsible=user)))
+
+
+def activity_counters(user):
+    """Planned tasks due today and overdue: one query."""
+    now = timezone.now()
+    end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
+    return Entry.objects.filter(
+        kind=Kind.TASK, state=TaskState.PLANNED, responsible=user, deadline__isnull=False
+    ).filter(visible_filter(user)).aggregate(
+        today=Count("pk", filter=Q(deadline__gte=now, deadline__lte=end_of_today)),
+        overdue=Count("pk", filter=Q(deadline__lt=now)),
+    )
+
+
+def unread_notifications(user):
+    return Notification.objects.filter(user=user, read_at__isnull=True)
+
+
+def linked_records(entry, user=None):
+    """The live records an entry is linked to (visible to `user` when given), for links on its card."""
+    by_type = {}
+    for link in entry.links.all():
+        by_type.setdefault(link.content_type, []).append(link.object_id)
+    records = []
+    for content_type, ids in by_type.items():
+        model = content_type.model_class()
+        if model is None or not _registered(model):
+            continue
+        queryset = model.objects.filter(pk__in=ids)
+        if user is not None:
+            queryset = queryset.visible_to(user, READ)
+        records.extend(queryset)
+    return records
