@@ -10,3 +10,4 @@ app.autodiscover_tasks()
 
 # Periodic tasks. Every one must be idempotent and take a lock: two beats may run (celery #2856).
 app.conf.beat_schedule = {}
+app.conf.beat_schedule["dedup-scheduled-scans"] = {"task": "dedup.tasks.scheduled_scans", "schedule": 3600.0}
