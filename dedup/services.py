@@ -1,5 +1,6 @@
 """The merge engine (one service for the screen, the scan, the import and the API) and its undo."""
 
+import datetime
 import json
 
 from django.contrib.contenttypes.models import ContentType
@@ -31,9 +32,18 @@ def mergeable_fields(model):
     return [f for f in model._meta.concrete_fields if f.name not in SYSTEM_FIELDS and not f.primary_key]
 
 
+class _ExactEncoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder, but datetimes keep their microseconds (an undo must restore them exactly)."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 def _plain(value):
-    """A JSON-safe form of a field value (dates, decimals, uuids as DjangoJSONEncoder writes them)."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    """A JSON-safe form of a field value (dates, decimals, uuids as strings)."""
+    return json.loads(json.dumps(value, cls=_ExactEncoder))
 
 
 # ---------------------------------------------------------------------------
