@@ -106,6 +106,18 @@ def _display(obj, field):
     return "" if value is None else str(value)
 
 
+def combined_channels(survivor, others):
+    """Preview for the merge screen: every phone/email/link the survivor will have, with where it comes from."""
+    content_type = ContentType.objects.get_for_model(type(survivor))
+    seen, out = set(), []
+    for obj in [survivor, *others]:
+        for comm in Communication.objects.filter(content_type=content_type, object_id=obj.pk).order_by("channel", "pk"):
+            if (comm.channel, comm.normalized) not in seen:
+                seen.add((comm.channel, comm.normalized))
+                out.append({"comm": comm, "from": obj})
+    return out
+
+
 def has_conflicts(survivor, others):
     """True when at least one field has two different non-empty values (then a person must choose)."""
     return any(item["conflict"] for item in merge_plan(survivor, others))
@@ -459,3 +471,9 @@ def duplicates_scan(*, entity_key, user=None, run=None, queryset=None):
     run.refresh_from_db()
     run.result = result
     return run
+
+
+def group_resolve(*, group):
+    group.resolved_at = timezone.now()
+    group.save(update_fields=["resolved_at"])
+    return group
