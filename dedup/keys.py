@@ -6,7 +6,7 @@ and its phones/emails/links. An app may register its own extractor with `registe
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
@@ -46,7 +46,7 @@ class Spec:
         return self.person + tuple(f for f in (self.own_name, self.company_name) if f) + tuple(f for _k, f in self.plain)
 
 
-@lru_cache(maxsize=None)
+@cache
 def spec_for(entity_key):
     entity = registry[entity_key]
     model = entity.model
@@ -179,19 +179,24 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None):
             MatchKey.objects.filter(content_type=content_type).delete()
         if not spec.enabled:
             return 0
-        total = 0
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-        for offset in range(0, len(ids), chunk):
-            batch = ids[offset:offset + chunk]
-            rows = model.objects.filter(pk__in=batch).values("pk", *spec.fields)
+        total = done = 0
+        count = queryset.count()
+        last = 0
+        while True:
+            # Keyset chunks by pk ranges: no huge IN lists, each side table read once per chunk.
+            rows = list(queryset.filter(pk__gt=last).order_by("pk").values("pk", *spec.fields)[:chunk])
+            if not rows:
+                break
+            low, last = rows[0]["pk"], rows[-1]["pk"]
+            in_chunk = queryset.filter(pk__gte=low, pk__lte=last)
             comms, companies = {}, {}
             if spec.has_channels:
                 for object_id, *comm in Communication.objects.filter(
-                    content_type=content_type, object_id__in=batch
+                    content_type=content_type, object_id__gte=low, object_id__lte=last
                 ).values_list("object_id", "channel", "normalized", "value"):
                     comms.setdefault(object_id, []).append(comm)
             for link in spec.company_links:
-                for pk, name in model.objects.filter(pk__in=batch).values_list("pk", f"{link}__name"):
+                for pk, name in in_chunk.filter(**{f"{link}__isnull": False}).values_list("pk", f"{link}__name"):
                     if name:
                         companies.setdefault(pk, []).append(name)
             out = []
@@ -201,8 +206,12 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None):
                     out.append((content_type.pk, pk, kind, value))
             _write_keys(out)
             total += len(out)
+            done += len(rows)
             if progress:
-                progress(min(offset + chunk, len(ids)), len(ids))
+                progress(done, count)
+        if connection.vendor == "postgresql":  # fresh statistics, or the scan's plans go wrong
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {MatchKey._meta.db_table}")
         return total
 
 

@@ -11,11 +11,7 @@ _REMOVE = {events.DELETED, events.PURGED}
 
 
 def _is_entity(obj):
-    try:
-        registry.for_model(type(obj))
-        return True
-    except KeyError:
-        return False
+    return _is_entity_model(type(obj))
 
 
 def on_event(kind, *, obj, user, related, data):

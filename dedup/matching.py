@@ -17,8 +17,8 @@ from . import keys as keymod
 from .models import DuplicateRule, MatchKey, NotDuplicate
 
 DEFAULT_RULES = {
-    "contact": {"criteria": ["phone", "email", "name"], "name_threshold": 85, "match_against": []},
-    "lead": {"criteria": ["phone", "email", "name"], "name_threshold": 85, "match_against": ["contact", "company"]},
+    "contact": {"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": []},
+    "lead": {"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": ["contact", "company"]},
     "company": {"criteria": ["company_name", "tax_id", "phone", "email", "domain"], "name_threshold": 90,
                 "match_against": []},
 }
@@ -33,7 +33,7 @@ SUPPORT_KINDS = ("company", "birthday", "address")
 class Rule:
     entity: str
     criteria: list
-    name_threshold: int = 85
+    name_threshold: int = 90
     match_against: list = field(default_factory=list)
 
     @property

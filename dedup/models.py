@@ -54,7 +54,7 @@ class DuplicateRule(models.Model):
     criteria = models.JSONField(_("criteria"), default=list, help_text=_("Any of: phone, email, name, "
                                                                          "company_name, tax_id, domain."))
     name_threshold = models.PositiveSmallIntegerField(
-        _("name similarity threshold, %"), default=85, validators=[MinValueValidator(50), MaxValueValidator(100)]
+        _("name similarity threshold, %"), default=90, validators=[MinValueValidator(50), MaxValueValidator(100)]
     )
     match_against = models.JSONField(
         _("also match against"), default=list, blank=True,
@@ -148,6 +148,9 @@ class DuplicateGroup(models.Model):
         verbose_name_plural = _("duplicate groups")
         ordering = ["-score", "pk"]
 
+    def __str__(self):
+        return f"{self.entity} {self.object_ids} ({self.score})"
+
 
 class NotDuplicate(models.Model):
     """A pair someone marked "not a duplicate": never suggested again, for anyone."""
@@ -165,6 +168,9 @@ class NotDuplicate(models.Model):
             models.UniqueConstraint(fields=["content_type", "first_id", "second_id"], name="dedup_notdup_unique"),
             models.CheckConstraint(condition=models.Q(first_id__lt=models.F("second_id")), name="dedup_notdup_order"),
         ]
+
+    def __str__(self):
+        return f"{self.first_id} ≠ {self.second_id}"
 
 
 class MergeRecord(models.Model):

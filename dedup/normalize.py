@@ -7,6 +7,7 @@ forms and quotes, website domains, tax ids and addresses.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from crm_site.normalize import normalize_email, normalize_phone, normalize_url
 
@@ -69,6 +70,7 @@ def _strip_accents(text):
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=500_000)  # names and company words repeat a lot: a bulk rebuild hits the cache
 def translit(text):
     """The canonical Latin skeleton of a word: `Щербаков` and `Shcherbakov` and `Scherbakow` → the same."""
     text = (text or "").casefold().replace("ё", "е").replace("й", "\x04")
@@ -94,18 +96,20 @@ def name_key(*parts):
 
 
 def name_blocks(key):
-    """Blocking keys for fuzzy name matching: each word with the first two letters of each other word.
+    """Blocking keys for fuzzy name matching: the start and the end of each word, with the first letters of
+    the other words (`ivan|p`, `anov|p`, `petr|i`).
 
-    Two names alike enough (one typo) keep at least one whole word and the start of the other, so they
-    share a block, while a block stays small (`ivanov|iv`, not every Ivanov).
+    Names alike enough to be compared (a typo, a gender ending, a missing letter) keep at least one word's
+    first or last four letters and the other words' first letters, so they share a block, while a block
+    stays small enough to score every pair in it.
     """
     tokens = key.split()
-    if len(tokens) < 2:
-        return [f"{key}|"] if len(key) >= 3 else []
     blocks = set()
     for index, token in enumerate(tokens):
-        others = "".join(sorted(t[:2] for i, t in enumerate(tokens) if i != index))
-        blocks.add(f"{token}|{others}")
+        others = "".join(sorted(t[0] for i, t in enumerate(tokens) if i != index))
+        if len(token) >= 2 or others:
+            blocks.add(f"{token[:4]}|{others}")
+            blocks.add(f"{token[-4:]}|{others}")
     return sorted(blocks)
 
 
@@ -128,6 +132,7 @@ _LONG_FORMS = sorted((form for form in LEGAL_FORMS if " " in form), key=len, rev
 _QUOTES = re.compile(r"[\"'«»„“”‘’`]")
 
 
+@lru_cache(maxsize=200_000)
 def company_key(value):
     """`ООО «Ромашка»`, `Romashka LLC`, `romashka` → `romaSka`-like one key (legal forms, quotes, case gone)."""
     text = _QUOTES.sub(" ", (value or "").casefold().replace("ё", "е"))

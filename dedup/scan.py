@@ -2,8 +2,10 @@
 
 Never all pairs. Candidate pairs come from
 - exact keys (phone, email, tax id, domain, company name): SQL groups records sharing a value;
-- name blocks (`ivanov|iv`) and, for the name rule, shared company/birthday/address: records sharing a
-  block are paired in numpy and their names scored in bulk with rapidfuzz `cpdist` (uint8, in chunks).
+- for the name rule (similar names AND a shared company, birthday or address): records sharing one of
+  those values form a block; its pairs are made in numpy and their name keys (order-free, transliterated)
+  scored in bulk with rapidfuzz `cpdist` (uint8, in chunks). Name-only blocks (`ivan|p`, stored for the
+  warnings while typing) would add no pair the rule can report, so the scan does not pay for them.
 Only pairs that satisfy the entity's rule are scored in Python (with the same reasons as the warnings),
 then joined into groups (connected components). "Not a duplicate" marks remove pairs first.
 """
@@ -23,7 +25,7 @@ from .matching import SUPPORT_KINDS, combine, exact_reason, name_reason, rule_fo
 from .models import MatchKey, NotDuplicate
 
 MAX_EXACT_GROUP = 50  # a value shared by more records (an office switchboard) says nothing about duplicates
-MAX_BLOCK = 1000  # a name/birthday block larger than this is too common to pair everything in it
+MAX_BLOCK = 5000  # a company/birthday/address shared by more records is too common to pair them all
 PAIR_CHUNK = 1_000_000
 _AGGREGATE = {True: "array_agg(object_id ORDER BY object_id)", False: "group_concat(object_id)"}
 
@@ -57,90 +59,94 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     result = ScanResult(entity_key)
     if rule is None or not keymod.spec_for(entity_key).enabled:
         return result
-    queryset = model.objects.all() if queryset is None else queryset
     content_type = ContentType.objects.get_for_model(model)
-    sub_sql, sub_params = _subquery(queryset)
     table = MatchKey._meta.db_table
-    where = f"content_type_id = %s AND kind = %s AND object_id IN ({sub_sql})"
+    # Keys exist only for live records (removed on delete); a subset is scanned through a subquery.
+    where = "content_type_id = %s AND kind = %s"
+    sub_sql, sub_params = "", []
+    if queryset is not None:
+        sub_sql, sub_params = _subquery(queryset)
+        where += f" AND object_id IN ({sub_sql})"
     report = progress or (lambda percent: None)
-
-    # Every record with keys gets a dense index; names by index.
-    rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}", [content_type.pk, "name", *sub_params])
-    name_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    key_ids = np.array(
-        [r[0] for r in _fetch(f"SELECT DISTINCT object_id FROM {table} WHERE content_type_id = %s "
-                              f"AND object_id IN ({sub_sql})", [content_type.pk, *sub_params])], dtype=np.int64)
-    ids = np.unique(np.concatenate([key_ids, name_ids]))
-    result.records = len(ids)
-    names = np.full(len(ids), "", dtype=object)
-    if len(rows):
-        names[np.searchsorted(ids, name_ids)] = [r[1] for r in rows]
-    del rows
-    has_name = names != ""
-    report(10)
-
-    matched = {}  # pair key -> list of reasons
+    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""  # byte order: sorting is faster
 
     # 1. Exact keys: only the values shared by 2..MAX_EXACT_GROUP records come back from the database.
+    exact = []
     for kind in rule.exact_kinds:
-        groups = _fetch(
+        for value, members in _fetch(
             f"SELECT value, {_AGGREGATE[connection.vendor == 'postgresql']} FROM {table} WHERE {where} "
-            f"GROUP BY value HAVING count(*) > 1", [content_type.pk, kind, *sub_params])
-        for value, members in groups:
+            f"GROUP BY value HAVING count(*) > 1", [content_type.pk, kind, *sub_params]
+        ):
             if isinstance(members, str):  # SQLite's group_concat
                 members = [int(pk) for pk in members.split(",")]
             if len(members) > MAX_EXACT_GROUP:
                 result.skipped_blocks += 1
-                continue
-            idx = np.searchsorted(ids, np.array(members, dtype=np.int64))
-            for a, b in combinations(idx.tolist(), 2):
-                result.candidate_pairs += 1
-                matched.setdefault((a, b), []).append(exact_reason(kind, value))
-    report(30)
+            else:
+                exact.append((kind, value, members))
+    report(20)
 
-    # 2. Similar names with a shared company, birthday or address.
+    # 2. Names and, for the name rule, each record's company/birthday/address as dense integer codes.
+    rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}", [content_type.pk, "name", *sub_params])
+    name_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    name_values = [r[1] for r in rows]
+    del rows
+    support_rows = {}
+    if rule.uses_names:
+        for kind in SUPPORT_KINDS:
+            rows = _fetch(f"SELECT object_id, dense_rank() OVER (ORDER BY value{collate}) FROM {table} "
+                          f"WHERE {where}", [content_type.pk, kind, *sub_params])
+            support_rows[kind] = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            del rows
+    member_ids = [pk for _k, _v, members in exact for pk in members]
+    ids = np.unique(np.concatenate([name_ids, np.array(member_ids, dtype=np.int64)]
+                                   + [arr[:, 0] for arr in support_rows.values()]))
+    result.records = len(ids)
+    names = np.full(len(ids), "", dtype=object)
+    if len(name_ids):
+        names[np.searchsorted(ids, name_ids)] = name_values
+    has_name = names != ""
+    report(40)
+
+    matched = {}  # (index a, index b), a < b -> list of reasons
+    for kind, value, members in exact:
+        idx = np.searchsorted(ids, np.array(members, dtype=np.int64))
+        for a, b in combinations(sorted(idx.tolist()), 2):
+            result.candidate_pairs += 1
+            matched.setdefault((a, b), []).append(exact_reason(kind, value))
+
+    # 3. Similar names with a shared company, birthday or address. Records sharing one of those values form
+    # a block; every pair in a block has its names scored in bulk. (Name-only blocks would add nothing: the
+    # rule needs the shared value anyway.)
     if rule.uses_names:
         support = {}
-        for kind in SUPPORT_KINDS:
+        for kind, arr in support_rows.items():
             codes = np.full(len(ids), -1, dtype=np.int64)
-            rows = _fetch(f"SELECT object_id, dense_rank() OVER (ORDER BY value) FROM {table} WHERE {where}",
-                          [content_type.pk, kind, *sub_params])
-            if rows:
-                arr = np.array(rows, dtype=np.int64)
-                codes[np.searchsorted(ids, arr[:, 0])] = arr[:, 1]
+            codes[np.searchsorted(ids, arr[:, 0])] = arr[:, 1]
             support[kind] = codes
-        block_sources = [("name_block", None)] + [(kind, kind) for kind in SUPPORT_KINDS]
         seen = set()
-        for step, (kind, by_construction) in enumerate(block_sources):
-            rows = _fetch(f"SELECT object_id, dense_rank() OVER (ORDER BY value) FROM {table} WHERE {where}",
-                          [content_type.pk, kind, *sub_params])
-            if not rows:
-                continue
-            arr = np.array(rows, dtype=np.int64)
-            del rows
-            left, right, skipped = block_pairs(np.searchsorted(ids, arr[:, 0]), arr[:, 1])
+        for step, kind in enumerate(SUPPORT_KINDS):
+            arr = support_rows[kind]
+            left, right, skipped = block_pairs(np.searchsorted(ids, arr[:, 0]), arr[:, 1], MAX_BLOCK)
             result.skipped_blocks += skipped
             for start in range(0, len(left), PAIR_CHUNK):
                 a, b = left[start:start + PAIR_CHUNK], right[start:start + PAIR_CHUNK]
                 result.candidate_pairs += len(a)
+                keep = has_name[a] & has_name[b]
+                a, b = a[keep], b[keep]
                 scores = process.cpdist(names[a].tolist(), names[b].tolist(), scorer=fuzz.ratio, dtype=np.uint8,
                                         score_cutoff=rule.name_threshold, workers=-1)
-                keep = np.nonzero((scores > 0) & has_name[a] & has_name[b])[0]
-                if not len(keep):
-                    continue
+                keep = np.nonzero(scores)[0]
                 a, b, scores = a[keep], b[keep], scores[keep]
                 shared = {k: (support[k][a] == support[k][b]) & (support[k][a] >= 0) for k in SUPPORT_KINDS}
-                if by_construction:
-                    shared[by_construction] = np.ones(len(a), dtype=bool)
-                any_shared = np.logical_or.reduce([shared[k] for k in SUPPORT_KINDS])
-                for i in np.nonzero(any_shared)[0].tolist():
+                shared[kind] = np.ones(len(a), dtype=bool)  # a multi-valued company may not be the first code
+                for i in range(len(a)):
                     pair = (int(a[i]), int(b[i]))
                     if pair in seen:
                         continue
                     seen.add(pair)
                     kinds = [k for k in SUPPORT_KINDS if shared[k][i]]
                     matched.setdefault(pair, []).append(name_reason(int(scores[i]), rule.name_threshold, kinds))
-            report(30 + 15 * (step + 1))
+            report(40 + 15 * (step + 1))
 
     # 3. "Not a duplicate" marks, then scores and groups.
     marks = NotDuplicate.objects.filter(content_type=content_type).values_list("first_id", "second_id")
@@ -151,7 +157,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     result.matched_pairs = len(matched)
     pair_scores = {pair: combine(reasons) for pair, reasons in matched.items()}
     result.pairs = {(int(ids[a]), int(ids[b])): value for (a, b), value in pair_scores.items()}
-    result.groups = _groups(ids, pair_scores)
+    result.groups = _live_only(model, _groups(ids, pair_scores))
     _attach_names(model, result.groups)
     report(100)
     return result
@@ -164,7 +170,8 @@ def block_pairs(members, codes, max_block=MAX_BLOCK):
     each row with the one k places after it when both are in the same block.
     """
     if not len(codes):
-        return np.empty(0, np.int64), np.empty(0, np.int64), 0
+        return np.empty(0, np.int32), np.empty(0, np.int32), 0
+    members = members.astype(np.int32)  # half the memory of int64 pair arrays at 1M records
     unique, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
     sizes = counts[inverse]
     skipped = int(np.count_nonzero(counts > max_block))
@@ -186,7 +193,7 @@ def block_pairs(members, codes, max_block=MAX_BLOCK):
         rights.append(tail_members[k:][same])
         k += 1
     if not lefts:
-        return np.empty(0, np.int64), np.empty(0, np.int64), skipped
+        return np.empty(0, np.int32), np.empty(0, np.int32), skipped
     left, right = np.concatenate(lefts), np.concatenate(rights)
     low, high = np.minimum(left, right), np.maximum(left, right)
     distinct = low != high
@@ -211,7 +218,7 @@ def _groups(ids, pair_scores):
     for node in parent:
         members.setdefault(find(node), []).append(node)
     edges = {}
-    for (a, b), (score, reasons) in pair_scores.items():
+    for (a, _b), (score, reasons) in pair_scores.items():
         edges.setdefault(find(a), []).append((score, reasons))
     groups = []
     for root, nodes in members.items():
@@ -229,12 +236,37 @@ def _groups(ids, pair_scores):
     return groups
 
 
+def _with_pks(queryset, pks):
+    """`pk IN (...)` for many pks: one array parameter on PostgreSQL (a long IN list is slow to bind)."""
+    pks = list(pks)
+    if connection.vendor != "postgresql":
+        return queryset.filter(pk__in=pks)
+    meta = queryset.model._meta
+    column = f'"{meta.db_table}"."{meta.pk.column}"'
+    return queryset.extra(where=[f"{column} = ANY(%s)"], params=[pks])
+
+
+def _live_only(model, groups):
+    """Safety net: a record in the bin never appears in a group, even if its keys were left behind."""
+    wanted = [pk for g in groups for pk in g["ids"]]
+    live = set(_with_pks(model.objects.all(), wanted).values_list("pk", flat=True))
+    out = []
+    for group in groups:
+        ids = [pk for pk in group["ids"] if pk in live]
+        if len(ids) >= 2:
+            out.append({**group, "ids": ids})
+    return out
+
+
 def _attach_names(model, groups):
     """Name reasons show the names compared ("Ivanov Ivan ~ Иванов Иван"): the first two members' names."""
     wanted = {pk for g in groups if any(r["code"] == "name" for r in g["reasons"]) for pk in g["ids"][:2]}
     if not wanted:
         return
-    labels = {obj.pk: str(obj) for obj in model.objects.filter(pk__in=wanted)}
+    spec = keymod.spec_for(registry.for_model(model).key)
+    fields = spec.person or ((spec.own_name,) if spec.own_name else ())
+    labels = {row[0]: " ".join(part for part in row[1:] if part)
+              for row in _with_pks(model.objects.all(), wanted).values_list("pk", *fields)}
     for group in groups:
         for reason in group["reasons"]:
             if reason["code"] == "name":

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('entity', models.CharField(help_text='Registry key, e.g. contact.', max_length=50, unique=True, verbose_name='entity')),
                 ('criteria', models.JSONField(default=list, help_text='Any of: phone, email, name, company_name, tax_id, domain.', verbose_name='criteria')),
-                ('name_threshold', models.PositiveSmallIntegerField(default=85, validators=[django.core.validators.MinValueValidator(50), django.core.validators.MaxValueValidator(100)], verbose_name='name similarity threshold, %')),
+                ('name_threshold', models.PositiveSmallIntegerField(default=90, validators=[django.core.validators.MinValueValidator(50), django.core.validators.MaxValueValidator(100)], verbose_name='name similarity threshold, %')),
                 ('match_against', models.JSONField(blank=True, default=list, help_text='Other entities checked while typing, e.g. ["contact", "company"] for leads.', verbose_name='also match against')),
                 ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
             ],

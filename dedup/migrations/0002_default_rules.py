@@ -1,8 +1,8 @@
 from django.db import migrations
 
 DEFAULTS = {
-    "contact": {"criteria": ["phone", "email", "name"], "name_threshold": 85, "match_against": []},
-    "lead": {"criteria": ["phone", "email", "name"], "name_threshold": 85, "match_against": ["contact", "company"]},
+    "contact": {"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": []},
+    "lead": {"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": ["contact", "company"]},
     "company": {"criteria": ["company_name", "tax_id", "phone", "email", "domain"], "name_threshold": 90,
                 "match_against": []},
 }
