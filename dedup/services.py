@@ -216,6 +216,8 @@ def records_merge(*, user, survivor, others, field_choices=None):
     survivor._change_reason = "merged"
     survivor.save()
     ensure_single_primary(survivor)
+    if not can(user, survivor, EDIT):  # e.g. another owner was chosen: like record_save, nothing is written
+        raise PermissionDenied(_("After this merge you could no longer edit the record; nothing was merged."))
     for other in others:
         record_delete(user=user, obj=other)
     merge.log = log

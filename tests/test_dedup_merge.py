@@ -163,3 +163,4 @@ def test_merge_companies_moves_deals_and_contacts(user):
     records_merge(user=user, survivor=a, others=[b])
     assert Deal.objects.get(pk=deal.pk).company_id == a.pk
     assert ContactCompany.objects.get(contact=person).company_id == a.pk
+
