@@ -20,6 +20,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("timeline/", include("timeline.urls")),
+    path("duplicates/", include("dedup.urls")),
     *all_entity_urlpatterns(),
 ]
 

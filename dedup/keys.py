@@ -1,0 +1,235 @@
+"""Match keys: computing them for any registered entity and keeping the table current.
+
+What an entity contributes is read from its model (no per-entity code): person name fields, a company
+`name` or `company_name`, links to company-like records, `tax_id`, `birthday`, `address`, `website`,
+and its phones/emails/links. An app may register its own extractor with `register_extractor()`.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+
+from crm_site.models import Communication
+from crm_site.registry import registry
+
+from . import normalize
+from .models import MatchKey
+
+PERSON_FIELDS = ("last_name", "first_name", "middle_name")
+MAX_VALUE = 255
+_extractors = {}
+
+
+def register_extractor(entity_key, fn):
+    """`fn(row, comms, companies) -> set[(kind, value)]` replaces the introspected extractor for an entity."""
+    _extractors[entity_key] = fn
+
+
+@dataclass(frozen=True)
+class Spec:
+    entity_key: str
+    person: tuple  # person name fields present on the model
+    own_name: str  # a company-like record's own name field ("name") or ""
+    company_name: str  # a free-text company field ("company_name") or ""
+    company_links: tuple  # m2m/fk fields to records that have a `name`
+    plain: tuple  # (kind, field) for tax_id, birthday, address, website
+    has_channels: bool
+
+    @property
+    def enabled(self):
+        return bool(self.person or self.own_name)
+
+    @property
+    def fields(self):
+        return self.person + tuple(f for f in (self.own_name, self.company_name) if f) + tuple(f for _k, f in self.plain)
+
+
+@cache
+def spec_for(entity_key):
+    entity = registry[entity_key]
+    model = entity.model
+    names = {f.name for f in model._meta.get_fields()}
+    person = tuple(f for f in PERSON_FIELDS if f in names)
+    own_name = "name" if not person and "name" in names else ""
+    links = []
+    if person:
+        for field in model._meta.get_fields():
+            if (field.many_to_many or field.many_to_one) and not field.auto_created and field.related_model:
+                related = field.related_model
+                if any(f.name == "name" for f in related._meta.get_fields()) and _registered(related):
+                    links.append(field.name)
+    plain = []
+    for kind, field in (("tax_id", "tax_id"), ("birthday", "birthday"), ("address", "address"), ("domain", "website")):
+        if field in names:
+            plain.append((kind, field))
+    return Spec(entity_key, person, own_name, "company_name" if "company_name" in names else "", tuple(links),
+                tuple(plain), entity.has_channels)
+
+
+def _registered(model):
+    try:
+        registry.for_model(model)
+        return True
+    except KeyError:
+        return False
+
+
+def keys_from_values(spec, row, comms=(), companies=()):
+    """Keys of one record from its field values, (channel, normalized, value) rows and linked company names."""
+    if spec.entity_key in _extractors:
+        return _extractors[spec.entity_key](row, comms, companies)
+    keys = set()
+    if spec.person:
+        name = normalize.name_key(*(row.get(f) for f in spec.person if f != "middle_name"))
+        if name:
+            keys.add(("name", name))
+            keys.update(("name_block", block) for block in normalize.name_blocks(name))
+    if spec.own_name:
+        company = normalize.company_key(row.get(spec.own_name))
+        if company:
+            keys.add(("company", company))
+    for company_name in [row.get(spec.company_name)] if spec.company_name else []:
+        company = normalize.company_key(company_name)
+        if company:
+            keys.add(("company", company))
+    for company_name in companies:
+        company = normalize.company_key(company_name)
+        if company:
+            keys.add(("company", company))
+    for kind, field in spec.plain:
+        value = row.get(field)
+        if kind == "tax_id":
+            value = normalize.tax_id_key(value)
+            value = value if len(value) >= 8 else ""
+        elif kind == "birthday":
+            value = value.isoformat() if value else ""
+        elif kind == "address":
+            value = normalize.address_key(value)
+            value = value if len(value) >= 6 else ""
+        elif kind == "domain":
+            value = normalize.domain_key(value)
+        if value:
+            keys.add((kind, value))
+    for channel, normalized, raw in comms:
+        if channel == Communication.Channel.PHONE:
+            value = normalized if normalized.startswith("+") else normalize.phone_key(raw)
+        elif channel == Communication.Channel.EMAIL:
+            value = normalize.email_key(normalized)
+        elif channel == Communication.Channel.WEB:
+            value = normalize.domain_key(raw)
+            channel = "domain"
+        else:
+            continue
+        if value:
+            keys.add((str(channel), value))
+    return {(kind, value[:MAX_VALUE]) for kind, value in keys}
+
+
+def record_keys(obj):
+    """Keys of one saved record (reads its current channels and company links)."""
+    spec = spec_for(type(obj).entity().key)
+    if not spec.enabled:
+        return set()
+    row = {f: getattr(obj, f) for f in spec.fields}
+    comms = []
+    if spec.has_channels:
+        comms = list(Communication.objects.filter(content_type=ContentType.objects.get_for_model(obj),
+                                                  object_id=obj.pk).values_list("channel", "normalized", "value"))
+    companies = []
+    for link in spec.company_links:
+        companies += [n for n in type(obj).objects.filter(pk=obj.pk).values_list(f"{link}__name", flat=True) if n]
+    return keys_from_values(spec, row, comms, companies)
+
+
+@transaction.atomic
+def keys_refresh(obj):
+    """Rewrite one record's keys; a record in the bin has none (so it never matches)."""
+    content_type = ContentType.objects.get_for_model(obj)
+    MatchKey.objects.filter(content_type=content_type, object_id=obj.pk).delete()
+    if getattr(obj, "deleted_at", None) is not None:
+        return set()
+    keys = record_keys(obj)
+    MatchKey.objects.bulk_create(
+        [MatchKey(content_type=content_type, object_id=obj.pk, kind=k, value=v) for k, v in sorted(keys)]
+    )
+    return keys
+
+
+def keys_remove(obj):
+    MatchKey.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk).delete()
+
+
+# ---------------------------------------------------------------------------
+# Bulk rebuild: set-based reads per chunk, COPY on PostgreSQL.
+
+
+def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None):
+    """Recompute the keys of every live record of an entity (or of `queryset`); returns the number of keys."""
+    spec = spec_for(entity_key)
+    model = registry[entity_key].model
+    content_type = ContentType.objects.get_for_model(model)
+    queryset = model.objects.all() if queryset is None else queryset
+    with transaction.atomic():
+        if queryset.query.where:
+            ids = queryset.values("pk")
+            MatchKey.objects.filter(content_type=content_type, object_id__in=ids).delete()
+        else:
+            MatchKey.objects.filter(content_type=content_type).delete()
+        if not spec.enabled:
+            return 0
+        total = done = 0
+        count = queryset.count()
+        last = 0
+        while True:
+            # Keyset chunks by pk ranges: no huge IN lists, each side table read once per chunk.
+            rows = list(queryset.filter(pk__gt=last).order_by("pk").values("pk", *spec.fields)[:chunk])
+            if not rows:
+                break
+            low, last = rows[0]["pk"], rows[-1]["pk"]
+            in_chunk = queryset.filter(pk__gte=low, pk__lte=last)
+            comms, companies = {}, {}
+            if spec.has_channels:
+                for object_id, *comm in Communication.objects.filter(
+                    content_type=content_type, object_id__gte=low, object_id__lte=last
+                ).values_list("object_id", "channel", "normalized", "value"):
+                    comms.setdefault(object_id, []).append(comm)
+            for link in spec.company_links:
+                for pk, name in in_chunk.filter(**{f"{link}__isnull": False}).values_list("pk", f"{link}__name"):
+                    if name:
+                        companies.setdefault(pk, []).append(name)
+            out = []
+            for row in rows:
+                pk = row["pk"]
+                for kind, value in keys_from_values(spec, row, comms.get(pk, ()), companies.get(pk, ())):
+                    out.append((content_type.pk, pk, kind, value))
+            _write_keys(out)
+            total += len(out)
+            done += len(rows)
+            if progress:
+                progress(done, count)
+        if connection.vendor == "postgresql":  # fresh statistics, or the scan's plans go wrong
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {MatchKey._meta.db_table}")
+        return total
+
+
+def _write_keys(rows):
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = MatchKey._meta.db_table
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} (content_type_id, object_id, kind, value) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    MatchKey.objects.bulk_create(
+        [MatchKey(content_type_id=ct, object_id=pk, kind=kind, value=value) for ct, pk, kind, value in rows],
+        batch_size=2000,
+    )
+
+
+def enabled_entities():
+    return [entity.key for entity in registry if spec_for(entity.key).enabled]

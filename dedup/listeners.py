@@ -1,0 +1,54 @@
+"""Keeping match keys current: domain events of every service, plus phone/email rows saved directly."""
+
+from crm_site import events
+from crm_site.registry import registry
+
+from . import keys
+
+_REFRESH = {events.CREATED, events.CHANGED, events.RESTORED, events.MERGED, events.IMPORTED, events.LINKED,
+            events.UNLINKED, events.CONVERTED}
+_REMOVE = {events.DELETED, events.PURGED}
+
+
+def _is_entity(obj):
+    return _is_entity_model(type(obj))
+
+
+def on_event(kind, *, obj, user, related, data):
+    if not _is_entity(obj):
+        return
+    if kind in _REMOVE:
+        keys.keys_remove(obj)
+    elif kind in _REFRESH:
+        keys.keys_refresh(obj)
+        if kind in (events.LINKED, events.UNLINKED):  # a contact's companies are part of its keys, both ways
+            for other in related:
+                if _is_entity(other):
+                    keys.keys_refresh(other)
+
+
+def on_communication(sender, instance, **kwargs):
+    """A phone or email saved outside a service's event (e.g. record_add_channel): refresh its record."""
+    if instance.channel not in ("phone", "email", "web") or kwargs.get("raw"):
+        return
+    model = instance.content_type.model_class()
+    if model is None or not _is_entity_model(model):
+        return
+    obj = model.all_objects.filter(pk=instance.object_id).first() if hasattr(model, "all_objects") else None
+    if obj is not None:
+        keys.keys_refresh(obj)
+
+
+def _is_entity_model(model):
+    try:
+        registry.for_model(model)
+        return True
+    except KeyError:
+        return False
+
+
+def merges_panel_context(request, obj, entity):
+    from .selectors import merges_for_card
+
+    merges = merges_for_card(user=request.user, obj=obj)
+    return {"merges": merges} if merges else None

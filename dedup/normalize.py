@@ -1,0 +1,150 @@
+"""Match-key normalisers: what two spellings of the same client have in common.
+
+Phones, emails and URLs reuse `crm_site.normalize` (also used by search and Communication.normalized);
+this module adds person names (order, case, ё, Cyrillic/Latin spelling), company names without legal
+forms and quotes, website domains, tax ids and addresses.
+"""
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from crm_site.normalize import normalize_email, normalize_phone, normalize_url
+
+__all__ = [
+    "address_key", "company_key", "domain_key", "email_key", "name_blocks", "name_key", "phone_key",
+    "tax_id_key", "translit",
+]
+
+
+def phone_key(value, region=None):
+    """E.164 without extension (`8 (495) 123-45-67 доб. 12` → `+74951234567`); '' when too short to mean much."""
+    key = normalize_phone(value, region)
+    return key if len(re.sub(r"\D", "", key)) >= 6 else ""
+
+
+def email_key(value):
+    key = normalize_email(value)
+    return key if "@" in key else ""
+
+
+def domain_key(value):
+    """`https://www.Example.com:8080/about` → `example.com`."""
+    host = normalize_url(value).split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".")
+    return host if "." in host else ""
+
+
+def tax_id_key(value):
+    return re.sub(r"\D", "", value or "")
+
+
+# ---------------------------------------------------------------------------
+# Transliteration: every spelling, Cyrillic or Latin, goes through one canonical Latin form.
+
+# Russian and Ukrainian letters → Latin (one common scheme; the variants are folded afterwards).
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e", "є": "e", "ж": "zh",
+    "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+}
+_TRANSLATE = str.maketrans(_CYRILLIC)
+
+# Latin spellings of the same sound folded to one (order matters: longest first).
+# Ukrainian г is "h" and Russian г is "g": both fold to "g"; х (kh/h) folds with them too.
+_FOLDS = [
+    ("shch", "\x01"), ("sch", "\x01"), ("sh", "\x01"), ("tch", "\x02"), ("ch", "\x02"), ("zh", "\x03"),
+    ("kh", "g"), ("ph", "f"), ("ts", "c"), ("tz", "c"), ("ck", "k"), ("q", "k"), ("x", "ks"), ("w", "v"),
+    ("h", "g"), ("j", "i"), ("y", "i"),
+]
+_VOWEL_AFTER_I = re.compile(r"i(?=[aeiou])")  # ya/ia/a, yu/iu/u, ye/ie/e: Yelena = Elena, Mariya = Maria
+_APOSTROPHES = re.compile(r"['’ʼ`]")
+_REPEATS = re.compile(r"(.)\1+")
+_NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
+
+
+def _strip_accents(text):
+    decomposed = unicodedata.normalize("NFKD", text)
+    # Keep й/ё: NFKD would turn them into и/е plus a mark.
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=500_000)  # names and company words repeat a lot: a bulk rebuild hits the cache
+def translit(text):
+    """The canonical Latin skeleton of a word: `Щербаков` and `Shcherbakov` and `Scherbakow` → the same."""
+    text = (text or "").casefold().replace("ё", "е").replace("й", "\x04")
+    text = _strip_accents(text).replace("\x04", "й").translate(_TRANSLATE)
+    for old, new in _FOLDS:
+        text = text.replace(old, new)
+    text = _VOWEL_AFTER_I.sub("", text)
+    text = _REPEATS.sub(r"\1", text)
+    return text.replace("\x01", "S").replace("\x02", "C").replace("\x03", "Z")
+
+
+def name_tokens(*parts):
+    """Words of a person's name, case-folded, ё→е, without punctuation, transliterated."""
+    text = " ".join(part for part in parts if part)
+    text = _APOSTROPHES.sub("", text)  # O'Brien, В'ячеслав: one word
+    text = _NON_WORD.sub(" ", text.casefold().replace("ё", "е"))
+    return [token for token in (translit(word) for word in text.split()) if token]
+
+
+def name_key(*parts):
+    """Order-free name key: `Иванов Иван` and `Ivan Ivanov` → `ivan ivanov`."""
+    return " ".join(sorted(name_tokens(*parts)))
+
+
+def name_blocks(key):
+    """Blocking keys for fuzzy name matching: the start and the end of each word, with the first letters of
+    the other words (`ivan|p`, `anov|p`, `petr|i`).
+
+    Names alike enough to be compared (a typo, a gender ending, a missing letter) keep at least one word's
+    first or last four letters and the other words' first letters, so they share a block, while a block
+    stays small enough to score every pair in it.
+    """
+    tokens = key.split()
+    blocks = set()
+    for index, token in enumerate(tokens):
+        others = "".join(sorted(t[0] for i, t in enumerate(tokens) if i != index))
+        if len(token) >= 2 or others:
+            blocks.add(f"{token[:4]}|{others}")
+            blocks.add(f"{token[-4:]}|{others}")
+    return sorted(blocks)
+
+
+# ---------------------------------------------------------------------------
+# Companies
+
+LEGAL_FORMS = {
+    # Russian
+    "ооо", "оао", "зао", "пао", "ао", "нао", "ип", "пбоюл", "нко", "ано", "гуп", "муп", "фгуп", "тоо", "кх",
+    "общество с ограниченной ответственностью", "акционерное общество", "публичное акционерное общество",
+    "индивидуальный предприниматель",
+    # Ukrainian
+    "тов", "пп", "фоп", "прат", "пат", "дп", "кп", "спд", "фо п", "тзов",
+    "товариство з обмеженою відповідальністю", "приватне підприємство", "фізична особа підприємець",
+    # English and others
+    "llc", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "company", "plc", "gmbh", "ag",
+    "sa", "srl", "bv", "oy", "ab", "as", "sp z o o", "l l c", "pte", "pty",
+}
+_LONG_FORMS = sorted((form for form in LEGAL_FORMS if " " in form), key=len, reverse=True)
+_QUOTES = re.compile(r"[\"'«»„“”‘’`]")
+
+
+@lru_cache(maxsize=200_000)
+def company_key(value):
+    """`ООО «Ромашка»`, `Romashka LLC`, `romashka` → `romaSka`-like one key (legal forms, quotes, case gone)."""
+    text = _QUOTES.sub(" ", (value or "").casefold().replace("ё", "е"))
+    text = " ".join(_NON_WORD.sub(" ", text).split())
+    for form in _LONG_FORMS:
+        text = re.sub(rf"(^|\s){re.escape(form)}(\s|$)", " ", text)
+    words = [word for word in text.split() if word not in LEGAL_FORMS]
+    return "".join(translit(word) for word in words)
+
+
+def address_key(value):
+    """Address words without punctuation and common abbreviations (`ул.`, `д.`), transliterated."""
+    text = _NON_WORD.sub(" ", (value or "").casefold().replace("ё", "е"))
+    skip = {"ул", "улица", "д", "дом", "кв", "г", "город", "пр", "просп", "вул", "st", "street", "str", "apt", "м"}
+    return " ".join(translit(word) for word in text.split() if word not in skip)
