@@ -10,3 +10,4 @@ app.autodiscover_tasks()
 
 # Periodic tasks. Every one must be idempotent and take a lock: two beats may run (celery #2856).
 app.conf.beat_schedule = {}
+app.conf.beat_schedule["trash-purge-expired"] = {"task": "trash.tasks.purge_expired", "schedule": 3600.0}
