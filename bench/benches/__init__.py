@@ -3,7 +3,7 @@
 Order matters: `seed` fills the base the others measure.
 """
 
-from . import access, export, import_, listing, scan, seed
+from . import access, export, import_, listing, purge, scan, seed
 
-BENCHES = [seed, listing, access, import_, export, scan]
+BENCHES = [seed, listing, access, import_, export, scan, purge]
 NAMES = [bench.NAME for bench in BENCHES]
