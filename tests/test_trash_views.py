@@ -263,3 +263,18 @@ def test_binned_records_disappear_from_lists_search_board_and_related_widgets(us
 
 def test_bin_is_in_the_menu(user_client):
     assert 'href="/trash/"' in html(user_client.get("/"))
+
+
+def test_retention_periods_are_set_in_the_admin(admin_client):
+    from trash.models import RetentionPolicy
+
+    response = admin_client.get(reverse("admin:trash_retentionpolicy_add"))
+    assert response.status_code == 200 and 'value="contact"' in html(response)
+    response = admin_client.post(reverse("admin:trash_retentionpolicy_add"), {"entity_key": "deal", "days": "7"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(entity_key="deal").days == 7
+    response = admin_client.post(reverse("admin:trash_retentionpolicy_add"), {"entity_key": "lead", "days": "0"})
+    assert response.status_code == 200 and not RetentionPolicy.objects.filter(entity_key="lead").exists()
+    response = admin_client.post(reverse("admin:trash_retentionpolicy_add"), {"entity_key": "nope", "days": "5"})
+    assert response.status_code == 200 and not RetentionPolicy.objects.filter(entity_key="nope").exists()
+    assert "Deals" in html(admin_client.get(reverse("admin:trash_retentionpolicy_changelist")))
