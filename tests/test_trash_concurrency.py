@@ -1,4 +1,5 @@
 """Purges and restores running at the same time, on PostgreSQL (row locks; SQLite has none to test).
+The database is flushed after each test (no data migrations): records are made without reference lists.
 
 Each side runs in its own thread with its own connection; a listener on the domain events holds one
 side inside its transaction while the other runs, so the interleaving is forced, not hoped for.
@@ -14,11 +15,10 @@ from django.utils import timezone
 from access.models import AuditLog
 from contacts.models import Contact
 from crm_site import events
-from tests.factories import make_contact
-from trash.services import records_delete, record_restore, trash_purge_expired
+from trash.services import record_restore, records_delete, trash_purge_expired
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only"),
 ]
 WAIT = 30  # seconds: a bound on a hung test, never an assertion on speed
@@ -68,7 +68,7 @@ class Pause:
 
 
 def binned_contacts(owner, count, days=31):
-    contacts = [make_contact(owner) for _ in range(count)]
+    contacts = [Contact.objects.create(owner=owner, last_name=f"Параллельный{n}") for n in range(count)]
     records_delete(user=owner, objs=contacts)
     Contact.all_objects.filter(pk__in=[c.pk for c in contacts]).update(
         deleted_at=timezone.now() - timedelta(days=days)

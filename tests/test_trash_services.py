@@ -23,10 +23,10 @@ from tests.factories import add_channels, make_company, make_contact, make_deal,
 from trash.constraints import live_unique
 from trash.models import RetentionPolicy
 from trash.services import (
+    record_restore,
     records_delete,
     records_purge,
     records_restore,
-    record_restore,
     retention_days,
     trash_purge_expired,
 )

@@ -38,7 +38,7 @@ def bin_rows(user, *, entity_key="", deleted_by=None, since=None, until=None, qu
     if not parts:
         return []
     combined = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    return combined.order_by("-deleted_at", "-id")
+    return combined.order_by("-deleted_at", "entity_key", "-id")  # a total order: pages never overlap
 
 
 def bin_items(rows):
