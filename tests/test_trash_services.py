@@ -373,3 +373,18 @@ def test_every_entity_can_be_purged(key, user):
     records_delete(user=user, objs=[obj])
     age(obj, 31)
     assert trash_purge_expired().purged == {key: 1}
+
+
+def test_purge_respects_a_protect_rule_and_purges_nothing_of_the_batch(user, monkeypatch):
+    from django.db import models
+    from django.db.models import ProtectedError
+
+    company = make_company(user)
+    make_deal(user, company=company)
+    monkeypatch.setattr(Company._meta.get_field("deals"), "on_delete", models.PROTECT)
+    records_delete(user=user, objs=[company])
+    age(company, 31)
+    with pytest.raises(ProtectedError):
+        trash_purge_expired()
+    assert Company.all_objects.filter(pk=company.pk).exists()
+    assert not AuditLog.objects.filter(action=AuditLog.PURGE).exists()

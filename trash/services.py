@@ -387,8 +387,10 @@ def delete_rows(model, ids):
             delete_rows(related, list(rows.values_list("pk", flat=True)))
         elif rel.on_delete is models.SET_NULL:
             rows.update(**{fk.name: None})  # audited models were detached with history already
-        elif rel.on_delete is not models.DO_NOTHING:
-            rows.delete()  # PROTECT / RESTRICT / SET(...): Django's rules, raising where they should
+        elif rel.on_delete is not models.DO_NOTHING and rows.exists():
+            # PROTECT / RESTRICT / SET_DEFAULT / SET(...): Django's collector applies (or refuses) the rule.
+            model._base_manager.filter(pk__in=ids).delete()
+            return
     for many in model._meta.many_to_many:
         through = many.remote_field.through
         if through._meta.auto_created:
