@@ -13,3 +13,4 @@ app.conf.beat_schedule = {}
 app.conf.beat_schedule["timeline-remind-due-tasks"] = {"task": "timeline.tasks.remind_due_tasks", "schedule": 60.0}
 app.conf.beat_schedule["timeline-follow-up-rules"] = {"task": "timeline.tasks.apply_follow_up_rules", "schedule": 900.0}
 app.conf.beat_schedule["dedup-scheduled-scans"] = {"task": "dedup.tasks.scheduled_scans", "schedule": 3600.0}
+app.conf.beat_schedule["trash-purge-expired"] = {"task": "trash.tasks.purge_expired", "schedule": 3600.0}

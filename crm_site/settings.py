@@ -138,6 +138,8 @@ USE_TZ = True
 
 CRM_DEFAULT_REGION = os.environ.get("CRM_DEFAULT_REGION", "RU").upper()
 CRM_PAGE_SIZE = 25
+# Days a record stays in the recycle bin before the purge (per entity type: trash.RetentionPolicy in the admin).
+CRM_TRASH_RETENTION_DAYS = int(os.environ.get("CRM_TRASH_RETENTION_DAYS", "30"))
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

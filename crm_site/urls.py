@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("timeline/", include("timeline.urls")),
     path("duplicates/", include("dedup.urls")),
+    path("trash/", include("trash.urls")),
     *all_entity_urlpatterns(),
 ]
 

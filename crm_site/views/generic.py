@@ -105,6 +105,7 @@ class ObjectListView(EntityView):
             "querystring": params.urlencode(),
             "sort_querystring": sort_params.urlencode(),
             "can_add": scope_q(request.user, self.model, ADD) is not None,
+            "can_bulk_delete": scope_q(request.user, self.model, DELETE) is not None,
         }
         name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
         return self.render(name, context)
