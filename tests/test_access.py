@@ -301,3 +301,15 @@ def test_login_failed_login_and_logout_are_logged(tree, plain_static):
 
 def test_search_field_helper_is_available():
     assert search_field("contact")
+
+
+def test_prefilled_autocomplete_does_not_name_an_invisible_record(tree, plain_static):
+    me = tree["leafer"]
+    assign_role("Sales manager", user=me)
+    theirs = make_record("company", tree["stranger"], name="Hiddenfirm")
+    client = Client()
+    client.force_login(me)
+    body = client.get(reverse("deal_add"), {"company": theirs.pk}).content.decode()
+    assert "Hiddenfirm" not in body
+    mine = make_record("company", me, name="Myfirm")
+    assert "Myfirm" in client.get(reverse("deal_add"), {"company": mine.pk}).content.decode()

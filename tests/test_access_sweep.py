@@ -49,7 +49,7 @@ def walk(patterns, prefix=""):
 def project_urls():
     urls = []
     for route, pattern in walk(get_resolver().url_patterns):
-        if route.startswith(SKIP_PREFIXES) or pattern.name in SKIP:
+        if route.lstrip("^").startswith(SKIP_PREFIXES) or pattern.name in SKIP:
             continue
         urls.append((route, pattern))
     return urls

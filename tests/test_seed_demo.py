@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import F
 
-from access.models import Department, Membership
+from access.models import Department, Membership, RoleAssignment
 from companies.models import Company
 from contacts.models import Contact, ContactCompany
 from crm_site import demo
