@@ -108,3 +108,125 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()}"
+
+
+# ---------------------------------------------------------------------------
+# Roles: a matrix of levels per entity and action, assigned to users and departments.
+
+
+class Level(models.IntegerChoices):
+    """How far a right reaches; a larger value always includes the smaller ones (most permissive wins)."""
+
+    NONE = 0, _("none")
+    OWN = 1, _("own")
+    DEPARTMENT = 2, _("own + department")
+    SUBDEPARTMENTS = 3, _("own + department + subdepartments")
+    ALL_OPEN = 4, _("all open (department scope + every open record)")
+    ALL = 5, _("all")
+
+
+ANY_ENTITY = "*"  # the matrix row used for entities the role does not name (e.g. one added after the role)
+
+
+class Role(models.Model):
+    """A named matrix: `matrix[entity key][action] = Level`; the row "*" covers entities not listed.
+
+    `is_default`: the role of every active user who has no role at all (directly or through a department),
+    so a new employee can work before an administrator assigns anything. Untick it to give such users nothing.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_default = models.BooleanField(
+        _("default role"), default=False,
+        help_text=_("Given to every active user who has no role directly or through a department."),
+    )
+    matrix = models.JSONField(_("access matrix"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def level(self, entity_key, action):
+        row = self.matrix.get(entity_key)
+        if row is None or action not in row:
+            row = self.matrix.get(ANY_ENTITY) or {}
+        try:
+            return int(row.get(action, Level.NONE))
+        except (TypeError, ValueError):
+            return Level.NONE
+
+
+class RoleAssignment(models.Model):
+    """A role given to one user or to a department (every member of the department gets it)."""
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("role"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments",
+        verbose_name=_("user"),
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="role_assignments",
+        verbose_name=_("department"),
+    )
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, department__isnull=True)
+                | models.Q(user__isnull=True, department__isnull=False),
+                name="access_assignment_user_xor_department",
+            ),
+            models.UniqueConstraint(fields=["role", "user"], name="access_assignment_user_unique"),
+            models.UniqueConstraint(fields=["role", "department"], name="access_assignment_department_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.role} → {self.user or self.department}"
+
+
+class FieldRule(models.Model):
+    """A field a role may not see (hidden) or not change (read-only) on one entity.
+
+    `field` is a name as the screens use it: a model field ("tax_id", "owner"), a channel ("phone", "email"),
+    or a custom field's key (stored in `custom_fields`), so later custom fields need no schema change.
+    With several roles the most permissive wins: a field is hidden only if every role of the user hides it.
+    """
+
+    HIDDEN = "hidden"
+    READ_ONLY = "read_only"
+    MODE_CHOICES = [(HIDDEN, _("hidden")), (READ_ONLY, _("read-only"))]
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="field_rules", verbose_name=_("role"))
+    entity = models.CharField(_("record type"), max_length=50)
+    field = models.CharField(_("field"), max_length=100)
+    mode = models.CharField(_("rule"), max_length=10, choices=MODE_CHOICES)
+
+    class Meta:
+        verbose_name = _("field rule")
+        verbose_name_plural = _("field rules")
+        ordering = ["role", "entity", "field"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "entity", "field"], name="access_fieldrule_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.role}: {self.entity}.{self.field} {self.get_mode_display()}"
+
+
+# ---------------------------------------------------------------------------
+# Sharing: django-guardian object permissions with direct foreign keys (one pair of tables per entity),
+# so purging a record deletes its grants and a new record reusing the id inherits nothing (guardian #15).
+
+from .grants import grant_models  # noqa: E402
+
+ContactUserGrant, ContactGroupGrant = grant_models("contacts.Contact", "Contact")
+CompanyUserGrant, CompanyGroupGrant = grant_models("companies.Company", "Company")
+LeadUserGrant, LeadGroupGrant = grant_models("leads.Lead", "Lead")
+DealUserGrant, DealGroupGrant = grant_models("deals.Deal", "Deal")

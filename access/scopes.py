@@ -1,14 +1,21 @@
 """Which records a user may see or touch: the one place that turns a user into a queryset filter.
 
-The role matrix of the access issue replaces the rules below; every caller already goes through
-`CRMQuerySet.visible_to()` and `can()`, so only this module changes.
+Every caller goes through `CRMQuerySet.visible_to(user, action)` (lists, search, autocomplete, boards,
+counts, exports...) or `can(user, obj, action)` (one record), so the rules live only here.
 
-Interim rules:
-- superusers: everything;
-- read: own records, records of the user's departments (and the subtrees of departments they head),
-  records marked opened; a user with the model's `view_` permission (e.g. marketing) reads everything;
-- edit/delete: own records and those of departments the user heads (with their subdepartments);
-- add: any active user.
+The rules (the role matrix, see access/models.py):
+- superusers: everything; inactive or anonymous users: nothing;
+- otherwise the user's roles — assigned to the user, or to a department the user is a member of; with no
+  role at all, the roles marked `is_default` — give a `Level` per entity and action; the most permissive wins;
+- a level becomes one filter on the indexed owner / department / opened columns:
+  OWN owner = user; DEPARTMENT also department in the user's departments (member of, or head of);
+  SUBDEPARTMENTS also every department below those; ALL_OPEN also every record marked opened; ALL everything;
+- read and edit also reach the records shared with the user (guardian grants in the direct foreign-key tables:
+  `view_*` gives read, `change_*` gives read and edit), as an `id IN (subquery)` in the same filter;
+- add: allowed at any level but none (the record must then be within the user's read scope: record_save re-checks).
+
+The user's roles and departments are resolved once per request and kept on the user object (a fresh
+object every request), so a change to roles, assignments or grants applies on the user's next request.
 """
 
 from django.db.models import Q
@@ -16,44 +23,178 @@ from django.db.models import Q
 READ, ADD, EDIT, DELETE, EXPORT, IMPORT = "read", "add", "edit", "delete", "export", "import"
 ACTIONS = (READ, ADD, EDIT, DELETE, EXPORT, IMPORT)
 
+CACHE = "_crm_scope_cache"  # attribute on the user object (tests/factories.add_membership drops it too)
+
+
+def _cache(user):
+    return user.__dict__.setdefault(CACHE, {})
+
+
+def forget(user):
+    """Drop what was resolved for `user` (the next check reads roles, departments and grants again)."""
+    user.__dict__.pop(CACHE, None)
+
+
+def _cached(user, key, compute):
+    cache = _cache(user)
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+# ---------------------------------------------------------------------------
+# Departments
+
 
 def member_department_ids(user):
     from access.models import Membership
 
-    cache = user.__dict__.setdefault("_crm_scope_cache", {})
-    if "member" not in cache:
-        cache["member"] = set(Membership.objects.filter(user=user).values_list("department_id", flat=True))
-    return cache["member"]
+    return _cached(user, "member", lambda: set(
+        Membership.objects.filter(user=user).values_list("department_id", flat=True)))
 
 
-def headed_department_ids(user):
+def user_department_ids(user):
+    """Departments the user is a member or the head of."""
     from access.models import Department
 
-    cache = user.__dict__.setdefault("_crm_scope_cache", {})
-    if "headed" not in cache:
-        ids = set()
-        for department in Department.objects.filter(head=user):
-            ids |= department.subtree_ids()
-        cache["headed"] = ids
-    return cache["headed"]
+    return _cached(user, "departments", lambda: member_department_ids(user) | set(
+        Department.objects.filter(head=user).values_list("pk", flat=True)))
+
+
+def subtree_ids(department_ids, parents=None):
+    """`department_ids` and every department below them (the whole tree is read in one query)."""
+    from access.models import Department
+
+    if parents is None:
+        parents = dict(Department.objects.values_list("pk", "parent_id"))
+    children = {}
+    for pk, parent in parents.items():
+        children.setdefault(parent, []).append(pk)
+    found, frontier = set(department_ids), list(department_ids)
+    while frontier:
+        frontier = [child for pk in frontier for child in children.get(pk, ()) if child not in found]
+        found.update(frontier)
+    return found
+
+
+def user_subtree_ids(user):
+    return _cached(user, "subtree", lambda: subtree_ids(user_department_ids(user)))
+
+
+# ---------------------------------------------------------------------------
+# Roles and levels
+
+
+def user_roles(user):
+    """The roles of `user`: assigned directly or to a department they belong to; else the default roles."""
+    from access.models import Role
+
+    def compute():
+        roles = list(
+            Role.objects.filter(Q(assignments__user=user) | Q(assignments__department__memberships__user=user))
+            .distinct()
+        )
+        return roles or list(Role.objects.filter(is_default=True))
+
+    return _cached(user, "roles", compute)
+
+
+def _entity_key(model):
+    from crm_site.registry import registry
+
+    try:
+        return registry.for_model(model).key
+    except KeyError:
+        return model._meta.model_name
+
+
+def level(user, model, action):
+    """The user's `Level` for `action` on `model` (an entity model or its registry key)."""
+    from access.models import Level
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Level.NONE
+    if user.is_superuser:
+        return Level.ALL
+    key = model if isinstance(model, str) else _entity_key(model)
+    return _cached(user, ("level", key, action),
+                   lambda: max((role.level(key, action) for role in user_roles(user)), default=Level.NONE))
+
+
+def level_q(user, value):
+    """The filter of one level, or None for NONE."""
+    from access.models import Level
+
+    if value >= Level.ALL:
+        return Q()
+    if value <= Level.NONE:
+        return None
+    q = Q(owner_id=user.pk)
+    if value >= Level.DEPARTMENT:
+        departments = user_subtree_ids(user) if value >= Level.SUBDEPARTMENTS else user_department_ids(user)
+        if departments:
+            q |= Q(department_id__in=sorted(departments))
+    if value >= Level.ALL_OPEN:
+        q |= Q(opened=True)
+    return q
+
+
+# ---------------------------------------------------------------------------
+# Grants (sharing one record with one colleague)
+
+
+def grant_codenames(model, action):
+    name = model._meta.model_name
+    return [f"change_{name}"] if action == EDIT else [f"view_{name}", f"change_{name}"]
+
+
+def grant_q(user, model, action):
+    """`pk IN (records shared with the user for action)`, or None when nothing is shared with them."""
+    from .grants import grant_models_for
+
+    if action not in (READ, EDIT):
+        return None
+    user_grant, group_grant = grant_models_for(model)
+    if user_grant is None:
+        return None
+    codenames = grant_codenames(model, action)
+    grants = user_grant.objects.filter(user_id=user.pk, permission__codename__in=codenames)
+    group_ids = _cached(user, "groups", lambda: list(user.groups.values_list("pk", flat=True)))
+    group_grants = (group_grant.objects.filter(group_id__in=group_ids, permission__codename__in=codenames)
+                    if group_grant is not None and group_ids else None)
+    has_any = _cached(user, ("granted", model._meta.label, action),
+                      lambda: grants.exists() or bool(group_grants is not None and group_grants.exists()))
+    if not has_any:
+        return None
+    q = Q(pk__in=grants.values("content_object_id"))
+    if group_grants is not None:
+        q |= Q(pk__in=group_grants.values("content_object_id"))
+    return q
+
+
+# ---------------------------------------------------------------------------
+# The public API
 
 
 def scope_q(user, model, action=READ):
     """A Q object selecting what `user` may do `action` on, or None when nothing at all."""
+    from access.models import Level
+
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     if user.is_superuser:
         return Q()
+    value = level(user, model, action)
     if action == ADD:
-        return Q()
-    headed = headed_department_ids(user)
-    if action in (READ, EXPORT):
-        if user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
-            return Q()
-        return Q(owner=user) | Q(department_id__in=member_department_ids(user) | headed) | Q(opened=True)
-    return Q(owner=user) | Q(department_id__in=headed)
+        return Q() if value > Level.NONE else None
+    q = level_q(user, value)
+    if value < Level.ALL:
+        shared = grant_q(user, model, action)
+        if shared is not None:
+            q = shared if q is None else q | shared
+    return q
 
 
 def can(user, obj, action):
@@ -63,6 +204,8 @@ def can(user, obj, action):
         return False
     if action == ADD:
         return True
+    if obj.pk is None:
+        return False
     return type(obj).objects.filter(q, pk=obj.pk).exists()
 
 

@@ -33,7 +33,6 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
@@ -54,10 +53,11 @@ DEMO_USERS = {
     "marketer": ("Тарас", "Коваленко", "t.kovalenko@example.com", False),
 }
 SALES, SALES_MOSCOW, SALES_KYIV, MARKETING = "Sales", "Sales — Moscow", "Sales — Kyiv", "Marketing"
-MARKETING_GROUP = "Marketing"
-MARKETING_PERMISSIONS = [
-    ("contacts", "view_contact"), ("companies", "view_company"), ("leads", "view_lead"), ("deals", "view_deal"),
-]
+# username -> role (seeded by access/migrations/0004_default_roles.py); head's Sales contains both manager teams.
+DEMO_ROLES = {
+    "admin": "Administrator", "head": "Head of sales", "manager1": "Sales manager", "manager2": "Sales manager",
+    "marketer": "Marketer",
+}
 # username -> (department, primary)
 DEMO_MEMBERSHIPS = {
     "head": [(SALES, True)],
@@ -73,10 +73,10 @@ def demo_users_exist():
 
 @transaction.atomic
 def ensure_demo_users(password="demo"):
-    """The demo departments, the marketing group and the five demo users; returns {username: user}.
+    """The demo departments, the five demo users and their roles; returns {username: user}.
 
     Users that already exist are left as they are (password included); missing departments,
-    memberships and the group are added. Safe to call any number of times.
+    memberships and role assignments are added. Safe to call any number of times.
     """
     from access.models import Department, Membership
 
@@ -108,14 +108,17 @@ def ensure_demo_users(password="demo"):
                 user=user, department=departments[name], defaults={"is_primary": primary and not has_primary}
             )
 
-    group, _created = Group.objects.get_or_create(name=MARKETING_GROUP)
-    wanted = models.Q(pk__in=[])
-    for app, codename in MARKETING_PERMISSIONS:
-        wanted |= models.Q(content_type__app_label=app, codename=codename)
-    permissions = Permission.objects.filter(wanted)
-    group.permissions.add(*permissions)
-    users["marketer"].groups.add(group)
+    _assign_demo_roles(users)
     return users
+
+
+def _assign_demo_roles(users):
+    from access.models import Role, RoleAssignment
+
+    roles = {role.name: role for role in Role.objects.filter(name__in=set(DEMO_ROLES.values()))}
+    for username, role_name in DEMO_ROLES.items():
+        if role_name in roles:
+            RoleAssignment.objects.get_or_create(role=roles[role_name], user=users[username])
 
 
 def _department(model, name, parent, head):

@@ -1,5 +1,7 @@
 """Shared form pieces: the base entity form and the phone/email/messenger/link formsets."""
 
+import copy
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.forms import BaseGenericInlineFormSet, generic_inlineformset_factory
@@ -26,6 +28,35 @@ class CRMObjectForm(forms.ModelForm):
             if isinstance(field.widget, forms.DateInput):
                 field.widget.input_type = "date"
                 field.widget.format = "%Y-%m-%d"
+        self.apply_field_rules()
+
+    def apply_field_rules(self):
+        """Hidden fields leave the form, read-only ones are disabled; a POST changing either is refused."""
+        from access.fields import field_modes
+
+        self.restricted = {}
+        if self.user is None:
+            return
+        for name, mode in field_modes(self.user, self._meta.model.entity().key).items():
+            if name in self.fields:
+                self.restricted[name] = self.fields[name]
+                if mode == "hidden":
+                    del self.fields[name]
+                else:
+                    self.fields[name].disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in getattr(self, "restricted", {}).items():
+            key = self.add_prefix(name)
+            if key not in self.data:
+                continue
+            submitted = field.widget.value_from_datadict(self.data, self.files, key)
+            probe = copy.copy(field)
+            probe.disabled = False  # a disabled field never reports a change
+            if probe.has_changed(self.get_initial_for_field(field, name), submitted):
+                self.add_error(None, _("You may not change “%(field)s”.") % {"field": field.label})
+        return cleaned
 
 
 class ChannelForm(forms.ModelForm):

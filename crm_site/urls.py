@@ -22,6 +22,7 @@ urlpatterns = [
     path("timeline/", include("timeline.urls")),
     path("duplicates/", include("dedup.urls")),
     path("trash/", include("trash.urls")),
+    path("access/", include("access.urls")),
     *all_entity_urlpatterns(),
 ]
 

@@ -17,7 +17,12 @@ class AutocompleteSelect(forms.Widget):
 
         label = ""
         if value not in (None, ""):
-            obj = registry[self.entity_key].model._base_manager.filter(pk=value).first()
+            # The field's own queryset (restricted to what the user may read), so ?company=<id> of an
+            # invisible record shows no name.
+            queryset = getattr(getattr(self, "choices", None), "queryset", None)
+            if queryset is None:
+                queryset = registry[self.entity_key].model._base_manager.none()
+            obj = queryset.filter(pk=value).first() if str(value).isdigit() else None
             label = str(obj) if obj else ""
         context["widget"].update(
             {"url": reverse(f"{self.entity_key}_autocomplete"), "label": label, "entity_key": self.entity_key}

@@ -25,6 +25,10 @@ def deal_change_stage(*, user, deal, stage):
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
     if not can(user, deal, EDIT):
         raise PermissionDenied
+    from access.fields import read_only_fields
+
+    if "stage" in read_only_fields(user, "deal"):  # a field rule makes the stage read-only for this role
+        raise PermissionDenied
     if stage.pipeline_id != deal.pipeline_id:
         raise ValidationError(_("This stage belongs to another pipeline."))
     if stage.pk == deal.stage_id:

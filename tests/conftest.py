@@ -1,14 +1,14 @@
 """Shared fixtures: users in departments and logged-in clients.
 
-Interim access rules (access/scopes.py): a user reads own records, their department's and opened ones,
-and edits only own records and those of departments they head. `user` and `colleague` share a
-department; `other_user` is in another one; `head` heads `user`'s department; `admin_user` is a superuser.
+Access (access/scopes.py): users without a role get the default role "Employee" (reads own, department
+and opened records, edits own ones); `head` has the role "Head of sales" (edits the department tree).
+`user` and `colleague` share a department; `other_user` is in another one; `head` heads `user`'s department; `admin_user` is a superuser.
 """
 
 import pytest
 from django.test import Client
 
-from tests.factories import PASSWORD, make_department, make_user
+from tests.factories import PASSWORD, assign_role, make_department, make_user
 
 PLAIN_STATIC = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
@@ -60,6 +60,7 @@ def head(db, department):
     boss = make_user("helen", department=department, first_name="Helen", last_name="Hill")
     department.head = boss
     department.save()
+    assign_role("Head of sales", user=boss)
     return boss
 
 

@@ -64,6 +64,18 @@ def make_user(username=None, *, department=_NEW, superuser=False, password=PASSW
     return user
 
 
+def assign_role(name, *, user=None, department=None):
+    """Give the seeded role `name` ("Head of sales", "Sales manager"...) to a user or a department."""
+    from access.models import Role, RoleAssignment
+    from access.scopes import forget
+
+    role = Role.objects.get(name=name)
+    assignment, _created = RoleAssignment.objects.get_or_create(role=role, user=user, department=department)
+    if user is not None:
+        forget(user)
+    return assignment
+
+
 def add_membership(user, department, *, is_primary=False):
     membership = Membership.objects.create(user=user, department=department, is_primary=is_primary)
     user.__dict__.pop("_crm_scope_cache", None)

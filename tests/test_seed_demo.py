@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import F
 
-from access.models import Department, Membership
+from access.models import Department, Membership, RoleAssignment
 from companies.models import Company
 from contacts.models import Contact, ContactCompany
 from crm_site import demo
@@ -71,8 +71,9 @@ def test_demo_users_departments_and_marketing_group(monkeypatch):
     assert primary == {"head": sales, "manager1": moscow, "manager2": kyiv, "marketer": marketing}
     assert sales.subtree_ids() == {sales.pk, moscow.pk, kyiv.pk}
 
-    assert marketer.groups.filter(name=demo.MARKETING_GROUP).exists()
-    for perm in ("contacts.view_contact", "companies.view_company", "leads.view_lead", "deals.view_deal"):
+    roles = {a.user.username: a.role.name for a in RoleAssignment.objects.select_related("user", "role")}
+    assert roles == demo.DEMO_ROLES
+    for perm in ("contacts.export_contact", "companies.export_company", "leads.export_lead", "deals.export_deal"):
         assert marketer.has_perm(perm)
         assert not manager1.has_perm(perm)
     # The whole base is visible to marketing, only a part to a manager.

@@ -45,6 +45,12 @@ class EntityView(View):
         """The record, 404 when it is outside the user's read scope or in the bin."""
         return get_object_or_404(self.visible(READ), pk=self.kwargs["pk"])
 
+    def hidden(self):
+        """Fields the user's roles hide on this entity (access.fields): left out of every screen."""
+        from access.fields import hidden_fields
+
+        return hidden_fields(self.request.user, self.entity.key)
+
     def require(self, obj, action):
         if not can(self.request.user, obj, action):
             raise PermissionDenied
@@ -68,7 +74,9 @@ class ObjectListView(EntityView):
             queryset = filterset.qs
         sort = request.GET.get("sort", "")
         sort_key = sort.lstrip("-")
-        if sort_key in self.entity.sort_fields:
+        hidden = self.hidden()
+        list_columns = [name for name in self.entity.list_columns if name not in hidden]
+        if sort_key in self.entity.sort_fields and sort_key not in hidden:
             expression = self.entity.sort_fields[sort_key]
             descending = sort.startswith("-")
             queryset = queryset.order_by(f"{'-' if descending else ''}{expression}", "-pk")
@@ -83,14 +91,11 @@ class ObjectListView(EntityView):
                 "sortable": name in self.entity.sort_fields,
                 "sorted": "asc" if sort == name else ("desc" if sort == f"-{name}" else ""),
             }
-            for name in self.entity.list_columns
+            for name in list_columns
         ]
         objects = list(page)
-        reachable = reachable_targets(request.user, objects, self.entity.list_columns)
-        rows = [
-            {"object": obj, "cells": [self.cell(obj, name, reachable) for name in self.entity.list_columns]}
-            for obj in objects
-        ]
+        reachable = reachable_targets(request.user, objects, list_columns)
+        rows = [{"object": obj, "cells": [self.cell(obj, name, reachable) for name in list_columns]} for obj in objects]
         params = request.GET.copy()
         params.pop("page", None)
         sort_params = params.copy()
@@ -120,7 +125,9 @@ class ObjectListView(EntityView):
         return max(10, min(size, 100))
 
     def filterset(self, data, queryset):
-        meta = type("Meta", (), {"model": self.model, "fields": list(self.entity.filter_fields)})
+        hidden = self.hidden()
+        fields = [name for name in self.entity.filter_fields if name not in hidden]
+        meta = type("Meta", (), {"model": self.model, "fields": fields})
         filterset_class = type(f"{self.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta})
         return filterset_class(data, queryset=queryset, request=self.request)
 
@@ -142,11 +149,12 @@ class ObjectDetailView(EntityView):
 
     def card_context(self, obj):
         user = self.request.user
+        hidden = self.hidden()
         sections = []
         reachable = reachable_targets(user, [obj], [n for _t, names in self.entity.card_sections for n in names])
         for title, names in self.entity.card_sections:
             items = []
-            for name in names:
+            for name in [name for name in names if name not in hidden]:
                 value, link = restricted_value(obj, name, reachable)
                 items.append({"name": name, "label": field_label(self.model, name), "value": value, "link": link})
             sections.append({"title": title, "items": items})
@@ -198,7 +206,7 @@ class ObjectDetailView(EntityView):
             comms = list(obj.communications.all())
             for channel, label in _channel_titles():
                 values = [c for c in comms if c.channel == channel]
-                if values:
+                if values and channel not in hidden:
                     channels.append({"label": label, "values": values})
         return {
             "object": obj,
@@ -208,7 +216,7 @@ class ObjectDetailView(EntityView):
             "related_lists": related_lists,
             "can_edit": can_edit,
             "can_delete": can(user, obj, DELETE),
-            "history": history_entries(obj),
+            "history": history_entries(obj, hidden=hidden),
             "main_panels": ui.panels_for(self.request, obj, self.entity, "main"),
             "side_panels": ui.panels_for(self.request, obj, self.entity, "side"),
         }
@@ -220,11 +228,11 @@ def _channel_titles():
     return list(CHANNEL_LABELS.items())
 
 
-def history_entries(obj, limit=20):
-    """The latest audit records with the fields each one changed."""
+def history_entries(obj, limit=20, hidden=()):
+    """The latest audit records with the fields each one changed (`hidden`: fields the reader may not see)."""
     entries = []
     records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
-    hidden = {"updated_at", "updated_by", "created_by", "created_at", "custom_fields", "department"}
+    hidden = {"updated_at", "updated_by", "created_by", "created_at", "custom_fields", "department", *hidden}
     for record, older in zip(records, records[1:] + [None], strict=False):
         changes = []
         if older is not None:
@@ -279,7 +287,10 @@ class ObjectEditView(EntityView):
         return self.show(self.get_form(), self.formsets())
 
     def formsets(self, data=None):
-        return channel_formsets(self.object, data) if self.entity.has_channels else []
+        if not self.entity.has_channels:
+            return []
+        hidden = self.hidden()
+        return [fs for fs in channel_formsets(self.object, data) if fs.channel not in hidden]
 
     def post(self, request, **kwargs):
         form = self.get_form(request.POST)
