@@ -1278,6 +1278,7 @@ class OrmWriter:
 
     def begin(self, refs, users, contacts=0):
         self.users = users
+        self.timings = {}
         self.states = _initial_state(refs)
         first_ids = {}
         for spec in TABLES:
@@ -1487,6 +1488,7 @@ class PostgresCopyWriter:
                 first_ids[spec.key] = int(cursor.fetchone()[0]) + 1
             self.dropped_indexes = self._drop_indexes(cursor) if self.rebuild_indexes else []
         self.touched = set()
+        self.timings = {}
         return first_ids
 
     def _skip_foreign_key_triggers(self, cursor):
@@ -1554,13 +1556,17 @@ class PostgresCopyWriter:
         qn = self.connection.ops.quote_name
         with self.connection.cursor() as cursor:
             if self.skip_triggers:
+                started = time.perf_counter()
                 with _local_settings(cursor, work_mem="256MB"):
                     self._check_references(cursor)
                 cursor.execute("SELECT set_config('session_replication_role', %s, true)", [self.replication_role])
+                self.timings["reference check"] = time.perf_counter() - started
             if self.dropped_indexes:
+                started = time.perf_counter()
                 with _local_settings(cursor, maintenance_work_mem="512MB"):
                     for _name, definition in self.dropped_indexes:
                         cursor.execute(definition)
+                self.timings[f"{len(self.dropped_indexes)} indexes rebuilt"] = time.perf_counter() - started
             for spec in TABLES:
                 table = spec.model._meta.db_table
                 if table not in self.touched:
@@ -1672,6 +1678,7 @@ class SeedResult:
     seconds: float
     writer: str
     fast: bool
+    phases: dict = field(default_factory=dict)  # what took how long (s): rows, reference check, indexes, ANALYZE
 
 
 def _produce(generator, writer, out, stop):
@@ -1736,7 +1743,11 @@ def seed_demo_data(*, users, contacts, seed, chunk=20_000, progress=None, connec
         finally:
             stop.set()
             worker.join()
+        phases = {"rows and history": time.perf_counter() - started}
         writer.finish()
+    phases.update(writer.timings)
     if writer.fast:
+        analyzed = time.perf_counter()
         writer.analyze()
-    return SeedResult(totals, time.perf_counter() - started, writer.label, writer.fast)
+        phases["ANALYZE"] = time.perf_counter() - analyzed
+    return SeedResult(totals, time.perf_counter() - started, writer.label, writer.fast, phases)
