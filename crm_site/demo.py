@@ -2,7 +2,7 @@
 
 Layout:
 - `ensure_demo_users()`: the demo departments, group and users (created once, never duplicated).
-- `DemoGenerator`: pure Python, no database access. From one `random.Random(seed)` (and Faker instances
+- `DemoGenerator`: pure Python, no database access. From one `QuickRandom(seed)` (and Faker instances
   seeded with `seed_instance(seed)` for street pools) it yields `Slice`s: for every table a list of row
   tuples in the column order of `TABLES`, with explicit ids taken from counters the writer starts
   (moments are ISO 8601 text in UTC, see `DemoGenerator._ts`).
@@ -11,6 +11,7 @@ Layout:
 - Writers: `PostgresCopyWriter` (the fast path: COPY into each table, then the history rows of the same
   id range with INSERT ... SELECT in the same transaction) and `OrmWriter` (any other database:
   simple-history's `bulk_create_with_history` / `bulk_update_with_history`). `writer_for(connection)` picks.
+  What the PostgreSQL writer does about foreign-key triggers and indexes (the real costs) is in its docstring.
 
 Audit history: every record of an audited model gets its '+' row (date = `created_at`, user = creator).
 Deals not in their pipeline's first stage and leads not in status "new" were created in that first
@@ -711,7 +712,7 @@ class Slice:
 
 class QuickRandom(random.Random):
     """random.Random whose integer picks scale one random() float instead of drawing bits until one fits:
-    4x quicker, and the bias (below 2**-40 for the ranges used here) does not matter for demo data."""
+    several times cheaper per call; the bias (at most n / 2**53) does not matter for demo data."""
 
     def _randbelow(self, n):
         return int(self.random() * n)
