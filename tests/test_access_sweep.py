@@ -66,6 +66,75 @@ def entity_of(pattern, params):
     return None
 
 
+# URLs whose `pk` names something other than a record (a timeline entry, a merge, a duplicate group, a binned
+# record...): how to make one that belongs to a sweep record, and the record whose scope decides the answer.
+# A new app with such URLs adds its maker here; until then the sweep fails on it ("no values to fill").
+
+
+def _set_up_admin():
+    """Who makes the set-up's merges and deletions: the sweeping role itself may not be allowed to."""
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.filter(username="sweep-admin").first()
+    return admin or make_user("sweep-admin", superuser=True, department=None)
+
+
+def _entry_for(entity, record):
+    from django.contrib.contenttypes.models import ContentType
+
+    from timeline.models import Entry, EntryLink, Kind
+
+    entry = Entry.objects.create(kind=Kind.TASK, author=record.owner, responsible=record.owner,
+                                 subject=f"Task about {record}", state="planned")
+    EntryLink.objects.create(entry=entry, content_type=ContentType.objects.get_for_model(record),
+                             object_id=record.pk)
+    return {"pk": entry.pk}, record
+
+
+def _binned_twin(entity, record):
+    from crm_site.services import record_delete
+
+    twin = make_record(entity.key, record.owner)
+    record_delete(user=_set_up_admin(), obj=twin)
+    return {"entity": entity.key, "pk": twin.pk}, record
+
+
+def _merge_for(entity, record):
+    from dedup.services import records_merge
+
+    twin = make_record(entity.key, record.owner)
+    merge = records_merge(user=_set_up_admin(), survivor=record, others=[twin])
+    return {"pk": merge.pk}, record
+
+
+def _group_for(entity, record):
+    from dedup.models import DuplicateGroup, ScanRun
+
+    twin = make_record(entity.key, record.owner)
+    scan = ScanRun.objects.create(entity=entity.key, started_by=record.owner)
+    group = DuplicateGroup.objects.create(scan=scan, entity=entity.key, object_ids=[record.pk, twin.pk], score=99)
+    return {"pk": group.pk}, record
+
+
+def _scan_for(entity, record):
+    from dedup.models import ScanRun
+
+    return {"pk": ScanRun.objects.create(entity=entity.key, started_by=record.owner).pk}, None  # no record data
+
+
+OBJECT_PARAMS = {
+    "timeline_edit": _entry_for,
+    "timeline_delete": _entry_for,
+    "timeline_complete": _entry_for,
+    "trash_item": _binned_twin,
+    "dedup_merge_undo": _merge_for,
+    "dedup_not_duplicate": _group_for,
+    "dedup_merge_auto": _group_for,
+    "dedup_scan_status": _scan_for,
+}
+FIXED_PARAMS = {"kind": "note"}  # the timeline's "add a <kind>" urls
+
+
 def fill(route, pattern, record_for):
     """[(path, record or None)] for a pattern: each parameter filled from the records of the sweep."""
     converters = pattern.pattern.converters
@@ -73,6 +142,12 @@ def fill(route, pattern, record_for):
     if not names:
         return [(_render(route, {}), None)]
     results = []
+    if pattern.name in OBJECT_PARAMS:
+        for entity in registry:
+            for record in record_for(entity):
+                params, scope = OBJECT_PARAMS[pattern.name](entity, record)
+                results.append((_render(route, params), scope))
+        return results
     for entity in registry:
         if "entity" in names:
             params = {"entity": entity.key}
@@ -82,7 +157,8 @@ def fill(route, pattern, record_for):
             continue
         for record in record_for(entity):
             values = dict(params)
-            unknown = [n for n in names if n not in ("entity", "pk", "relation", "link_id", "user_id")]
+            values.update({name: value for name, value in FIXED_PARAMS.items() if name in names})
+            unknown = [n for n in names if n not in ("entity", "pk", "relation", "link_id", "user_id", *FIXED_PARAMS)]
             assert not unknown, f"the sweep cannot fill {unknown} of {route!r} ({pattern.name}): teach it or SKIP"
             if "pk" in names:
                 values["pk"] = record.pk
@@ -100,7 +176,12 @@ def fill(route, pattern, record_for):
                         one["link_id"] = link.pk
                     results.append((_render(route, one), record))
                 continue
-            results.append((_render(route, values), record))
+            # A url that names no record (`check/<entity>/`) is about none: scope can't decide its answer.
+            path = _render(route, values)
+            if "pk" in names:
+                results.append((path, record))
+            elif (path, None) not in results:
+                results.append((path, None))
     assert results or pattern.name in SKIP, f"no values to fill {route!r} ({pattern.name})"
     return results
 
