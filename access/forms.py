@@ -2,14 +2,22 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm_site.registry import registry
 
 from .models import ANY_ENTITY, Level, Role
 from .scopes import ACTIONS
 
-ACTION_LABELS = {"read": _("read"), "add": _("add"), "edit": _("edit"), "delete": _("delete"),
-                 "export": _("export"), "import": _("import")}
+# Column headings of the role grid: nouns ("reading", "deleting"), hence their own context.
+ACTION_LABELS = {
+    "read": pgettext_lazy("access action", "read"),
+    "add": pgettext_lazy("access action", "add"),
+    "edit": pgettext_lazy("access action", "edit"),
+    "delete": pgettext_lazy("access action", "delete"),
+    "export": pgettext_lazy("access action", "export"),
+    "import": pgettext_lazy("access action", "import"),
+}
 
 
 def cell_name(entity_key, action):

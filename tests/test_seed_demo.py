@@ -276,3 +276,22 @@ def test_owner_quotas_keep_the_minimums_at_any_scale():
         rng = random.Random(total)
         drawn = [schedule.draw(rng) for _ in range(schedule.total)]
         assert sum(1 for o, opened in drawn if o is owners[0] and not opened) == quotas[0][0]
+
+
+def test_demo_has_activity_on_the_timeline_and_duplicate_keys():
+    from dedup.models import MatchKey
+    from timeline.models import Entry, Kind, TaskState
+    from timeline.selectors import activities_for_user, entries_for_record
+
+    output = seed(contacts=SMALL)
+    assert "timeline entries" in output
+    manager = user("manager1")
+    assert Entry.objects.filter(kind=Kind.CALL).exists() and Entry.objects.filter(kind=Kind.NOTE).exists()
+    assert activities_for_user(manager).exists()  # planned tasks for "My activities"
+    assert Entry.objects.filter(kind=Kind.TASK, state=TaskState.DONE).exists()
+    contact = Contact.objects.filter(owner=manager).order_by("-created_at", "-pk").first()
+    assert entries_for_record(manager, contact).exists()
+    assert MatchKey.objects.filter(kind="phone").exists()
+    entries = Entry.objects.count()
+    seed(contacts=10)  # adding more contacts adds no second round of demo activity
+    assert Entry.objects.count() == entries

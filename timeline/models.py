@@ -165,7 +165,7 @@ class Notification(models.Model):
     text = models.CharField(_("text"), max_length=500)
     link = models.CharField(_("link"), max_length=500, blank=True)
     created = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
-    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.OTHER)
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
     due = models.DateTimeField(_("deadline"), null=True, blank=True)  # the deadline a reminder was about

@@ -74,6 +74,7 @@ class Command(BaseCommand):
         result = demo.seed_demo_data(users=users, contacts=contacts, seed=effective_seed, chunk=chunk,
                                      progress=progress)
         counts = result.counts
+        activity = self.seed_activity(users, effective_seed, contacts, verbosity)
         if verbosity >= 1:
             self.stdout.write(self.style.SUCCESS(
                 f"Seeded {counts['contact']} contacts, {counts['company']} companies, {counts['lead']} leads, "
@@ -83,4 +84,23 @@ class Command(BaseCommand):
             ))
             if result.phases:
                 self.stdout.write("  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items()))
+            self.stdout.write(activity)
             self.stdout.write("Demo logins: admin, head, manager1, manager2, marketer")
+
+    MATCH_KEYS_LIMIT = 50_000
+
+    def seed_activity(self, users, seed, contacts, verbosity):
+        """Timeline entries on the demo users' latest records, and the duplicate match keys of the new base.
+
+        The seed writes rows in bulk without the services' events, so the keys are built here; past
+        MATCH_KEYS_LIMIT contacts that is left to `manage.py rebuild_match_keys` (minutes at a million).
+        """
+        from dedup.keys import enabled_entities, keys_rebuild
+        from timeline.demo import seed_activity
+
+        entries = seed_activity(users=list(users.values()), seed=seed)
+        if contacts <= self.MATCH_KEYS_LIMIT:
+            keys = sum(keys_rebuild(key) for key in enabled_entities())
+            return f"  {entries} timeline entries, {keys} duplicate match keys"
+        return (f"  {entries} timeline entries; run `manage.py rebuild_match_keys` to build the duplicate "
+                f"match keys of {contacts} contacts")
