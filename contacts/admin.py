@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm_site.admin import CRMObjectAdmin, CommunicationInline
+from crm_site.admin import CommunicationInline, CRMObjectAdmin
 
 from .models import Contact, ContactCompany
 

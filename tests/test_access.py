@@ -1,6 +1,7 @@
 """The role matrix, departments, sharing grants, the auth backend and the audit log."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -179,7 +180,7 @@ def test_only_an_editor_may_share(tree):
     owner, reader, friend = tree["leafer"], tree["brancher"], tree["stranger"]
     obj = make_record("contact", owner)
     assign_role("Read-only auditor", user=reader)
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         share_grant(user=reader, obj=obj, grantee=friend, level=READ)
     assert shares_of(obj) == {}
 

@@ -6,7 +6,15 @@ from django.urls import reverse
 
 from access.models import FieldRule, Role
 from crm_site.registry import registry
-from tests.factories import assign_role, edit_data, make_department, make_record, make_user, post_data, search_field
+from tests.factories import (
+    assign_role,
+    edit_data,
+    make_department,
+    make_record,
+    make_user,
+    post_data,
+    search_field,
+)
 
 pytestmark = pytest.mark.django_db
 ENTITY_KEYS = registry.keys()

@@ -1,7 +1,7 @@
 """The shared core: department from the owner, channels and their normalisation, soft delete, access scopes."""
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import AnonymousUser
 
 from access.scopes import ADD, DELETE, EDIT, EXPORT, READ, can, primary_department, scope_q
 from companies.models import Company
