@@ -5,6 +5,8 @@ and opened records, edits own ones); `head` has the role "Head of sales" (edits 
 `user` and `colleague` share a department; `other_user` is in another one; `head` heads `user`'s department; `admin_user` is a superuser.
 """
 
+import importlib
+
 import pytest
 from django.test import Client
 
@@ -16,6 +18,52 @@ PLAIN_STATIC = "django.contrib.staticfiles.storage.StaticFilesStorage"
 def pytest_configure(config):
     # WhiteNoise warns on every request handler set-up when STATIC_ROOT was never collected (tests never do).
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
+# Data migrations that seed reference rows (lists, pipelines, statuses, roles, duplicate rules). A transactional
+# test ends with a flush that empties every table, these rows included; the next one puts them back.
+SEEDING_MIGRATIONS = [
+    "crm_site.migrations.0002_default_lists",
+    "deals.migrations.0002_default_pipelines",
+    "leads.migrations.0002_default_statuses",
+    "access.migrations.0004_default_roles",
+    "dedup.migrations.0002_default_rules",
+]
+
+
+def reseed_reference_data():
+    from django.apps import apps
+
+    for name in SEEDING_MIGRATIONS:
+        importlib.import_module(name).seed(apps, None)  # each seed is idempotent (get/update_or_create)
+
+
+def _is_transactional(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Services' messages in English, whatever language an earlier test's request left active in this thread
+    (LocaleMiddleware activates a language and never deactivates it)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        from crm_site.models import ClientType
+
+        if not ClientType.objects.exists():
+            reseed_reference_data()
+    yield
 
 
 @pytest.fixture
@@ -105,3 +153,30 @@ def admin_client(admin_user, plain_static):
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+@pytest.fixture
+def celery_worker_queue(transactional_db):
+    """A real Celery worker in a thread of this process, on Redis, consuming a queue of its own: (app, queue).
+
+    Its own queue, because a worker's queue selection sticks to the app for the rest of the process, and
+    parallel test processes share the broker. Send tasks with `queue=queue`. Needs REDIS_URL (CI sets it).
+    """
+    import os
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.REDIS_URL:
+        if os.environ.get("CI"):
+            pytest.fail("REDIS_URL is not set: CI must run the suite against Redis")
+        pytest.skip("needs REDIS_URL (a real Celery worker on Redis)")
+    if connection.vendor == "sqlite":
+        pytest.skip("the worker thread cannot share an in-memory SQLite database")
+    from crm_site.celery import app
+
+    queue = f"test-{uuid.uuid4().hex}"
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, queues=[queue]):
+        yield app, queue

@@ -2,7 +2,6 @@
 
 import os
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -174,30 +173,15 @@ def test_ci_has_redis():
         pytest.fail("CI must set REDIS_URL so the real worker test runs")
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (a real broker)")
-@pytest.mark.django_db(transaction=True)
-def test_real_worker_runs_the_reminder(settings):
-    if connection.vendor == "sqlite":
-        pytest.skip("the worker thread cannot share an in-memory SQLite database")
-    from celery.contrib.testing.worker import start_worker
+def test_real_worker_runs_the_reminder(celery_worker_queue):
+    from django.core.cache import cache
 
-    from crm_site.celery import app
-
+    app, queue = celery_worker_queue
     owner = make_user("worker-owner")
     contact = make_contact(owner, type=None, source=None)
     task = make_task(owner, contact, deadline=timezone.now() - timedelta(minutes=1), subject="Via the worker")
-    app.conf.task_always_eager = False
-    from django.core.cache import cache
-
     cache.delete("lock:timeline.remind_due_tasks")
-    try:
-        # A queue of its own: parallel test processes share the broker, never each other's tasks.
-        queue = f"timeline-test-{uuid.uuid4().hex}"
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, queues=[queue]):
-            sent = tasks.remind_due_tasks.apply_async(queue=queue).get(timeout=60)
-    finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
-    assert sent == 1
+    assert tasks.remind_due_tasks.apply_async(queue=queue).get(timeout=60) == 1
     assert Notification.objects.filter(entry=task, user=owner, reason="overdue").count() == 1
 
 

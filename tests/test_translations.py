@@ -21,7 +21,7 @@ def parse_po(path):
     for block in re.split(r"\n\s*\n", text):
         lines = [line for line in block.splitlines() if line.strip()]
         is_fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in lines)
-        msgid, msgstrs, current = None, [], None
+        msgctxt, msgid, msgstrs, current = None, None, [], None
         for line in lines:
             if line.startswith("#"):
                 continue
@@ -29,7 +29,9 @@ def parse_po(path):
             if match:
                 current = match.group(1)
                 value = match.group(2)
-                if current == "msgid":
+                if current == "msgctxt":
+                    msgctxt = value
+                elif current == "msgid":
                     msgid = value
                 elif current.startswith("msgstr"):
                     msgstrs.append(value)
@@ -41,6 +43,8 @@ def parse_po(path):
                     msgstrs[-1] += value
         if msgid is None or msgid == "":
             continue
+        if msgctxt is not None:
+            msgid = f"{msgctxt}\x04{msgid}"  # how gettext keys an entry with a context
         entries[msgid] = msgstrs
         if is_fuzzy:
             fuzzy.add(msgid)

@@ -22,29 +22,16 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def celery_worker_on_redis():
-    if not settings.REDIS_URL:
-        pytest.fail("REDIS_URL is not set: CI must run the suite against Redis")
-    from celery.contrib.testing.worker import start_worker
-
-    from crm_site.celery import app
-
-    assert not app.conf.task_always_eager
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield app
-
-
-def test_purge_runs_through_a_real_worker_from_its_beat_entry(celery_worker_on_redis, user):
-    app = celery_worker_on_redis
+def test_purge_runs_through_a_real_worker_from_its_beat_entry(celery_worker_queue, user):
+    app, queue = celery_worker_queue
     (entry,) = [e for name, e in app.conf.beat_schedule.items() if "purge" in name and "purge" in e["task"]]
     expired, recent = (Contact.objects.create(owner=user, last_name=name) for name in ("Старый", "Новый"))
     records_delete(user=user, objs=[expired, recent])
     Contact.all_objects.filter(pk=expired.pk).update(deleted_at=timezone.now() - timedelta(days=31))
 
-    result = app.send_task(entry["task"], args=entry.get("args", ()), kwargs=entry.get("kwargs", {}))
+    result = app.send_task(entry["task"], args=entry.get("args", ()), kwargs=entry.get("kwargs", {}), queue=queue)
     assert result.get(timeout=60) == {"purged": {"contact": 1}, "batches": 1}
     assert not Contact.all_objects.filter(pk=expired.pk).exists()
     assert Contact.all_objects.filter(pk=recent.pk).exists()
     # Idempotent: the next beat finds nothing more.
-    assert app.send_task(entry["task"]).get(timeout=60) == {"purged": {}, "batches": 0}
+    assert app.send_task(entry["task"], queue=queue).get(timeout=60) == {"purged": {}, "batches": 0}

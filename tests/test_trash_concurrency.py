@@ -67,6 +67,11 @@ class Pause:
         events._listeners.remove(self)
 
 
+@pytest.fixture(autouse=True)
+def english_in_threads(settings):
+    settings.LANGUAGE_CODE = "en"  # the default language of threads that activated none
+
+
 def binned_contacts(owner, count, days=31):
     contacts = [Contact.objects.create(owner=owner, last_name=f"Параллельный{n}") for n in range(count)]
     records_delete(user=owner, objs=contacts)
