@@ -119,9 +119,9 @@ class Level(models.IntegerChoices):
 
     NONE = 0, _("none")
     OWN = 1, _("own")
-    DEPARTMENT = 2, _("own + department")
-    SUBDEPARTMENTS = 3, _("own + department + subdepartments")
-    ALL_OPEN = 4, _("all open (department scope + every open record)")
+    DEPARTMENT = 2, _("department")
+    SUBDEPARTMENTS = 3, _("subdepartments")
+    ALL_OPEN = 4, _("all open")
     ALL = 5, _("all")
 
 
