@@ -38,10 +38,12 @@ def main(argv=None):
 
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     creation = connection.creation
+    old_name = connection.settings_dict["NAME"]
+    # The throwaway database is made through the server's maintenance database, so DATABASE_URL's own
+    # database need not exist.
+    creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keepdb, serialize=False)
     print(f"# bench: PostgreSQL {connection.cursor().connection.info.server_version}, scale {args.scale}, "
           f"{os.cpu_count()} cores, {platform.platform()}", file=sys.stderr)
-    old_name = connection.settings_dict["NAME"]
-    creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keepdb, serialize=False)
     try:
         lines = run_benchmarks(scale=args.scale, names=names, seed=args.seed, repeat=args.repeat)
         if args.markdown:
