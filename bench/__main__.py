@@ -49,7 +49,8 @@ def main(argv=None):
         if args.markdown:
             from .harness import markdown_table
 
-            machine = f"{os.cpu_count()} cores, PostgreSQL {connection.cursor().connection.info.server_version}"
+            version = connection.cursor().connection.info.server_version  # 150020 -> 15.20
+            machine = f"{os.cpu_count()} cores, PostgreSQL {version // 10000}.{version % 100}"
             with open(args.markdown, "w", encoding="utf-8") as handle:
                 handle.write(markdown_table(lines, scale=args.scale, machine=machine))
     finally:
