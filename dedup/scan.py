@@ -134,7 +134,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
                 keep = has_name[a] & has_name[b]
                 a, b = a[keep], b[keep]
                 scores = process.cpdist(names[a].tolist(), names[b].tolist(), scorer=fuzz.ratio, dtype=np.uint8,
-                                        score_cutoff=rule.name_threshold, workers=-1)
+                                        score_cutoff=rule.name_cutoff, workers=-1)
                 keep = np.nonzero(scores)[0]
                 a, b, scores = a[keep], b[keep], scores[keep]
                 shared = {k: (support[k][a] == support[k][b]) & (support[k][a] >= 0) for k in SUPPORT_KINDS}
