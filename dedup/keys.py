@@ -182,7 +182,6 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None):
         total = done = 0
         count = queryset.count()
         last = 0
-        staging = _staging_table()
         while True:
             # Keyset chunks by pk ranges: no huge IN lists, each side table read once per chunk.
             rows = list(queryset.filter(pk__gt=last).order_by("pk").values("pk", *spec.fields)[:chunk])
@@ -205,50 +204,24 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None):
                 pk = row["pk"]
                 for kind, value in keys_from_values(spec, row, comms.get(pk, ()), companies.get(pk, ())):
                     out.append((content_type.pk, pk, kind, value))
-            _write_keys(out, staging)
+            _write_keys(out)
             total += len(out)
             done += len(rows)
             if progress:
                 progress(done, count)
-        if staging:
-            _load_staged(staging)
         if connection.vendor == "postgresql":  # fresh statistics, or the scan's plans go wrong
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {MatchKey._meta.db_table}")
         return total
 
 
-COLUMNS = "content_type_id, object_id, kind, value"
-
-
-def _staging_table():
-    """PostgreSQL: an index-free temporary table the chunks are copied into (dropped at commit)."""
-    if connection.vendor != "postgresql":
-        return ""
-    name = "dedup_matchkey_staging"
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {name} (content_type_id integer, object_id bigint, "
-                       f"kind varchar(16), value varchar(255)) ON COMMIT DROP")
-    return name
-
-
-def _load_staged(staging):
-    """One sorted INSERT ... SELECT: the (kind, value) indexes then grow in order, much faster than COPYing
-    unsorted rows straight into the indexed table chunk by chunk."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {MatchKey._meta.db_table} ({COLUMNS}) SELECT {COLUMNS} FROM {staging} "
-                       "ORDER BY content_type_id, kind, value")
-        cursor.execute(f"DROP TABLE {staging}")
-
-
-def _write_keys(rows, staging=""):
+def _write_keys(rows):
     if not rows:
         return
     if connection.vendor == "postgresql":
-        table = staging or MatchKey._meta.db_table
+        table = MatchKey._meta.db_table
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} (content_type_id, object_id, kind, value) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         return

@@ -12,6 +12,7 @@
    included) and `rule_pairs_kept` (those the rule can report, found by the scan's support blocks).
 """
 
+import gc
 import math
 import time
 
@@ -40,6 +41,7 @@ def _run(ctx):
     from dedup.scan import scan_entity
 
     n = ctx.scale
+    startup_rss = _rss_mb()  # Django and the libraries, before any bench data: what a worker starts with
     owner = get_user_model().objects.create(username="bench_dupes", is_active=True)
     people = generate(n, seed=ctx.seed)
     started = time.perf_counter()
@@ -56,14 +58,21 @@ def _run(ctx):
     keys = keys_rebuild("contact", queryset=queryset)
     keys_seconds = time.perf_counter() - started
 
+    rss = peak_rss_mb()
+    # The full scan first, from memory handed back to the system: its growth is then all its own (freed
+    # but kept heap would hide part of it).
+    gc.collect()
+    _malloc_trim()
+    before_scan_rss = _rss_mb()
+    reset_peak_rss()
+    started = time.perf_counter()
+    result = scan_entity("contact", queryset=queryset)
+    seconds = time.perf_counter() - started
+    scan_growth = max(peak_rss_mb() - before_scan_rss, 0.0)
     half = queryset.filter(pk__lte=pks[len(pks) // 2])
     started = time.perf_counter()
     scan_entity("contact", queryset=half)
     half_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    result = scan_entity("contact", queryset=queryset)
-    seconds = time.perf_counter() - started
-    rss = peak_rss_mb()
 
     predicted = set()
     for group in result.groups:
@@ -88,8 +97,13 @@ def _run(ctx):
     ctx.emit(NAME, "scan_projected_1m_s", projected, unit="s", goal="<= 120", goal_on="value",
              note=f"scan at {n // 2} took {half_seconds:.2f}s and at {n} {seconds:.2f}s: measured growth n^{measured:.2f}, "
                   f"projected to 1M as n^{exponent:.2f} (key rebuild adds ~{keys_projected:.0f}s, done on save, not per scan)")
-    ctx.emit(NAME, "peak_rss_mb", rss, unit="MB", goal="<= 2048", goal_on="value",
-             note=f"key rebuild + two scans of {n} contacts (the 1M target is measured by projection only)")
+    ctx.emit(NAME, "peak_rss_mb", rss, unit="MB",
+             note=f"key rebuild of {n} contacts, with the bench's own labelled set in memory")
+    rss_projected = startup_rss + scan_growth * FULL / n
+    ctx.emit(NAME, "scan_rss_projected_1m_mb", rss_projected, unit="MB", goal="<= 2048", goal_on="value",
+             note=f"the full scan of {n} grew the process by {scan_growth:.0f} MB (peak over the {before_scan_rss:.0f} MB "
+                  f"held before it); projected linearly to 1M on top of the {startup_rss:.0f} MB a fresh process "
+                  f"holds. The key rebuild works in fixed-size chunks, so its memory does not grow with n")
 
     # Baseline: naive all-pairs on a sample of the same name keys, same scorer and threshold.
     rule = rule_for("contact")
@@ -112,6 +126,26 @@ def _run(ctx):
     ctx.emit(NAME, "rule_pairs_kept", rule_kept / rule_total if rule_total else 1.0, goal=">= 0.98", goal_on="value",
              note=f"of {rule_total} all-pairs name matches that also share a company, birthday or address "
                   f"(what the rule reports), the share the scan reported")
+
+
+def _malloc_trim():
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _rss_mb():
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
 
 
 def _sample_names(queryset, size):
