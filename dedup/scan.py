@@ -242,6 +242,8 @@ def _with_pks(queryset, pks):
     `IN (SELECT unnest(array))`, not `= ANY(array)`: with stale statistics the planner may filter every row
     against the whole array (n x m comparisons, minutes at 1M); a semi-join stays linear."""
     pks = list(pks)
+    if not pks:  # unnest('{}') has no type to go by
+        return queryset.none()
     if connection.vendor != "postgresql":
         return queryset.filter(pk__in=pks)
     meta = queryset.model._meta
