@@ -44,6 +44,12 @@ class Rule:
     def uses_names(self):
         return "name" in self.criteria
 
+    @property
+    def name_cutoff(self):
+        """rapidfuzz `score_cutoff` (on the unrounded ratio) equivalent to `name_similarity() >= threshold`,
+        which rounds: 89.7 counts as 90 in the warnings, so it must in the bulk scan too."""
+        return max(self.name_threshold - 0.5, 0)
+
 
 def rule_for(entity_key):
     """The entity's enabled rule (admin-edited), else the built-in default; None when it has no rule."""

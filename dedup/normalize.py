@@ -101,7 +101,8 @@ def name_blocks(key):
 
     Names alike enough to be compared (a typo, a gender ending, a missing letter) keep at least one word's
     first or last four letters and the other words' first letters, so they share a block, while a block
-    stays small enough to score every pair in it.
+    stays small enough to score every pair in it. A long word kept whole with the other words' last letters
+    (`ivanova|$a`) catches the rest: the same surname with a first name that differs at its start.
     """
     tokens = key.split()
     blocks = set()
@@ -110,6 +111,11 @@ def name_blocks(key):
         if len(token) >= 2 or others:
             blocks.add(f"{token[:4]}|{others}")
             blocks.add(f"{token[-4:]}|{others}")
+        if len(token) >= 5:
+            # A whole long word (a surname) with the other words' last letters: catches first names that
+            # differ at the start (Mara ~ Ala, Raisa ~ Iraida), which the first-letter keys above cannot.
+            ends = "".join(sorted(t[-1] for i, t in enumerate(tokens) if i != index))
+            blocks.add(f"{token}|${ends}")
     return sorted(blocks)
 
 

@@ -134,7 +134,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
                 keep = has_name[a] & has_name[b]
                 a, b = a[keep], b[keep]
                 scores = process.cpdist(names[a].tolist(), names[b].tolist(), scorer=fuzz.ratio, dtype=np.uint8,
-                                        score_cutoff=rule.name_threshold, workers=-1)
+                                        score_cutoff=rule.name_cutoff, workers=-1)
                 keep = np.nonzero(scores)[0]
                 a, b, scores = a[keep], b[keep], scores[keep]
                 shared = {k: (support[k][a] == support[k][b]) & (support[k][a] >= 0) for k in SUPPORT_KINDS}
@@ -237,19 +237,24 @@ def _groups(ids, pair_scores):
 
 
 def _with_pks(queryset, pks):
-    """`pk IN (...)` for many pks: one array parameter on PostgreSQL (a long IN list is slow to bind)."""
+    """`pk IN (...)` for many pks: one array parameter on PostgreSQL (a long IN list is slow to bind).
+
+    `IN (SELECT unnest(array))`, not `= ANY(array)`: with stale statistics the planner may filter every row
+    against the whole array (n x m comparisons, minutes at 1M); a semi-join stays linear."""
     pks = list(pks)
+    if not pks:  # unnest('{}') has no type to go by
+        return queryset.none()
     if connection.vendor != "postgresql":
         return queryset.filter(pk__in=pks)
     meta = queryset.model._meta
     column = f'"{meta.db_table}"."{meta.pk.column}"'
-    return queryset.extra(where=[f"{column} = ANY(%s)"], params=[pks])
+    return queryset.extra(where=[f"{column} IN (SELECT unnest(%s))"], params=[pks])
 
 
 def _live_only(model, groups):
     """Safety net: a record in the bin never appears in a group, even if its keys were left behind."""
     wanted = [pk for g in groups for pk in g["ids"]]
-    live = set(_with_pks(model.objects.all(), wanted).values_list("pk", flat=True))
+    live = set(_with_pks(model.objects.order_by(), wanted).values_list("pk", flat=True))
     out = []
     for group in groups:
         ids = [pk for pk in group["ids"] if pk in live]
@@ -266,7 +271,7 @@ def _attach_names(model, groups):
     spec = keymod.spec_for(registry.for_model(model).key)
     fields = spec.person or ((spec.own_name,) if spec.own_name else ())
     labels = {row[0]: " ".join(part for part in row[1:] if part)
-              for row in _with_pks(model.objects.all(), wanted).values_list("pk", *fields)}
+              for row in _with_pks(model.objects.order_by(), wanted).values_list("pk", *fields)}
     for group in groups:
         for reason in group["reasons"]:
             if reason["code"] == "name":
