@@ -193,11 +193,13 @@ class CRMQuerySet(models.QuerySet):
             return self.none()
         return self.filter(q)
 
-    def search(self, query):
-        """Quick search by name, phone in any format and email; each entity names its text fields."""
+    def search(self, query, hidden=()):
+        """Quick search by name, phone in any format and email; each entity names its text fields.
+
+        `hidden`: fields the user may not see (access.fields.hidden_fields), left out of the search."""
         from .search import search_queryset
 
-        return search_queryset(self, query)
+        return search_queryset(self, query, hidden)
 
 
 class LiveManager(models.Manager.from_queryset(CRMQuerySet)):

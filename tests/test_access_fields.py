@@ -145,3 +145,21 @@ def test_head_reassigns_inside_the_tree_but_not_out_of_it(key, plain_static):
                            edit_data(obj, owner=outsider.pk, **{search_field(key): "Moved"}))
     assert response.status_code == 400
     assert snapshot(obj) == before
+
+
+def test_a_hidden_phone_or_email_cannot_be_found_by_searching(manager, plain_static):
+    rule("Sales manager", "contact", "phone", FieldRule.HIDDEN)
+    rule("Sales manager", "contact", "email", FieldRule.HIDDEN)
+    obj = make_record("contact", manager, last_name="Скрытов", phones=["+7 495 777-66-55"],
+                      emails=["hidden.person@example.org"])
+    client = client_for(manager)
+    for query in ("+7 495 777-66-55", "84957776655", "hidden.person@example.org"):
+        listing = client.get(reverse("contact_list"), {"q": query})
+        assert obj not in [row["object"] for row in listing.context["rows"]], query
+        found = client.get(reverse("contact_autocomplete"), {"q": query}).json()["results"]
+        assert obj.pk not in [r["id"] for r in found], query
+    listing = client.get(reverse("contact_list"), {"q": "Скрытов"})  # the name is still searchable
+    assert obj in [row["object"] for row in listing.context["rows"]]
+    FieldRule.objects.all().delete()
+    listing = client.get(reverse("contact_list"), {"q": "+7 495 777-66-55"})  # and the phone once visible
+    assert obj in [row["object"] for row in listing.context["rows"]]
