@@ -193,12 +193,17 @@ class CRMQuerySet(models.QuerySet):
             return self.none()
         return self.filter(q)
 
-    def search(self, query, hidden=()):
+    def search(self, query, user=None):
         """Quick search by name, phone in any format and email; each entity names its text fields.
 
-        `hidden`: fields the user may not see (access.fields.hidden_fields), left out of the search."""
+        With `user`, the fields their roles hide (access.fields) are left out, so a search cannot reveal them."""
         from .search import search_queryset
 
+        hidden = ()
+        if user is not None:
+            from access.fields import hidden_fields
+
+            hidden = hidden_fields(user, self.model.entity().key)
         return search_queryset(self, query, hidden)
 
 

@@ -11,7 +11,7 @@ def board_columns(*, user, pipeline, query=""):
     """Per stage of `pipeline`: the visible deals (first 50), their count and amount sums per currency."""
     deals = Deal.objects.visible_to(user, READ).filter(pipeline=pipeline)
     if query:
-        deals = deals.search(query)
+        deals = deals.search(query, user=user)
     totals = {}
     for row in deals.values("stage_id", "currency__code").annotate(count=Count("pk"), total=Sum("amount")):
         stage_totals = totals.setdefault(row["stage_id"], {"count": 0, "sums": []})

@@ -28,7 +28,7 @@ def bin_rows(user, *, entity_key="", deleted_by=None, since=None, until=None, qu
         if until:
             queryset = queryset.filter(deleted_at__date__lte=until)
         if query:
-            queryset = queryset.filter(pk__in=entity.model.all_objects.search(query).values("pk"))
+            queryset = queryset.search(query, user=user)
         parts.append(
             queryset.order_by()
             .annotate(entity_key=Value(entity.key, output_field=CharField()))

@@ -68,7 +68,7 @@ class ObjectListView(EntityView):
             queryset = queryset.prefetch_related("communications")
         query = request.GET.get("q", "").strip()
         if query:
-            queryset = queryset.search(query, hidden=self.hidden())
+            queryset = queryset.search(query, user=request.user)
         filterset = self.filterset(request.GET, queryset)
         if filterset.is_valid():
             queryset = filterset.qs
@@ -406,7 +406,7 @@ class AutocompleteView(EntityView):
         query = request.GET.get("q", "").strip()
         results = []
         if query:
-            queryset = self.visible(READ).search(query, hidden=self.hidden()).order_by("-pk")[: self.limit]
+            queryset = self.visible(READ).search(query, user=request.user).order_by("-pk")[: self.limit]
             results = [{"id": obj.pk, "text": str(obj), "url": obj.get_absolute_url()} for obj in queryset]
         if request.htmx:
             template = select_template(entity_templates(self.entity, "autocomplete"))
