@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from crm_site.admin import CommunicationInline, CRMObjectAdmin
+from crm_site.admin import CHANNEL_INLINES, CRMObjectAdmin, RelationInline
 
 from .models import Contact, ContactCompany
 
 
-class ContactCompanyInline(admin.TabularInline):
+class ContactCompanyInline(RelationInline):
     model = ContactCompany
     raw_id_fields = ("company",)
     extra = 0
@@ -16,4 +16,4 @@ class ContactAdmin(CRMObjectAdmin):
     list_display = ("__str__", "position", "type", "owner", "department", "created_at")
     list_filter = ("type", "source", *CRMObjectAdmin.list_filter)
     search_fields = ("last_name", "first_name", "middle_name")
-    inlines = [CommunicationInline, ContactCompanyInline]
+    inlines = [*CHANNEL_INLINES, ContactCompanyInline]

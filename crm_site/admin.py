@@ -1,9 +1,19 @@
+import dataclasses
+
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
-from access.scopes import DELETE, EDIT, READ, can
+from access.fields import field_modes
+from access.models import FieldRule
+from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 
+from .forms import CHANNEL_LABELS, BaseChannelFormSet, ChannelForm
 from .models import ClientType, Communication, Currency, Industry, Source, Tag
 
 
@@ -27,23 +37,157 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
-class CommunicationInline(GenericTabularInline):
+class ParentRightsInline:
+    """Inline rows (phones, links) follow the rights on the record they belong to, not model permissions."""
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None or can(request.user, obj, READ)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def _may_edit(self, request, obj):
+        if obj is None:  # the add page: whoever may add the record fills in its rows
+            return scope_q(request.user, self.parent_model, ADD) is not None
+        return can(request.user, obj, EDIT)
+
+
+class ChannelInline(ParentRightsInline, GenericTabularInline):
+    """One channel's values (validated like the CRM's own form); hidden or read-only as the role's field rules say."""
+
     model = Communication
-    fields = ("channel", "kind", "value", "is_primary")
+    form = ChannelForm
+    fields = ("kind", "value", "is_primary")
+    extra = 0
+    channel = None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(channel=self.channel)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["formset"] = type("AdminChannelFormSet", (BaseChannelFormSet,), {"channel": self.channel})
+        return super().get_formset(request, obj, **kwargs)
+
+    def _may_edit(self, request, obj):
+        locked = field_modes(request.user, self.parent_model.entity().key).get(self.channel)
+        return locked is None and super()._may_edit(request, obj)
+
+
+def _channel_inline(channel):
+    return type(f"{channel.name.title()}Inline", (ChannelInline,), {
+        "channel": channel, "verbose_name": channel.label, "verbose_name_plural": CHANNEL_LABELS[channel],
+    })
+
+
+CHANNEL_INLINES = [_channel_inline(channel) for channel in Communication.Channel]
+
+
+class ScopedForeignKeys:
+    """Entity foreign keys offer, accept and name only records the user may read (NetBox restrict_form_fields)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        model = db_field.related_model
+        if hasattr(model, "entity") and not request.user.is_superuser:
+            visible = model.objects.visible_to(request.user, READ)
+            kwargs["queryset"] = visible
+            if db_field.name in self.get_raw_id_fields(request):
+                kwargs["widget"] = ScopedRawIdWidget(db_field.remote_field, self.admin_site, visible=visible)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_raw_id_fields(self, request):
+        return self.raw_id_fields
+
+
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    def __init__(self, rel, admin_site, *, visible, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.visible = visible
+
+    def label_and_url_for_value(self, value):
+        if value and not self.visible.filter(pk=value).exists():
+            return _("hidden record"), ""
+        return super().label_and_url_for_value(value)
+
+
+class RelationInline(ParentRightsInline, ScopedForeignKeys, admin.TabularInline):
+    """A card's links (contact ↔ company, deal ↔ contact): only links to records the user may read are listed."""
+
     extra = 0
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        for field in self.model._meta.concrete_fields:
+            target = field.related_model
+            if field.many_to_one and target is not self.parent_model and hasattr(target, "entity"):
+                queryset = queryset.filter(**{f"{field.name}__in": target.objects.visible_to(request.user, READ)})
+        return queryset
 
-class CRMObjectAdmin(SimpleHistoryAdmin):
-    """Admin for every entity: the changelist and object pages go through the same access path."""
+
+class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
+    """Admin for every entity, through the same access path as the CRM's screens: the changelist and object pages
+    come from visible_to(); saves go through the record services (rights, events, the re-check of scope); the
+    role's field rules hide fields (form, list, filters, search, history) or make them read-only."""
 
     list_display = ("__str__", "owner", "department", "opened", "created_at")
     list_filter = ("opened", "department")
     readonly_fields = ("department", "created_at", "created_by", "updated_at", "updated_by")
     raw_id_fields = ("owner",)
-    inlines = [CommunicationInline]
+    inlines = CHANNEL_INLINES
+
+    def field_rules(self, request):
+        """{model field name: "hidden" | "read_only"} for this user (channels are handled by their inlines)."""
+        names = {field.name for field in self.model._meta.get_fields()}
+        modes = field_modes(request.user, self.model.entity().key)
+        return {name: mode for name, mode in modes.items() if name in names}
+
+    def _hidden(self, request):
+        return {name for name, mode in self.field_rules(request).items() if mode == FieldRule.HIDDEN}
 
     def get_queryset(self, request):
         return self.model.objects.visible_to(request.user, READ)
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), *self._hidden(request)]
+
+    def get_fields(self, request, obj=None):
+        hidden = self._hidden(request)
+        return [name for name in super().get_fields(request, obj) if name not in hidden]
+
+    def get_readonly_fields(self, request, obj=None):
+        read_only = [name for name, mode in self.field_rules(request).items() if mode == FieldRule.READ_ONLY]
+        return [*super().get_readonly_fields(request, obj), *read_only]
+
+    def get_list_display(self, request):
+        hidden = self._hidden(request)
+        return [name for name in super().get_list_display(request) if name not in hidden]
+
+    def get_list_filter(self, request):
+        hidden = self._hidden(request)
+        return [name for name in super().get_list_filter(request) if name.split("__")[0] not in hidden]
+
+    def get_search_fields(self, request):
+        hidden = self._hidden(request)
+        return [name for name in super().get_search_fields(request) if name.split("__")[0] not in hidden]
+
+    def get_inlines(self, request, obj):
+        modes = field_modes(request.user, self.model.entity().key)
+        return [inline for inline in super().get_inlines(request, obj)
+                if modes.get(getattr(inline, "channel", None)) != FieldRule.HIDDEN]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and scope_q(request.user, self.model, ADD) is not None
+
+    def has_view_permission(self, request, obj=None):
+        base = super().has_view_permission(request, obj)
+        return base and (obj is None or can(request.user, obj, READ))
 
     def has_change_permission(self, request, obj=None):
         base = super().has_change_permission(request, obj)
@@ -54,10 +198,23 @@ class CRMObjectAdmin(SimpleHistoryAdmin):
         return base and (obj is None or can(request.user, obj, DELETE))
 
     def save_model(self, request, obj, form, change):
+        from .services import record_save_begin
+
+        # On the request, not on self: one ModelAdmin instance serves every request.
+        request.crm_previous = record_save_begin(user=request.user, obj=obj)
         if not change:
             obj.created_by = request.user
+            if obj.owner_id is None:  # the responsible field is read-only for this user
+                obj.owner = request.user
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        from .services import record_save_finish
+
+        super().save_related(request, form, formsets, change)
+        # Raising here rolls back the admin's transaction: nothing of the change stays.
+        record_save_finish(user=request.user, obj=form.instance, previous=request.crm_previous)
 
     def delete_model(self, request, obj):
         from .services import record_delete
@@ -68,4 +225,32 @@ class CRMObjectAdmin(SimpleHistoryAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
+    # History: only of records the user may read, without the fields their role hides, and never reverted here
+    # (a revert would skip the record services).
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, object_id) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        if self.get_object(request, object_id) is None:
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return HiddenFieldsHistoryHelper(self.model, historical_record, hidden=self._hidden(request))
+
+
+class HiddenFieldsHistoryHelper(HistoricalRecordContextHelper):
+    def __init__(self, model, historical_record, *, hidden):
+        super().__init__(model, historical_record)
+        self.hidden = hidden
+
+    def context_for_delta_changes(self, delta):
+        changes = [change for change in delta.changes if change.field not in self.hidden]
+        return super().context_for_delta_changes(dataclasses.replace(delta, changes=changes))

@@ -114,11 +114,18 @@ def _channel_input_attrs(channel):
 
 
 class BaseChannelFormSet(BaseGenericInlineFormSet):
+    """The values of one channel. `read_only` (a field rule on the channel): shown as text, never saved,
+    and a POST that tries to change them anyway is refused."""
+
     channel = None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, read_only=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.queryset = self.queryset.filter(channel=self.channel)
+        self.read_only = read_only
+        if read_only:
+            self.extra = 0
+            self.can_delete = False
 
     def get_form_kwargs(self, index):
         kwargs = super().get_form_kwargs(index)
@@ -140,6 +147,9 @@ class BaseChannelFormSet(BaseGenericInlineFormSet):
 
     def clean(self):
         super().clean()
+        if self.read_only:
+            self.refuse_changes()
+            return
         seen = set()
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
@@ -151,6 +161,14 @@ class BaseChannelFormSet(BaseGenericInlineFormSet):
             if key in seen:
                 form.add_error("value", _("This value is already in the list."))
             seen.add(key)
+
+    def refuse_changes(self):
+        probe = type(self)(data=self.data, instance=self.instance, prefix=self.prefix)
+        if probe.has_changed():  # an edited, added or deleted value
+            raise forms.ValidationError(_("You may not change “%(field)s”.") % {"field": self.label})
+
+    def save(self, commit=True):
+        return [] if self.read_only else super().save(commit=commit)
 
     def save_new(self, form, commit=True):
         form.instance.channel = self.channel
@@ -171,16 +189,24 @@ CHANNEL_LABELS = {
 }
 
 
-def channel_formsets(instance, data=None):
-    """One formset per channel, each bound to `instance`'s values of that channel."""
+def channel_formsets(instance, data=None, *, hidden=(), read_only=()):
+    """One formset per channel the user may see, each bound to `instance`'s values of that channel.
+
+    A read-only channel is rendered without inputs, so a normal POST doesn't carry it and it stays unbound;
+    a POST that carries it anyway is checked, and refused if it changes anything."""
     formsets = []
     for channel in Communication.Channel:
+        if channel in hidden:
+            continue
+        locked = channel in read_only
+        prefix = f"ch-{channel.value}"
+        bound = data if data is not None and (not locked or f"{prefix}-TOTAL_FORMS" in data) else None
         base = type(f"{channel.value.title()}FormSet", (BaseChannelFormSet,), {"channel": channel})
         formset_class = generic_inlineformset_factory(
             Communication, form=ChannelForm, formset=base, fields=("kind", "value", "is_primary"),
             extra=1, can_delete=True,
         )
-        formset = formset_class(data=data, instance=instance, prefix=f"ch-{channel.value}")
-        formset.label = CHANNEL_LABELS[channel]
+        formset_class.label = CHANNEL_LABELS[channel]
+        formset = formset_class(data=bound, instance=instance, prefix=prefix, read_only=locked)
         formsets.append(formset)
     return formsets

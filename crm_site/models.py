@@ -29,13 +29,13 @@ class EditableList(models.Model):
         abstract = True
         ordering = ["order", "pk"]
 
+    def __str__(self):
+        return self.name
+
     @property
     def name(self):
         language = (get_language() or "en")[:2]
         return getattr(self, f"name_{language}", "") or self.name_en
-
-    def __str__(self):
-        return self.name
 
 
 class Source(EditableList):
@@ -140,6 +140,11 @@ class Communication(models.Model):
     def __str__(self):
         return self.value
 
+    def save(self, *args, **kwargs):
+        self.value = (self.value or "").strip()
+        self.normalized = self.normalize_value(self.channel, self.value)
+        super().save(*args, **kwargs)
+
     @staticmethod
     def normalize_value(channel, value):
         if channel == Communication.Channel.PHONE:
@@ -149,11 +154,6 @@ class Communication(models.Model):
         if channel == Communication.Channel.WEB:
             return normalize.normalize_url(value)
         return (value or "").strip().casefold()
-
-    def save(self, *args, **kwargs):
-        self.value = (self.value or "").strip()
-        self.normalized = self.normalize_value(self.channel, self.value)
-        super().save(*args, **kwargs)
 
     @property
     def display(self):
@@ -280,6 +280,9 @@ class CRMObject(models.Model):
             self.department_id = department.pk if department else None
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse(f"{self.entity().key}_detail", args=[self.pk])
+
     def _owner_changed(self):
         if not self.pk:
             return True
@@ -291,9 +294,6 @@ class CRMObject(models.Model):
         from .registry import registry
 
         return registry.for_model(cls)
-
-    def get_absolute_url(self):
-        return reverse(f"{self.entity().key}_detail", args=[self.pk])
 
     @property
     def is_deleted(self):

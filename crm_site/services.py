@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from access.scopes import EDIT, READ, can
+from access.scopes import ADD, EDIT, READ, can, scope_q
 
 from . import events
 from .models import Communication
@@ -24,14 +24,9 @@ def record_save(*, user, form, channel_formsets=()):
     After saving, the record must still be within the user's reach (NetBox's restrict-save-recheck):
     otherwise the whole write is rolled back.
     """
-    obj = form.instance
-    creating = obj.pk is None
-    entity = type(obj).entity()
-    previous = None if creating else type(obj).objects.select_for_update().get(pk=obj.pk)
-    if not creating:
-        _check(user, previous, EDIT)
+    previous = record_save_begin(user=user, obj=form.instance)
     obj = form.save(commit=False)
-    if creating:
+    if previous is None:
         obj.created_by = user
     obj.updated_by = user
     obj.save()
@@ -39,15 +34,33 @@ def record_save(*, user, form, channel_formsets=()):
     for formset in channel_formsets:
         formset.instance = obj
         formset.save()
+    record_save_finish(user=user, obj=obj, previous=previous)
+    return obj
+
+
+def record_save_begin(*, user, obj):
+    """First half of a save (the admin calls the halves around its own form saving): lock the stored record
+    and check the right to edit it. Returns it as it was, or None for a new record. Inside a transaction."""
+    if obj.pk is None:
+        if scope_q(user, type(obj), ADD) is None:
+            raise PermissionDenied
+        return None
+    previous = type(obj).objects.select_for_update().get(pk=obj.pk)
+    _check(user, previous, EDIT)
+    return previous
+
+
+def record_save_finish(*, user, obj, previous):
+    """Second half: primary phone/email, the entity's hook, domain events, and the re-check of scope."""
     ensure_single_primary(obj)
+    entity = type(obj).entity()
     if entity.on_saved:
         import_string(entity.on_saved)(obj=obj, previous=previous, user=user)
     announce_save(obj=obj, previous=previous, user=user)
     if not type(obj).objects.visible_to(user, READ).filter(pk=obj.pk).exists():
         raise PermissionDenied(_("After this change the record would be out of your reach; nothing was saved."))
-    if not creating and not can(user, obj, EDIT):
+    if previous is not None and not can(user, obj, EDIT):
         raise PermissionDenied(_("After this change you could no longer edit the record; nothing was saved."))
-    return obj
 
 
 def announce_save(*, obj, previous, user):

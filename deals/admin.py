@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm_site.admin import CRMObjectAdmin, EditableListAdmin
+from crm_site.admin import CRMObjectAdmin, EditableListAdmin, RelationInline
 
 from .models import Deal, DealContact, Pipeline, Stage
 
@@ -17,7 +17,7 @@ class PipelineAdmin(EditableListAdmin):
     inlines = [StageInline]
 
 
-class DealContactInline(admin.TabularInline):
+class DealContactInline(RelationInline):
     model = DealContact
     raw_id_fields = ("contact",)
     extra = 0

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from access.scopes import DELETE, EDIT, READ, can
+from access.fields import hidden_fields
+from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 from crm_site.registry import registry
 
 from . import keys as keymod
@@ -38,17 +39,26 @@ def dedup_entities():
 def check(request, entity):
     """htmx: possible duplicates of what is typed in a create/edit form (the form's own fields are posted)."""
     entity = _entity(entity)
+    if scope_q(request.user, entity.model, ADD) is None and scope_q(request.user, entity.model, EDIT) is None:
+        raise PermissionDenied  # only someone filling in a form of this entity needs the warnings
     warnings = []
     if keymod.spec_for(entity.key).enabled:
         exclude = None
         exclude_pk = request.GET.get("exclude", "")
         if exclude_pk.isdigit():
             exclude = (entity.model, int(exclude_pk))
-        record_keys = keys_from_form(entity.key, request.POST)
+        data = _without_hidden(request.POST, hidden_fields(request.user, entity.key))
+        record_keys = keys_from_form(entity.key, data)
         found = find_candidates(entity.key, record_keys, exclude=exclude,
-                                display=form_display_name(entity.key, request.POST), limit=10)
+                                display=form_display_name(entity.key, data), limit=10)
         warnings = selectors.warnings_for(request.user, found)
     return render(request, "dedup/warnings.html", {"warnings": warnings})
+
+
+def _without_hidden(data, hidden):
+    """A field the role hides can't be typed in the form, so it can't be used to probe the base either."""
+    return {key: value for key, value in data.items()
+            if key not in hidden and not any(key.startswith(f"ch-{name}-") for name in hidden)}
 
 
 def record_candidates(request, entity, pk):

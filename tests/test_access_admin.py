@@ -68,3 +68,141 @@ def test_staff_changelist_shows_only_visible_records(plain_static, client):
     body = response.content.decode()
     assert "Mineov" in body and "Theirsov" not in body
     assert mine.pk
+
+
+def _staff(name, role="Sales manager", department=None):
+    person = make_user(name, department=department or make_department(f"{name} desk"), is_staff=True)
+    assign_role(role, user=person)
+    return person
+
+
+def _admin_form(response):
+    """The POST a browser would send back for an admin change page: the form's and inlines' current values."""
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({key: str(value) for key, value in formset.management_form.initial.items()})
+        forms.extend(formset.forms)
+        for key in ("TOTAL_FORMS", "INITIAL_FORMS"):
+            data[f"{formset.prefix}-{key}"] = str(formset.management_form.initial.get(key, 0))
+    for form in forms:
+        for name, field in form.fields.items():
+            if field.disabled:
+                continue
+            value = form[name].value()
+            if value in (None, False, ""):
+                continue
+            key = form.add_prefix(name)
+            if value is True:
+                data[key] = "on"
+            elif isinstance(value, (list, tuple)):
+                data[key] = [str(v) for v in value]
+            else:
+                data[key] = str(getattr(value, "pk", value))
+    return data
+
+
+def test_staff_change_form_applies_field_rules_and_saves_through_the_services(plain_static, client):
+    from access.models import FieldRule
+    from timeline.models import Entry
+
+    staff = _staff("deskman")
+    FieldRule.objects.create(role=Role.objects.get(name="Sales manager"), entity="contact", field="position",
+                             mode=FieldRule.HIDDEN)
+    FieldRule.objects.create(role=Role.objects.get(name="Sales manager"), entity="contact", field="phone",
+                             mode=FieldRule.READ_ONLY)
+    obj = make_record("contact", staff, last_name="Formov", position="Secret post", phones=["+7 495 101-20-30"])
+    colleague = make_user("deskmate", department=staff.departments.first())
+    client.force_login(staff)
+    url = reverse("admin:contacts_contact_change", args=[obj.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    form = page.context["adminform"].form
+    assert "position" not in form.fields and "Secret post" not in body
+    assert "owner" not in form.fields and "opened" not in form.fields  # protected: read-only for a manager
+    phone_inline = next(i for i in page.context["inline_admin_formsets"] if getattr(i.opts, "channel", "") == "phone")
+    assert not phone_inline.has_change_permission and not phone_inline.has_add_permission
+    data = _admin_form(page)
+    data.update({"first_name": "Changed", "position": "Typed anyway", "owner": str(colleague.pk), "opened": "on"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    obj.refresh_from_db()
+    assert obj.first_name == "Changed" and obj.position == "Secret post"
+    assert obj.owner == staff and not obj.opened
+    assert obj.communications.get(channel="phone").value == "+7 495 101-20-30"
+    assert Entry.objects.filter(kind="changed", links__object_id=obj.pk).exists()  # the domain event was recorded
+
+
+def test_staff_cannot_open_or_read_the_history_of_records_out_of_reach(plain_static, client):
+    staff = _staff("peeker")
+    theirs = make_record("contact", make_user("owner2"), last_name="Hiddenov")
+    client.force_login(staff)
+    response = client.get(reverse("admin:contacts_contact_change", args=[theirs.pk]))
+    assert "Hiddenov" not in response.content.decode()
+    assert response.status_code in (302, 404)
+    assert client.get(reverse("admin:contacts_contact_history", args=[theirs.pk])).status_code == 404
+    version = theirs.history.first().history_id
+    response = client.get(reverse("admin:contacts_contact_simple_history", args=[theirs.pk, version]))
+    assert response.status_code == 404
+
+
+def test_admin_history_leaves_out_hidden_fields_and_never_reverts(plain_static, client, admin_user):
+    from access.models import FieldRule
+
+    staff = _staff("historian")
+    FieldRule.objects.create(role=Role.objects.get(name="Sales manager"), entity="contact", field="position",
+                             mode=FieldRule.HIDDEN)
+    obj = make_record("contact", staff, position="First secret")
+    obj.position = "Second secret"
+    obj.save()
+    client.force_login(staff)
+    page = client.get(reverse("admin:contacts_contact_history", args=[obj.pk]))
+    assert page.status_code == 200
+    assert "secret" not in page.content.decode().lower()
+    version = obj.history.order_by("history_id").first().history_id
+    url = reverse("admin:contacts_contact_simple_history", args=[obj.pk, version])
+    page = client.get(url)
+    assert page.status_code == 200 and "First secret" not in page.content.decode()
+    client.force_login(admin_user)
+    assert "Second secret" in client.get(reverse("admin:contacts_contact_history", args=[obj.pk])).content.decode()
+    assert client.post(url, {"last_name": "Reverted"}).status_code == 403
+    obj.refresh_from_db()
+    assert obj.position == "Second secret"
+
+
+def test_admin_save_that_moves_a_record_out_of_reach_is_rolled_back(plain_static, client):
+    root = make_department("Admin root")
+    boss = _staff("adminboss", role="Head of sales", department=root)
+    outsider = make_user("faraway", department=make_department("Far"))
+    obj = make_record("contact", boss, last_name="Keptov")
+    client.force_login(boss)
+    url = reverse("admin:contacts_contact_change", args=[obj.pk])
+    data = _admin_form(client.get(url))
+    data.update({"owner": str(outsider.pk), "last_name": "Lostov"})
+    response = client.post(url, data)
+    assert response.status_code == 403
+    obj.refresh_from_db()
+    assert obj.owner == boss and obj.last_name == "Keptov"
+
+
+def test_admin_foreign_keys_offer_and_name_only_readable_records(plain_static, client):
+    staff = _staff("dealer")
+    foreign_company = make_record("company", make_user("rival"), name="Rival Holdings")
+    deal = make_record("deal", staff, company=foreign_company)
+    client.force_login(staff)
+    url = reverse("admin:deals_deal_change", args=[deal.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Rival Holdings" not in page.content.decode()
+    client.force_login(make_user("boss", superuser=True))
+    assert "Rival Holdings" in client.get(url).content.decode()
+    client.force_login(staff)
+    data = _admin_form(page)
+    data["title"] = "Renamed deal"
+    response = client.post(url, data)
+    assert response.status_code == 200  # the company it points at can't be chosen by this user
+    assert "company" in response.context["adminform"].form.errors
+    deal.refresh_from_db()
+    assert deal.title != "Renamed deal"

@@ -163,3 +163,94 @@ def test_a_hidden_phone_or_email_cannot_be_found_by_searching(manager, plain_sta
     FieldRule.objects.all().delete()
     listing = client.get(reverse("contact_list"), {"q": "+7 495 777-66-55"})  # and the phone once visible
     assert obj in [row["object"] for row in listing.context["rows"]]
+
+
+def _without_channel(data, channel):
+    return {key: value for key, value in data.items() if not key.startswith(f"ch-{channel}-")}
+
+
+def test_read_only_phone_is_shown_as_text_and_any_change_is_refused(manager, plain_static):
+    from crm_site.models import Communication
+
+    rule("Sales manager", "contact", "phone", FieldRule.READ_ONLY)
+    obj = make_record("contact", manager, phones=["+7 495 111-22-33"], emails=["keep@example.org"])
+    client = client_for(manager)
+    url = reverse("contact_edit", args=[obj.pk])
+    page = client.get(url)
+    phone_set = next(fs for fs in page.context["formsets"] if fs.channel == "phone")
+    assert phone_set.read_only
+    body = page.content.decode()
+    assert "111-22-33" in body and 'name="ch-phone-0-value"' not in body and 'name="ch-phone-TOTAL_FORMS"' not in body
+    phones = lambda: sorted(obj.communications.filter(channel="phone").values_list("value", flat=True))  # noqa: E731
+    before = phones()
+    comm = obj.communications.get(channel="phone")
+    attempts = {
+        "edited": edit_data(obj, **{"ch-phone-0-value": "+7 495 999-88-77"}),
+        "added": edit_data(obj, phones=["+7 495 222-33-44"]),
+        "deleted": edit_data(obj, delete=[comm]),
+    }
+    for name, data in attempts.items():
+        response = client.post(url, data)
+        assert response.status_code == 400, name
+        assert "may not change" in response.content.decode(), name
+        assert phones() == before, name
+    # A browser doesn't send the read-only channel: the rest of the form saves, the phone stays.
+    response = client.post(url, _without_channel(edit_data(obj, emails=["new@example.org"]), "phone"))
+    assert response.status_code == 302
+    assert phones() == before
+    assert obj.communications.filter(channel=Communication.Channel.EMAIL, value="new@example.org").exists()
+    # Sending it unchanged is no change either.
+    assert client.post(url, edit_data(obj)).status_code == 302 and phones() == before
+
+
+def test_read_only_email_cannot_be_given_to_a_new_record(manager, plain_static):
+    rule("Sales manager", "contact", "email", FieldRule.READ_ONLY)
+    model = registry["contact"].model
+    count = model.objects.count()
+    client = client_for(manager)
+    response = client.post(reverse("contact_add"), post_data("contact", manager, emails=["sneaky@example.org"]))
+    assert response.status_code == 400 and model.objects.count() == count
+    response = client.post(reverse("contact_add"), _without_channel(post_data("contact", manager), "email"))
+    assert response.status_code == 302 and model.objects.count() == count + 1
+
+
+def test_hidden_field_values_are_left_out_of_timeline_change_entries(manager, admin_user, plain_static):
+    rule("Sales manager", "contact", "position", FieldRule.HIDDEN)
+    rule("Sales manager", "contact", "owner", FieldRule.HIDDEN)
+    obj = make_record("contact", manager, position="Chief of secrets", middle_name="Old")
+    admin = client_for(admin_user)
+    response = admin.post(reverse("contact_edit", args=[obj.pk]),
+                          edit_data(obj, position="Keeper of vaults", middle_name="Newer", owner=manager.pk))
+    assert response.status_code == 302
+    body = client_for(manager).get(obj.get_absolute_url()).content.decode()
+    assert "Keeper of vaults" not in body and "Chief of secrets" not in body
+    assert "Newer" in body  # the visible field of the same change still shows
+    body = admin.get(obj.get_absolute_url()).content.decode()
+    assert "Keeper of vaults" in body
+
+
+def test_hidden_field_values_are_left_out_of_the_bin_item_history(manager, admin_user, plain_static):
+    from crm_site.services import record_delete
+
+    rule("Sales manager", "contact", "position", FieldRule.HIDDEN)
+    obj = make_record("contact", manager, position="Chief of secrets")
+    client_for(admin_user).post(reverse("contact_edit", args=[obj.pk]), edit_data(obj, position="Vault keeper"))
+    record_delete(user=manager, obj=obj)
+    response = client_for(manager).get(reverse("trash_item", args=["contact", obj.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Vault keeper" not in body and "Chief of secrets" not in body
+
+
+def test_duplicate_warnings_ignore_hidden_channels_and_need_a_form_right(manager, plain_static):
+    owner = make_user("stranger", department=make_department("Far away"))
+    make_record("contact", owner, last_name="Zzyzx", phones=["+7 495 444-55-66"])
+    data = {"ch-phone-0-value": "+7 495 444-55-66"}
+    client = client_for(manager)
+    url = reverse("dedup_check", args=["contact"])
+    assert "stranger" in client.post(url, data).content.decode().lower()
+    rule("Sales manager", "contact", "phone", FieldRule.HIDDEN)
+    assert "stranger" not in client.post(url, data).content.decode().lower()
+    auditor = make_user("auditor")
+    assign_role("Read-only auditor", user=auditor)
+    assert client_for(auditor).post(url, data).status_code == 403

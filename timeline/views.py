@@ -109,7 +109,30 @@ def resolve_refs(entries, user):
              if (ref.get("key"), ref.get("id")) in visible else ""}
             for ref in _named_refs(entry)
         ]
+    hide_fields(entries, user)
     return entries
+
+
+# System entries that are about one field: shown without its values when the viewer's role hides it.
+FIELD_OF_KIND = {Kind.OWNER_CHANGED: "owner", Kind.STAGE_CHANGED: "stage", Kind.STATUS_CHANGED: "status"}
+
+
+def hide_fields(entries, user):
+    """Give system entries `.changes` without the fields the viewer's roles hide on the changed record's entity,
+    and `.detail_hidden` when the entry is about such a field (access.fields: hidden in history views too)."""
+    from access.fields import hidden_fields
+
+    by_entity = {}
+    for entry in entries:
+        if not entry.is_system:
+            continue
+        key = (entry.data.get("record") or {}).get("key")
+        if key not in by_entity:
+            by_entity[key] = hidden_fields(user, key) if key in registry else set()
+        hidden = by_entity[key]
+        changes = entry.data.get("changes") or []
+        entry.changes = [change for change in changes if change.get("field") not in hidden]
+        entry.detail_hidden = FIELD_OF_KIND.get(entry.kind) in hidden or bool(changes and not entry.changes)
 
 
 def _named_refs(entry):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from access.fields import hidden_fields
 from access.scopes import READ
 from crm_site.registry import registry
 from crm_site.views.generic import history_entries
@@ -58,10 +59,12 @@ class BinItemView(View):
             raise Http404
         obj = get_object_or_404(services.bin_queryset(request.user, registry[entity].model), pk=pk)
         item = selectors.bin_item(obj, services.retention_days()[entity])
+        hidden = hidden_fields(request.user, entity)
         return render(request, "trash/item.html", {
             "item": item,
             "object": obj,
-            "history": history_entries(obj),
+            "history": history_entries(obj, hidden=hidden),
+            "owner_hidden": "owner" in hidden,
             "linked_in_bin": services.linked_in_bin([obj])[obj.pk],
             "unique_conflicts": services.unique_conflicts(obj),
             "can_purge": services.can_purge(request.user),

@@ -287,18 +287,22 @@ class ObjectEditView(EntityView):
         return self.show(self.get_form(), self.formsets())
 
     def formsets(self, data=None):
+        from access.fields import read_only_fields
+
         if not self.entity.has_channels:
             return []
-        hidden = self.hidden()
-        return [fs for fs in channel_formsets(self.object, data) if fs.channel not in hidden]
+        read_only = read_only_fields(self.request.user, self.entity.key)
+        return channel_formsets(self.object, data, hidden=self.hidden(), read_only=read_only)
 
     def post(self, request, **kwargs):
         form = self.get_form(request.POST)
-        formsets = self.formsets(request.POST)
+        # A read-only channel left out of the POST stays unbound: nothing to check, nothing to save.
+        formsets = [fs for fs in self.formsets(request.POST) if fs.is_bound]
         if form.is_valid() and all(fs.is_valid() for fs in formsets):
             creating = self.object.pk is None
+            editable = [fs for fs in formsets if not fs.read_only]
             try:
-                obj = services.record_save(user=request.user, form=form, channel_formsets=formsets)
+                obj = services.record_save(user=request.user, form=form, channel_formsets=editable)
             except PermissionDenied as error:
                 self.forget_rolled_back_insert(creating)
                 form.add_error(None, str(error) or _("You may not save this record."))
@@ -311,7 +315,12 @@ class ObjectEditView(EntityView):
                 else:
                     messages.success(request, _("Changes saved."))
                 return HttpResponseRedirect(self.success_url(obj))
-        return self.show(form, formsets, status=400)
+        return self.show(form, self.formsets_to_show(formsets), status=400)
+
+    def formsets_to_show(self, submitted):
+        """After a refused POST: the submitted formsets with their errors, unsubmitted read-only ones as they are."""
+        by_prefix = {fs.prefix: fs for fs in submitted}
+        return [by_prefix.get(fs.prefix, fs) for fs in self.formsets()]
 
     def forget_rolled_back_insert(self, creating):
         """record_save() saved the new instance before its transaction was rolled back: drop the dead pk."""
