@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from .audit import audit_log
-from .forms import RoleForm
+from .forms import FieldRuleForm, FieldRuleFormSet, RoleForm
 from .models import AuditLog, Department, FieldRule, Membership, Role, RoleAssignment
 
 
@@ -35,6 +35,9 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 class FieldRuleInline(admin.TabularInline):
     model = FieldRule
+    form = FieldRuleForm
+    formset = FieldRuleFormSet
+    fields = ("target", "mode")
     extra = 0
 
 
@@ -84,12 +87,17 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(FieldRule)
 class FieldRuleAdmin(admin.ModelAdmin):
+    form = FieldRuleForm
     list_display = ("role", "entity", "field", "mode")
     list_filter = ("role", "entity", "mode")
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         audit_log(AuditLog.ROLE_CHANGED, request=request, obj=obj.role, details={"field_rule": str(obj)})
+
+    def delete_model(self, request, obj):
+        audit_log(AuditLog.ROLE_CHANGED, request=request, obj=obj.role, details={"field_rule_deleted": str(obj)})
+        super().delete_model(request, obj)
 
 
 @admin.register(AuditLog)

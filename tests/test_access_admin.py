@@ -206,3 +206,31 @@ def test_admin_foreign_keys_offer_and_name_only_readable_records(plain_static, c
     assert "company" in response.context["adminform"].form.errors
     deal.refresh_from_db()
     assert deal.title != "Renamed deal"
+
+
+def test_field_rules_are_picked_from_the_entities_fields_and_channels(admin_client):
+    from access.models import FieldRule
+
+    role = Role.objects.get(name="Marketer")
+    page = admin_client.get(reverse("admin:access_role_change", args=[role.pk]))
+    body = page.content.decode()
+    assert 'value="contact.phone"' in body and 'value="company.tax_id"' in body and 'value="deal.amount"' in body
+
+    def post(*targets):
+        data = grid_post(role, **{"field_rules-TOTAL_FORMS": str(len(targets))})
+        for index, target in enumerate(targets):
+            data[f"field_rules-{index}-target"] = target
+            data[f"field_rules-{index}-mode"] = FieldRule.HIDDEN
+        return admin_client.post(reverse("admin:access_role_change", args=[role.pk]), data)
+
+    assert post("contact.no_such_field").status_code == 200  # not a choice: refused with the form shown again
+    assert post("contact.phone", "contact.phone").status_code == 200  # the same field twice
+    assert not FieldRule.objects.filter(role=role).exists()
+    response = post("contact.phone", "company.tax_id")
+    assert response.status_code == 302
+    assert set(FieldRule.objects.filter(role=role).values_list("entity", "field")) == {
+        ("contact", "phone"), ("company", "tax_id")}
+    assert AuditLog.objects.filter(action=AuditLog.ROLE_CHANGED, details__field_rules__isnull=False).exists()
+    response = admin_client.post(reverse("admin:access_fieldrule_add"),
+                                 {"role": role.pk, "target": "contact.phone", "mode": FieldRule.READ_ONLY})
+    assert response.status_code == 200 and "already has a rule" in response.content.decode()
