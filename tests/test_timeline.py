@@ -437,3 +437,19 @@ def test_panel_query_count_is_constant(user, user_client):
         add_entry(user, deal, ["note", "call", "task", "meeting", "email"][i % 5])
     crm_services.record_delete(user=user, obj=make_contact(user))
     assert count() == few
+
+
+def test_header_counters_reload_after_a_task_changes_on_the_page(user, user_client):
+    from django.utils import timezone
+
+    contact = make_contact(user)
+    task = add_entry(user, contact, "task")
+    task.deadline = timezone.now() - timezone.timedelta(days=1)
+    task.save()
+    counters = user_client.get(reverse("timeline_counters"), headers={"HX-Request": "true"})
+    assert counters.status_code == 200 and counters.context["ctx"]["overdue"] == 1
+    assert 'hx-trigger="tl-changed from:body"' in counters.content.decode()
+    response = user_client.post(reverse("timeline_complete", args=[task.pk]), {"state": "done"},
+                                headers={"HX-Request": "true"})
+    assert "tl-changed" in response.headers["HX-Trigger"]
+    assert user_client.get(reverse("timeline_counters")).context["ctx"]["overdue"] == 0

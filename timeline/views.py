@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from access.scopes import EDIT, READ, can
 from crm_site.registry import registry
@@ -180,7 +180,7 @@ def add(request, entity, pk, kind):
     if request.method == "POST" and form.is_valid():
         services.entry_create(user=request.user, obj=obj, form=form)
         if request.htmx:
-            return render(request, "timeline/panel.html", {"ctx": panel_context(request, obj, entity_)})
+            return _changed(render(request, "timeline/panel.html", {"ctx": panel_context(request, obj, entity_)}))
         return HttpResponseRedirect(obj.get_absolute_url() + "#timeline")
     context = {"form": form, "kind": Kind(kind), "object": obj, "entity": entity_,
                "action": reverse("timeline_add", args=[entity_.key, obj.pk, kind]),
@@ -207,7 +207,12 @@ def _back(request, entry):
 
 
 def _entry_item(request, entry):
-    return render(request, "timeline/entry_item.html", {"entry": entry, "user": request.user})
+    return _changed(render(request, "timeline/entry_item.html", {"entry": entry, "user": request.user}))
+
+
+def _changed(response):
+    """Tell the page (htmx) that tasks changed, so the header counters reload themselves."""
+    return trigger_client_event(response, "tl-changed")
 
 
 @require_http_methods(["GET", "POST"])
@@ -232,7 +237,7 @@ def delete(request, pk):
     entry = _entry(request, pk)
     back = _back(request, entry)
     services.entry_delete(user=request.user, entry=entry)
-    return HttpResponse("") if request.htmx else HttpResponseRedirect(back)
+    return _changed(HttpResponse("")) if request.htmx else HttpResponseRedirect(back)
 
 
 @require_POST
@@ -283,6 +288,11 @@ def notifications(request):
     paginator = Paginator(Notification.objects.filter(user=request.user), 50)
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "timeline/notifications.html", {"page": page})
+
+
+def counters(request):
+    """The header counters alone, reloaded by htmx after a task changes on the page."""
+    return render(request, "timeline/counters.html", {"ctx": header_context(request)})
 
 
 def header_context(request):
