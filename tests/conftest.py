@@ -27,6 +27,7 @@ SEEDING_MIGRATIONS = [
     "deals.migrations.0002_default_pipelines",
     "leads.migrations.0002_default_statuses",
     "access.migrations.0004_default_roles",
+    "access.migrations.0005_marketer_edits_non_key_fields",
     "dedup.migrations.0002_default_rules",
 ]
 

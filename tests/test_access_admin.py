@@ -211,7 +211,7 @@ def test_admin_foreign_keys_offer_and_name_only_readable_records(plain_static, c
 def test_field_rules_are_picked_from_the_entities_fields_and_channels(admin_client):
     from access.models import FieldRule
 
-    role = Role.objects.get(name="Marketer")
+    role = Role.objects.get(name="Read-only auditor")
     page = admin_client.get(reverse("admin:access_role_change", args=[role.pk]))
     body = page.content.decode()
     assert 'value="contact.phone"' in body and 'value="company.tax_id"' in body and 'value="deal.amount"' in body

@@ -171,8 +171,11 @@ def fill(route, pattern, record_for):
                     link = relation.through_model.objects.filter(**{relation.from_field: record}).first()
                     one = dict(values, relation=relation.name)
                     if "link_id" in names:
-                        if link is None:
-                            continue
+                        if link is None:  # an earlier POST removed it (e.g. unlinking from the other side)
+                            target = next(r for r in record_for(relation.target_model.entity())
+                                          if r.owner_id == record.owner_id)
+                            link = relation.through_model.objects.create(
+                                **{relation.from_field: record, relation.to_field: target})
                         one["link_id"] = link.pk
                     results.append((_render(route, one), record))
                 continue

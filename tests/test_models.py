@@ -262,11 +262,16 @@ def test_head_of_a_parent_department_reaches_the_subtree(db):
     assert can(boss, obj, READ) and can(boss, obj, EDIT)
 
 
-def test_marketer_reads_everything_but_edits_nothing(user, other_user):
-    obj = make_record("company", other_user)
+def test_marketer_reads_and_exports_everything_and_edits_only_what_is_not_key(user, other_user):
+    from access.fields import read_only_fields
+
+    company, deal = make_record("company", other_user), make_record("deal", other_user)
     assign_role("Marketer", user=user)
-    assert can(user, obj, READ) and can(user, obj, EXPORT)
-    assert not can(user, obj, EDIT)
+    assert can(user, company, READ) and can(user, company, EXPORT) and can(user, deal, EXPORT)
+    assert can(user, company, EDIT) and not can(user, deal, EDIT) and not can(user, company, DELETE)
+    assert {"name", "tax_id", "phone", "email", "owner", "opened"} <= read_only_fields(user, "company")
+    assert {"type", "industry", "comment"}.isdisjoint(read_only_fields(user, "company"))
+    assert {"last_name", "phone", "email", "owner"} <= read_only_fields(user, "contact")
 
 
 def test_superuser_and_nobody(admin_user, other_user):
