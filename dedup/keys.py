@@ -157,6 +157,22 @@ def keys_refresh(obj):
     return keys
 
 
+def keys_refresh_linked(company):
+    """A company-like record renamed: its name is in the keys of the records linked to it (a contact's
+    companies), so rewrite theirs too, set-based whatever their number."""
+    for entity in registry:
+        spec = spec_for(entity.key)
+        for link in spec.company_links:
+            if entity.model._meta.get_field(link).related_model is type(company):
+                keys_rebuild(entity.key, queryset=entity.model.objects.filter(**{link: company}), analyze=False)
+
+
+def own_company_key(obj):
+    """The "company" key a company-like record has for its own name (None for others)."""
+    spec = spec_for(type(obj).entity().key)
+    return normalize.company_key(getattr(obj, spec.own_name)) if spec.own_name else None
+
+
 def keys_remove(obj):
     MatchKey.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk).delete()
 
@@ -165,7 +181,7 @@ def keys_remove(obj):
 # Bulk rebuild: set-based reads per chunk, COPY on PostgreSQL.
 
 
-def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None):
+def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None, analyze=True):
     """Recompute the keys of every live record of an entity (or of `queryset`); returns the number of keys."""
     spec = spec_for(entity_key)
     model = registry[entity_key].model
@@ -209,7 +225,7 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None):
             done += len(rows)
             if progress:
                 progress(done, count)
-        if connection.vendor == "postgresql":  # fresh statistics, or the scan's plans go wrong
+        if analyze and connection.vendor == "postgresql":  # fresh statistics, or the scan's plans go wrong
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {MatchKey._meta.db_table}")
         return total

@@ -20,11 +20,27 @@ def on_event(kind, *, obj, user, related, data):
     if kind in _REMOVE:
         keys.keys_remove(obj)
     elif kind in _REFRESH:
+        name_before = _stored_company_key(obj)
         keys.keys_refresh(obj)
+        if name_before is not None and name_before != keys.own_company_key(obj):
+            keys.keys_refresh_linked(obj)
         if kind in (events.LINKED, events.UNLINKED):  # a contact's companies are part of its keys, both ways
             for other in related:
                 if _is_entity(other):
                     keys.keys_refresh(other)
+
+
+def _stored_company_key(obj):
+    """A company-like record's "company" key as stored before this refresh ("" for none, None for others)."""
+    if keys.own_company_key(obj) is None:
+        return None
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import MatchKey
+
+    stored = MatchKey.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
+                                     kind="company").values_list("value", flat=True)
+    return min(stored, default="")
 
 
 def on_communication(sender, instance, **kwargs):

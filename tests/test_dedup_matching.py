@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.urls import reverse
 
 from crm_site import events
 from crm_site.services import record_delete
@@ -198,3 +199,27 @@ def test_keys_refresh_of_a_binned_record_is_empty(user):
     record_delete(user=user, obj=a)
     a.refresh_from_db()
     assert keys_refresh(a) == set()
+
+
+def test_renaming_a_company_refreshes_the_company_keys_of_its_contacts(admin_user, admin_client):
+    from dedup.normalize import company_key
+    from tests.factories import edit_data
+
+    company = make_company(admin_user, name="ООО Ромашка")
+    contact = make_contact(admin_user, last_name="Петров", companies=[company])
+    contact_type = ContentType.objects.get_for_model(contact)
+
+    def contact_company_keys():
+        return set(MatchKey.objects.filter(content_type=contact_type, object_id=contact.pk, kind="company")
+                   .values_list("value", flat=True))
+
+    keys_refresh(company)
+    keys_refresh(contact)
+    assert contact_company_keys() == {company_key("ООО Ромашка")}
+    response = admin_client.post(reverse("company_edit", args=[company.pk]), edit_data(company, name="Василёк"))
+    assert response.status_code == 302
+    assert contact_company_keys() == {company_key("Василёк")}
+    # Other edits of the company keep its contacts' keys right.
+    company.refresh_from_db()
+    response = admin_client.post(reverse("company_edit", args=[company.pk]), edit_data(company, comment="x"))
+    assert response.status_code == 302 and contact_company_keys() == {company_key("Василёк")}
