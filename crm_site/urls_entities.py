@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from .registry import registry
-from .views import generic
+from .views import export, generic
 
 
 def entity_urlpatterns(entity):
@@ -12,6 +12,7 @@ def entity_urlpatterns(entity):
     patterns = [
         path("", generic.ObjectListView.as_view(), kwargs, name=f"{key}_list"),
         path("add/", generic.ObjectEditView.as_view(), kwargs, name=f"{key}_add"),
+        path("export/", export.ObjectExportView.as_view(), kwargs, name=f"{key}_export"),
         path("autocomplete/", generic.AutocompleteView.as_view(), kwargs, name=f"{key}_autocomplete"),
         path("<int:pk>/", generic.ObjectDetailView.as_view(), kwargs, name=f"{key}_detail"),
         path("<int:pk>/edit/", generic.ObjectEditView.as_view(), kwargs, name=f"{key}_edit"),

@@ -4,6 +4,8 @@ Access: every queryset comes from `visible_to()`; a record outside the read scop
 a missing right on a visible record answers 403.
 """
 
+from dataclasses import dataclass
+
 import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
+from access.scopes import ADD, DELETE, EDIT, EXPORT, READ, can, scope_q
 
 from .. import services, ui
 from ..display import field_label, field_value, reachable_targets, restricted_value
@@ -61,11 +63,26 @@ class EntityView(View):
         return render(self.request, entity_templates(self.entity, name), context, status=status)
 
 
+@dataclass
+class ListQuery:
+    """What a list request asks for: the records (search, filters and sort applied) and how it was asked."""
+
+    queryset: object
+    query: str
+    sort: str
+    filterset: object
+
+
 class ObjectListView(EntityView):
-    def get(self, request, **kwargs):
-        queryset = self.visible(READ).select_related(*self.entity.list_select_related)
-        if self.entity.has_channels:
-            queryset = queryset.prefetch_related("communications")
+    def list_query(self):
+        """The records of the list for the request's ?q=, filters and sort, within the read scope.
+
+        The one place that reads a list's query string: the list page and the export both build their records
+        here, so an export holds exactly what the list shows. Fields the user's roles hide are neither searched,
+        filtered nor sorted by.
+        """
+        request = self.request
+        queryset = self.visible(READ)
         query = request.GET.get("q", "").strip()
         if query:
             queryset = queryset.search(query, user=request.user)
@@ -74,14 +91,22 @@ class ObjectListView(EntityView):
             queryset = filterset.qs
         sort = request.GET.get("sort", "")
         sort_key = sort.lstrip("-")
-        hidden = self.hidden()
-        list_columns = [name for name in self.entity.list_columns if name not in hidden]
-        if sort_key in self.entity.sort_fields and sort_key not in hidden:
+        if sort_key in self.entity.sort_fields and sort_key not in self.hidden():
             expression = self.entity.sort_fields[sort_key]
             descending = sort.startswith("-")
             queryset = queryset.order_by(f"{'-' if descending else ''}{expression}", "-pk")
         else:
             sort = ""
+        return ListQuery(queryset, query, sort, filterset)
+
+    def get(self, request, **kwargs):
+        listed = self.list_query()
+        query, sort, filterset = listed.query, listed.sort, listed.filterset
+        queryset = listed.queryset.select_related(*self.entity.list_select_related)
+        if self.entity.has_channels:
+            queryset = queryset.prefetch_related("communications")
+        hidden = self.hidden()
+        list_columns = [name for name in self.entity.list_columns if name not in hidden]
         paginator = Paginator(queryset, self.page_size())
         page = paginator.get_page(request.GET.get("page"))
         columns = [
@@ -111,6 +136,7 @@ class ObjectListView(EntityView):
             "sort_querystring": sort_params.urlencode(),
             "can_add": scope_q(request.user, self.model, ADD) is not None,
             "can_bulk_delete": scope_q(request.user, self.model, DELETE) is not None,
+            "can_export": scope_q(request.user, self.model, EXPORT) is not None,
         }
         name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
         return self.render(name, context)

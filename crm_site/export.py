@@ -1,0 +1,300 @@
+"""Export of entity records: who may, which rows, which columns, and the audit entry. One service for every
+entity and every caller (the list's export link now; saved segments, vCard or a Celery task later).
+
+- Rows: the records in both the user's read scope and export scope, never in the bin (`export_queryset`).
+- Columns: ID, the entity's user-facing fields, custom fields (later), then the channels, minus whatever the
+  user's roles hide (`export_columns`).
+- Values stay typed here (int, Decimal, date, naive local datetime, str); the writers in `export_formats`
+  turn them into CSV text or XLSX cells. A link to a record the user may not open prints "hidden record".
+- `records_export()` checks, counts and writes the audit entry before a single row is produced.
+"""
+
+from dataclasses import dataclass
+from itertools import islice
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, DateTimeField
+from django.utils import timezone, translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from access.scopes import EXPORT, READ, scope_q
+
+from .display import entity_foreign_keys, reachable_targets, restricted_value
+
+FORMATS = ("csv", "xlsx")
+CHUNK_SIZE = 2000  # records per round trip; related names, channels and access checks: once per chunk
+XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, less the header
+CHANNEL_SEPARATOR = "; "
+# Shown on every entity (CRMObject), whatever its card lists.
+BASE_FIELDS = ("owner", "department", "opened", "created_at", "updated_at")
+# Internal: the bin's own columns, and the JSON column custom fields live in (they get columns of their own).
+SKIPPED_FIELDS = {"id", "custom_fields", "deleted_at", "deleted_by"}
+
+
+class ExportRefused(Exception):
+    """The export cannot be made as asked (e.g. more rows than Excel holds); the message says why."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # field name, channel ("phone", "email", "messenger", "web") or "id"
+    label: str
+    kind: str  # "id" | "field" | "channel" (| "custom", with custom fields)
+    field: object = None
+
+
+# ---------------------------------------------------------------------------
+# Columns
+
+
+def _model_field(model, name):
+    """The concrete or forward many-to-many field `name`, or None (properties, reverse and generic relations)."""
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return None
+    if field.auto_created and not field.concrete:
+        return None
+    if field.concrete or (field.many_to_many and not field.auto_created):
+        return field
+    return None
+
+
+def custom_field_columns(*, user, entity, hidden):
+    """Columns of the entity's custom fields, one per definition the user may see (`kind="custom"`).
+
+    Empty until custom field definitions exist: they will add a Column per definition here (label = its
+    name), skipping the keys in `hidden`; `_cell_reader` then reads `obj.custom_fields[key]` (and
+    `export_rows` loads the `custom_fields` column).
+    """
+    return []
+
+
+def export_columns(*, user, entity):
+    """ID, the entity's fields (card sections, then list columns, then the base fields), custom fields, and
+    the channels; without the fields and channels the user's roles hide. Headers are translated verbose names."""
+    from access.fields import hidden_fields
+
+    from .forms import CHANNEL_LABELS
+
+    model = entity.model
+    hidden = hidden_fields(user, entity.key)
+    names = [name for _title, names in entity.card_sections for name in names]
+    names += [*entity.list_columns, *BASE_FIELDS]
+    columns = [Column("id", _("ID"), "id")]
+    seen = set()
+    for name in names:
+        if name in seen or name in SKIPPED_FIELDS or name in hidden:
+            continue
+        seen.add(name)
+        field = _model_field(model, name)
+        if field is not None:  # list columns may be properties (full_name) or channels (phone): not fields
+            columns.append(Column(name, capfirst(str(field.verbose_name)), "field", field))
+    columns += custom_field_columns(user=user, entity=entity, hidden=hidden)
+    if entity.has_channels:
+        columns += [Column(str(channel), capfirst(str(label)), "channel")
+                    for channel, label in CHANNEL_LABELS.items() if channel not in hidden]
+    return columns
+
+
+# ---------------------------------------------------------------------------
+# Rows
+
+
+def export_queryset(*, user, entity, queryset=None):
+    """The records `user` may export: read scope AND export scope, never in the bin.
+
+    `queryset` (e.g. the list's search, filters and sort) only narrows: both scopes are applied again here, so
+    no caller can widen them. PermissionDenied when the user may export nothing of this entity.
+    """
+    model = entity.model
+    export_scope = scope_q(user, model, EXPORT)
+    if export_scope is None:
+        raise PermissionDenied
+    queryset = model.objects.all() if queryset is None else queryset
+    return queryset.alive().visible_to(user, READ).filter(export_scope)
+
+
+def export_rows(*, user, entity, queryset, columns, chunk_size=CHUNK_SIZE):
+    """Lists of typed values, one per record, in `columns` order.
+
+    Reads in chunks with a server-side cursor, loading only the exported columns. Per chunk, whatever its size:
+    one query per foreign key column for its distinct targets (a few responsible users or types for thousands
+    of rows: far fewer objects than a join), one for the channels, one per many-to-many column and one per
+    linked entity for the access check. (Not prefetch_related: it builds a queryset per record, several times
+    slower here.) The language and time zone active now are used for every chunk, also when a streaming
+    response reads the rows after the view has returned.
+    """
+    fields = [column.field for column in columns if column.kind == "field"]
+    foreign_keys = [field for field in fields if field.many_to_one]
+    linked = {field.name for field in entity_foreign_keys(entity.model, [f.name for f in foreign_keys])}
+    has_channels = any(column.kind == "channel" for column in columns)
+    # Custom field columns will add "custom_fields" here.
+    loaded = [field.name for field in fields if field.concrete and not field.many_to_many]
+    records = queryset.select_related(None).prefetch_related(None).only(*loaded).iterator(chunk_size=chunk_size)
+    cells = [_cell_reader(column, linked) for column in columns]
+    language, zone = translation.get_language(), timezone.get_current_timezone()
+
+    def generate():
+        while chunk := list(islice(records, chunk_size)):
+            with translation.override(language):
+                pks = [obj.pk for obj in chunk]
+                data = _ChunkData(
+                    names={field.name: _target_names(chunk, field, attach=field.name in linked)
+                           for field in foreign_keys},
+                    reachable=reachable_targets(user, chunk, linked),
+                    channels=_channel_values(entity.model, pks) if has_channels else {},
+                    many={field.name: _many_values(field, pks) for field in fields if field.many_to_many},
+                    choices={field.name: {key: str(label) for key, label in field.flatchoices}
+                             for field in fields if field.choices},
+                    zone=zone,
+                )
+                rows = [[cell(obj, data) for cell in cells] for obj in chunk]
+            yield from rows
+
+    return generate()
+
+
+@dataclass
+class _ChunkData:
+    """What the cells of one chunk need beyond the records, each read in one query."""
+
+    names: dict  # {foreign key: {target id: name}}
+    reachable: set  # {(foreign key, target id)} the user may open (display.reachable_targets)
+    channels: dict  # {pk: {channel: [values]}}
+    many: dict  # {field name: {pk: [names]}}
+    choices: dict  # {field name: {value: label}}
+    zone: object
+
+
+def _cell_reader(column, linked):
+    """A function (record, chunk data) -> the column's typed value, chosen once per column, not per cell."""
+    name = column.name
+    if column.kind == "id":
+        return lambda obj, data: obj.pk
+    if column.kind == "channel":
+        return lambda obj, data: CHANNEL_SEPARATOR.join(data.channels.get(obj.pk, {}).get(name, ()))
+    field = column.field
+    if field.many_to_many:
+        return lambda obj, data: CHANNEL_SEPARATOR.join(data.many[name].get(obj.pk, ()))
+    if field.choices:
+        return lambda obj, data: data.choices[name].get(getattr(obj, name), getattr(obj, name)) or None
+    if field.many_to_one and name in linked:
+        def linked_record(obj, data):
+            if getattr(obj, field.attname) is None:
+                return None
+            value, _link = restricted_value(obj, name, data.reachable)  # "hidden record" when out of reach
+            return str(value)
+
+        return linked_record
+    if field.many_to_one:
+        return lambda obj, data: data.names[name].get(getattr(obj, field.attname))
+    if isinstance(field, BooleanField):
+        def yes_no(obj, data):
+            value = getattr(obj, name)
+            return None if value is None else _("yes") if value else _("no")
+
+        return yes_no
+    if isinstance(field, DateTimeField):
+        def local_time(obj, data):
+            value = getattr(obj, name)  # spreadsheets know no time zones: local time, as the screens show
+            return None if value is None else timezone.localtime(value, data.zone).replace(tzinfo=None)
+
+        return local_time
+    return lambda obj, data: getattr(obj, name)
+
+
+def _target_names(chunk, field, attach=False):
+    """{target id: name} of a foreign key over the chunk, in one query (users by full name).
+
+    `attach`: also cache each target on its record, for restricted_value(). The base manager, so a target in
+    the bin is still found (and then hidden by the access check) instead of being fetched again row by row.
+    """
+    ids = {getattr(obj, field.attname) for obj in chunk} - {None}
+    targets = field.related_model._base_manager.in_bulk(ids) if ids else {}
+    if attach:
+        for obj in chunk:
+            target = targets.get(getattr(obj, field.attname))
+            if target is not None:
+                field.set_cached_value(obj, target)
+    return {pk: (target.get_full_name() or target.get_username()) if isinstance(target, AbstractBaseUser)
+            else str(target) for pk, target in targets.items()}
+
+
+def _channel_values(model, pks):
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import Communication
+
+    values = {}
+    comms = (
+        Communication.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=pks)
+        .order_by("channel", "-is_primary", "position", "pk")  # primary first, as on the card
+        .values_list("object_id", "channel", "value")
+    )
+    for pk, channel, value in comms:
+        values.setdefault(pk, {}).setdefault(channel, []).append(value)
+    return values
+
+
+def _many_values(field, pks):
+    through = field.remote_field.through
+    source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+    ordering = [f"{target}__{name}" for name in field.related_model._meta.ordering or ["pk"]]
+    values = {}
+    for link in through.objects.filter(**{f"{source}__in": pks}).select_related(target).order_by(*ordering):
+        values.setdefault(getattr(link, f"{source}_id"), []).append(str(getattr(link, target)))
+    return values
+
+
+# ---------------------------------------------------------------------------
+# The service
+
+
+@dataclass
+class Export:
+    """A checked, counted and logged export: its rows are produced on demand by a writer."""
+
+    user: object
+    entity: object
+    queryset: object
+    columns: list
+    count: int
+    file_format: str
+
+    @property
+    def header(self):
+        return [column.label for column in self.columns]
+
+    def rows(self):
+        return export_rows(user=self.user, entity=self.entity, queryset=self.queryset, columns=self.columns)
+
+    @property
+    def filename(self):
+        return f"{self.entity.url_prefix}-{timezone.localdate().isoformat()}.{self.file_format}"
+
+
+def records_export(*, user, entity, file_format, queryset=None, request=None, details=None):
+    """Check the rights, count the rows and log the export (who, when, what, how many) before any row is read.
+
+    PermissionDenied without an export right on the entity; ValueError for an unknown format; ExportRefused
+    when the rows do not fit the format. Nothing is logged when refused.
+    """
+    from access.audit import audit_log
+    from access.models import AuditLog
+
+    if file_format not in FORMATS:
+        raise ValueError(f"unknown export format {file_format!r}")
+    queryset = export_queryset(user=user, entity=entity, queryset=queryset)
+    count = queryset.count()
+    if file_format == "xlsx" and count > XLSX_MAX_ROWS:
+        raise ExportRefused(
+            _("%(count)s records do not fit in an Excel sheet (at most %(limit)s rows): narrow the list down "
+              "with search or filters, or export as CSV.") % {"count": count, "limit": XLSX_MAX_ROWS}
+        )
+    audit_log(AuditLog.EXPORT, user=user, request=request, model=entity.model, count=count,
+              details={"format": file_format, **(details or {})})
+    return Export(user=user, entity=entity, queryset=queryset, columns=export_columns(user=user, entity=entity),
+                  count=count, file_format=file_format)
