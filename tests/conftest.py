@@ -114,6 +114,22 @@ def head(db, department):
 
 
 @pytest.fixture
+def manager(db):
+    """A user with the role "Sales manager" (own records; no export) in a department of their own."""
+    person = make_user("mgr", department=make_department("Team A"))
+    assign_role("Sales manager", user=person)
+    return person
+
+
+@pytest.fixture
+def marketer(db):
+    """A user with the role "Marketer" (reads and exports everything; edits non-key fields)."""
+    person = make_user("mkt", department=make_department("Marketing"))
+    assign_role("Marketer", user=person)
+    return person
+
+
+@pytest.fixture
 def admin_user(db):
     """A superuser (same username and password as pytest-django's own fixture)."""
     return make_user("admin", superuser=True, department=None, password="password")

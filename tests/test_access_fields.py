@@ -31,13 +31,6 @@ def client_for(user):
     return client
 
 
-@pytest.fixture
-def manager(db):
-    person = make_user("mgr", department=make_department("Team A"))
-    assign_role("Sales manager", user=person)
-    return person
-
-
 def rule(role_name, entity, field, mode):
     return FieldRule.objects.create(role=Role.objects.get(name=role_name), entity=entity, field=field, mode=mode)
 

@@ -26,7 +26,6 @@ from crm_site.registry import registry
 from crm_site.services import record_delete
 from tests.factories import (
     add_channels,
-    assign_role,
     make_company,
     make_contact,
     make_deal,
@@ -79,18 +78,6 @@ def exports_logged():
     return AuditLog.objects.filter(action=AuditLog.EXPORT)
 
 
-@pytest.fixture
-def manager(db):
-    person = make_user("mgr", department=make_department("Team A"))
-    assign_role("Sales manager", user=person)
-    return person
-
-
-@pytest.fixture
-def marketer(db):
-    person = make_user("mkt", department=make_department("Marketing"))
-    assign_role("Marketer", user=person)
-    return person
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +194,8 @@ def test_columns_are_the_translated_fields_then_the_channels(admin_user):
 def test_hidden_field_and_hidden_channel_are_absent(marketer, user, plain_static):
     marketer_role = Role.objects.get(name="Marketer")
     for field in ("position", "phone"):
-        FieldRule.objects.create(role=marketer_role, entity="contact", field=field, mode=FieldRule.HIDDEN)
+        FieldRule.objects.update_or_create(role=marketer_role, entity="contact", field=field,
+                                           defaults={"mode": FieldRule.HIDDEN})
     make_contact(user, position="Тайная должность", phones=["+7 495 555-66-77"], emails=["seen@example.com"])
     client = client_for(marketer)
     text = body(export(client)).decode("utf-8-sig")
