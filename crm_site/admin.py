@@ -216,6 +216,34 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
         # Raising here rolls back the admin's transaction: nothing of the change stays.
         record_save_finish(user=request.user, obj=form.instance, previous=request.crm_previous)
 
+    def save_formset(self, request, form, formset, change):
+        """Link rows (contact ↔ company...) go through record_link / record_unlink like the card's own form:
+        rights, the target's visibility, one primary link, timeline entries and duplicate keys follow."""
+        relation = self._relation_of(formset)
+        if relation is None:
+            return super().save_formset(request, form, formset, change)
+        from .services import record_link, record_unlink
+
+        obj = form.instance
+        changed = formset.save(commit=False)
+        for link in formset.deleted_objects:
+            record_unlink(user=request.user, obj=obj, relation=relation, link_id=link.pk)
+        for link in changed:
+            target_field = f"{relation.to_field}_id"
+            stored = type(link).objects.filter(pk=link.pk).values_list(target_field, flat=True).first()
+            if stored is not None and stored != getattr(link, target_field):  # the row now names another record
+                record_unlink(user=request.user, obj=obj, relation=relation, link_id=link.pk)
+            extra = {name: getattr(link, name) for name in relation.extra_fields}
+            record_link(user=request.user, obj=obj, relation=relation, target=getattr(link, relation.to_field),
+                        **extra)
+        return None
+
+    def _relation_of(self, formset):
+        for relation in self.model.entity().relations:
+            if relation.through_model is formset.model and formset.fk.name == relation.from_field:
+                return relation
+        return None
+
     def delete_model(self, request, obj):
         from .services import record_delete
 

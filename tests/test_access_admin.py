@@ -234,3 +234,31 @@ def test_field_rules_are_picked_from_the_entities_fields_and_channels(admin_clie
     response = admin_client.post(reverse("admin:access_fieldrule_add"),
                                  {"role": role.pk, "target": "contact.phone", "mode": FieldRule.READ_ONLY})
     assert response.status_code == 200 and "already has a rule" in response.content.decode()
+
+
+def test_admin_link_rows_go_through_the_link_services(plain_static, client):
+    from dedup.models import MatchKey
+    from timeline.models import Entry
+
+    staff = _staff("linker")
+    contact = make_record("contact", staff, last_name="Linkov")
+    company = make_record("company", staff, name="Linked Works")
+    foreign = make_record("company", make_user("stranger2"), name="Foreign Works")
+    client.force_login(staff)
+    url = reverse("admin:contacts_contact_change", args=[contact.pk])
+    page = client.get(url)
+    data = _admin_form(page)
+    prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"] if i.formset.model.__name__ ==
+                  "ContactCompany")
+    data.update({f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-0-company": str(foreign.pk), f"{prefix}-0-position": "CEO"})
+    response = client.post(url, data)
+    assert response.status_code == 200 and not contact.companies.exists()  # not a company this user may read
+    data[f"{prefix}-0-company"] = str(company.pk)
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert list(contact.companies.all()) == [company]
+    assert Entry.objects.filter(kind="linked", links__object_id=contact.pk).exists()
+    from django.contrib.contenttypes.models import ContentType
+
+    contact_type = ContentType.objects.get_for_model(contact)
+    assert MatchKey.objects.filter(content_type=contact_type, object_id=contact.pk, kind="company").exists()
