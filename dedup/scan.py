@@ -151,13 +151,16 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     # 3. "Not a duplicate" marks, then scores and groups.
     marks = NotDuplicate.objects.filter(content_type=content_type).values_list("first_id", "second_id")
     index = {int(pk): i for i, pk in enumerate(ids.tolist())} if marks.exists() else {}
+    apart = []
     for first, second in marks:
         if first in index and second in index:
-            matched.pop(tuple(sorted((index[first], index[second]))), None)
+            pair = tuple(sorted((index[first], index[second])))
+            matched.pop(pair, None)
+            apart.append(pair)
     result.matched_pairs = len(matched)
     pair_scores = {pair: combine(reasons) for pair, reasons in matched.items()}
     result.pairs = {(int(ids[a]), int(ids[b])): value for (a, b), value in pair_scores.items()}
-    result.groups = _live_only(model, _groups(ids, pair_scores))
+    result.groups = _live_only(model, _groups(ids, pair_scores, apart))
     _attach_names(model, result.groups)
     report(100)
     return result
@@ -200,8 +203,16 @@ def block_pairs(members, codes, max_block=MAX_BLOCK):
     return low[distinct], high[distinct], skipped
 
 
-def _groups(ids, pair_scores):
+def _groups(ids, pair_scores, apart=()):
+    """Connected records as groups. `apart`: pairs marked "not a duplicate", which never end up in one group,
+    not even through a third record (the strongest pairs are joined first; a join that would bring a marked
+    pair together is left out)."""
     parent = {}
+    banned = {}  # root -> the records its group may not take in
+    members = {}  # root -> its records (kept only when there are marks)
+    for a, b in apart:
+        banned.setdefault(a, set()).add(b)
+        banned.setdefault(b, set()).add(a)
 
     def find(x):
         parent.setdefault(x, x)
@@ -210,18 +221,31 @@ def _groups(ids, pair_scores):
             x = parent[x]
         return x
 
-    for a, b in pair_scores:
+    for a, b in sorted(pair_scores, key=lambda pair: -pair_scores[pair][0]) if banned else pair_scores:
         root_a, root_b = find(a), find(b)
-        if root_a != root_b:
-            parent[max(root_a, root_b)] = min(root_a, root_b)
-    members = {}
+        if root_a == root_b:
+            continue
+        if banned:
+            group_a, group_b = members.get(root_a, {root_a}), members.get(root_b, {root_b})
+            if banned.get(root_a, set()) & group_b:
+                continue
+            low, high = min(root_a, root_b), max(root_a, root_b)
+            members[low] = group_a | group_b
+            banned[low] = banned.get(root_a, set()) | banned.get(root_b, set())
+            members.pop(high, None)
+            banned.pop(high, None)
+        parent[max(root_a, root_b)] = min(root_a, root_b)
+    groups_of = {}
     for node in parent:
-        members.setdefault(find(node), []).append(node)
+        groups_of.setdefault(find(node), []).append(node)
     edges = {}
-    for (a, _b), (score, reasons) in pair_scores.items():
-        edges.setdefault(find(a), []).append((score, reasons))
+    for (a, b), (score, reasons) in pair_scores.items():
+        if find(a) == find(b):  # a pair left out above scores no group
+            edges.setdefault(find(a), []).append((score, reasons))
     groups = []
-    for root, nodes in members.items():
+    for root, nodes in groups_of.items():
+        if root not in edges:
+            continue  # a record whose only pairs were left out
         scores = [score for score, _r in edges[root]]
         reasons, seen = [], set()
         for _score, pair_reasons in sorted(edges[root], key=lambda e: -e[0]):

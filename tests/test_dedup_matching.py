@@ -223,3 +223,15 @@ def test_renaming_a_company_refreshes_the_company_keys_of_its_contacts(admin_use
     company.refresh_from_db()
     response = admin_client.post(reverse("company_edit", args=[company.pk]), edit_data(company, comment="x"))
     assert response.status_code == 302 and contact_company_keys() == {company_key("Василёк")}
+
+
+def test_records_marked_apart_never_meet_in_a_group_through_a_third_one(user):
+    a = contact(user, last_name="Иванов", first_name="Иван", phones=["+7 495 123-45-67"])
+    b = contact(user, last_name="Ivanov", first_name="Ivan", phones=["8 (495) 123-45-67"])
+    c = contact(user, last_name="Ivanov", first_name="Ivan", emails=["x@y.ru"], birthday=b.birthday)
+    [group] = scan_entity("contact").groups
+    assert group["ids"] == sorted([a.pk, b.pk, c.pk])
+    not_duplicate_mark(user=user, first=a, second=c)  # a ~ b and b ~ c still match
+    groups = [g["ids"] for g in scan_entity("contact").groups]
+    assert groups and all(not {a.pk, c.pk} <= set(ids) for ids in groups)
+    assert any(b.pk in ids for ids in groups)
