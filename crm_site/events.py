@@ -23,12 +23,18 @@ KINDS = (CREATED, CHANGED, OWNER_CHANGED, STATUS_CHANGED, STAGE_CHANGED, CONVERT
          IMPORTED, DELETED, RESTORED, PURGED)
 
 _listeners = []
+_bulk_handlers = {}  # listener -> its handler of many records at once, when it has one
 
 
-def listen(listener):
-    """Register `listener(kind, *, obj, user, related, data)`; usable as a decorator. Idempotent."""
+def listen(listener, *, bulk=None):
+    """Register `listener(kind, *, obj, user, related, data)`; usable as a decorator. Idempotent.
+
+    `bulk(kind, *, objs, user, data)`, optional: takes the events of many records at once (record_events),
+    e.g. one set-based DELETE for a purge batch instead of one per record."""
     if listener not in _listeners:
         _listeners.append(listener)
+    if bulk is not None:
+        _bulk_handlers[listener] = bulk
     return listener
 
 
@@ -37,3 +43,20 @@ def record_event(kind, *, obj, user=None, related=(), data=None):
         raise ValueError(f"unknown event kind {kind!r}")
     for listener in list(_listeners):
         listener(kind, obj=obj, user=user, related=tuple(related), data=dict(data or {}))
+
+
+def record_events(kind, *, objs, user=None, data=None):
+    """The same event for many records (a purge batch): listeners with a bulk handler get them all at once,
+    the others one by one."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    objs = list(objs)
+    if not objs:
+        return
+    for listener in list(_listeners):
+        bulk = _bulk_handlers.get(listener)
+        if bulk is not None:
+            bulk(kind, objs=objs, user=user, data=dict(data or {}))
+            continue
+        for obj in objs:
+            listener(kind, obj=obj, user=user, related=(), data=dict(data or {}))

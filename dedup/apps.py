@@ -14,7 +14,7 @@ class DedupConfig(AppConfig):
 
         from . import listeners
 
-        events.listen(listeners.on_event)
+        events.listen(listeners.on_event, bulk=listeners.on_events)
         post_save.connect(listeners.on_communication, sender=Communication, dispatch_uid="dedup_comm_save")
         post_delete.connect(listeners.on_communication, sender=Communication, dispatch_uid="dedup_comm_delete")
         ui.register_nav_item(name="duplicates", label=_("Duplicates"), url_name="dedup_groups", icon="list", order=80)

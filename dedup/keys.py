@@ -174,7 +174,11 @@ def own_company_key(obj):
 
 
 def keys_remove(obj):
-    MatchKey.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk).delete()
+    keys_remove_many(type(obj), [obj.pk])
+
+
+def keys_remove_many(model, ids):
+    MatchKey.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=ids).delete()
 
 
 # ---------------------------------------------------------------------------

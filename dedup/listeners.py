@@ -43,6 +43,20 @@ def _stored_company_key(obj):
     return min(stored, default="")
 
 
+def on_events(kind, *, objs, user, data):
+    """Bulk listener (crm_site.events.record_events): keys of a purge batch go in one DELETE per model."""
+    if kind not in _REMOVE:
+        for obj in objs:
+            on_event(kind, obj=obj, user=user, related=(), data=data)
+        return
+    by_model = {}
+    for obj in objs:
+        if _is_entity(obj):
+            by_model.setdefault(type(obj), []).append(obj.pk)
+    for model, ids in by_model.items():
+        keys.keys_remove_many(model, ids)
+
+
 def on_communication(sender, instance, **kwargs):
     """A phone or email saved outside a service's event (e.g. record_add_channel): refresh its record."""
     if instance.channel not in ("phone", "email", "web") or kwargs.get("raw"):

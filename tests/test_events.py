@@ -51,3 +51,26 @@ def test_stage_change_announces(user, heard):
     old = deal.stage_id
     deal_change_stage(user=user, deal=deal, stage=target)
     assert ("stage_changed", "deal", deal.pk, [], {"old": old, "new": target.pk}) in heard
+
+
+def test_events_of_many_records_reach_bulk_handlers_at_once_and_others_one_by_one(user, heard):
+    batches = []
+
+    def listener(kind, *, obj, user, related, data):
+        raise AssertionError("a listener with a bulk handler gets the batch, not single records")
+
+    def bulk(kind, *, objs, user, data):
+        batches.append((kind, [obj.pk for obj in objs], data))
+
+    events.listen(listener, bulk=bulk)
+    try:
+        records = [make_record("contact", user) for _ in range(3)]
+        events.record_events(events.PURGED, objs=records, user=user, data={"rule": "test"})
+        events.record_events(events.PURGED, objs=[], user=user)  # nothing to tell
+    finally:
+        events._listeners.remove(listener)
+        events._bulk_handlers.pop(listener)
+    assert batches == [("purged", [r.pk for r in records], {"rule": "test"})]
+    assert [(kind, pk) for kind, _model, pk, _related, _data in heard] == [("purged", r.pk) for r in records]
+    with pytest.raises(ValueError):
+        events.record_events("exploded", objs=records)

@@ -11,7 +11,7 @@ class TimelineConfig(AppConfig):
 
         from . import services, views
 
-        events.listen(services.on_event)
+        events.listen(services.on_event, bulk=services.on_events)
         ui.register_card_panel(name="timeline", template="timeline/panel.html", slot="side", order=10,
                                context=views.card_panel_context)
         ui.register_nav_item(name="activities", label=_("My activities"), url_name="timeline_activities",

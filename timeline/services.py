@@ -236,11 +236,29 @@ def _is_registered(record):
 
 def purge_record_entries(obj):
     """A record gone for good: drop its links, and the entries that belonged to nothing else."""
-    content_type = selectors.content_type_of(type(obj))
-    links = EntryLink.objects.filter(content_type=content_type, object_id=obj.pk)
+    purge_records_entries(type(obj), [obj.pk])
+
+
+def purge_records_entries(model, ids):
+    """The same for many records of one model, set-based."""
+    content_type = selectors.content_type_of(model)
+    links = EntryLink.objects.filter(content_type=content_type, object_id__in=ids)
     entry_ids = list(links.values_list("entry_id", flat=True))
     links.delete()
     Entry.objects.filter(pk__in=entry_ids).exclude(Exists(EntryLink.objects.filter(entry=OuterRef("pk")))).delete()
+
+
+def on_events(kind, *, objs, user, data):
+    """Bulk listener (crm_site.events.record_events): a purge batch in one go, anything else record by record."""
+    if kind != events.PURGED:
+        for obj in objs:
+            on_event(kind, obj=obj, user=user, related=(), data=data)
+        return
+    by_model = {}
+    for obj in objs:
+        by_model.setdefault(type(obj), []).append(obj.pk)
+    for model, ids in by_model.items():
+        purge_records_entries(model, ids)
 
 
 # ---------------------------------------------------------------------------

@@ -337,9 +337,8 @@ def _purge_locked(model, objs, *, user, rule):
     entity = model.entity()
     ids = [obj.pk for obj in objs]
     content_type = ContentType.objects.get_for_model(model)
-    for obj in objs:
-        # Listeners (the timeline) drop their links and entries while the row still exists.
-        events.record_event(events.PURGED, obj=obj, user=user, data={"rule": rule})
+    # Listeners (the timeline, duplicate keys) drop what they hold for these rows while the rows still exist.
+    events.record_events(events.PURGED, objs=objs, user=user, data={"rule": rule})
     AuditLog.objects.bulk_create(
         [
             AuditLog(
