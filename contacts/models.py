@@ -46,8 +46,10 @@ class Contact(CRMObject):
 class ContactCompany(models.Model):
     """A contact's place at a company, with the position held there; one link is the primary one."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="company_links")
-    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="contact_links")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="company_links",
+                                verbose_name=_("contact"))
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="contact_links",
+                                verbose_name=_("company"))
     position = models.CharField(_("position"), max_length=150, blank=True)
     is_primary = models.BooleanField(_("primary"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -155,7 +155,8 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
         return self.model.objects.visible_to(request.user, READ)
 
     def get_exclude(self, request, obj=None):
-        return [*(super().get_exclude(request, obj) or ()), *self._hidden(request)]
+        # custom_fields: a raw JSON column; its values get their own form fields (and field rules) with custom fields.
+        return [*(super().get_exclude(request, obj) or ()), "custom_fields", *self._hidden(request)]
 
     def get_fields(self, request, obj=None):
         hidden = self._hidden(request)

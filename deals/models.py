@@ -84,8 +84,9 @@ class Deal(CRMObject):
 
 
 class DealContact(models.Model):
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contact_links")
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="deal_links")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contact_links", verbose_name=_("deal"))
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="deal_links",
+                                verbose_name=_("contact"))
     role = models.CharField(_("role"), max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
