@@ -41,8 +41,8 @@ class ExportRefused(Exception):
 class Column:
     name: str  # field name, channel ("phone", "email", "messenger", "web") or "id"
     label: str
-    kind: str  # "id" | "field" | "channel" (| "custom", with custom fields)
-    field: object = None
+    kind: str  # "id" | "field" | "relation" | "channel" (| "custom", with custom fields)
+    field: object = None  # the model field, or the registry Relation of a "relation" column
 
 
 # ---------------------------------------------------------------------------
@@ -90,9 +90,14 @@ def export_columns(*, user, entity):
             continue
         seen.add(name)
         field = _model_field(model, name)
+        if field is not None and field.many_to_many and hasattr(field.related_model, "entity"):
+            continue  # links to other records: the relation columns below, filtered by access
         if field is not None:  # list columns may be properties (full_name) or channels (phone): not fields
             columns.append(Column(name, capfirst(str(field.verbose_name)), "field", field))
     columns += custom_field_columns(user=user, entity=entity, hidden=hidden)
+    # The card's links (a contact's companies, a deal's contacts): the linked records the user may read.
+    columns += [Column(relation.name, capfirst(str(relation.label)), "relation", relation)
+                for relation in entity.relations if relation.name not in hidden]
     if entity.has_channels:
         columns += [Column(str(channel), capfirst(str(label)), "channel")
                     for channel, label in CHANNEL_LABELS.items() if channel not in hidden]
@@ -131,6 +136,7 @@ def export_rows(*, user, entity, queryset, columns, chunk_size=CHUNK_SIZE):
     foreign_keys = [field for field in fields if field.many_to_one]
     linked = {field.name for field in entity_foreign_keys(entity.model, [f.name for f in foreign_keys])}
     has_channels = any(column.kind == "channel" for column in columns)
+    relations = [column.field for column in columns if column.kind == "relation"]
     # Custom field columns will add "custom_fields" here.
     loaded = [field.name for field in fields if field.concrete and not field.many_to_many]
     records = queryset.select_related(None).prefetch_related(None).only(*loaded).iterator(chunk_size=chunk_size)
@@ -146,7 +152,10 @@ def export_rows(*, user, entity, queryset, columns, chunk_size=CHUNK_SIZE):
                            for field in foreign_keys},
                     reachable=reachable_targets(user, chunk, linked),
                     channels=_channel_values(entity.model, pks) if has_channels else {},
-                    many={field.name: _many_values(field, pks) for field in fields if field.many_to_many},
+                    many={
+                        **{field.name: _many_values(field, pks) for field in fields if field.many_to_many},
+                        **{relation.name: _linked_values(user, relation, pks) for relation in relations},
+                    },
                     choices={field.name: {key: str(label) for key, label in field.flatchoices}
                              for field in fields if field.choices},
                     zone=zone,
@@ -176,6 +185,8 @@ def _cell_reader(column, linked):
         return lambda obj, data: obj.pk
     if column.kind == "channel":
         return lambda obj, data: CHANNEL_SEPARATOR.join(data.channels.get(obj.pk, {}).get(name, ()))
+    if column.kind == "relation":
+        return lambda obj, data: CHANNEL_SEPARATOR.join(data.many[name].get(obj.pk, ()))
     field = column.field
     if field.many_to_many:
         return lambda obj, data: CHANNEL_SEPARATOR.join(data.many[name].get(obj.pk, ()))
@@ -236,6 +247,20 @@ def _channel_values(model, pks):
     )
     for pk, channel, value in comms:
         values.setdefault(pk, {}).setdefault(channel, []).append(value)
+    return values
+
+
+def _linked_values(user, relation, pks):
+    """{pk: [names]} of the records linked through `relation` that `user` may read (as the card lists them)."""
+    target_model = relation.target_model
+    links = (
+        relation.through_model.objects.filter(**{f"{relation.from_field}__in": pks})
+        .filter(**{f"{relation.to_field}__in": target_model.objects.visible_to(user, READ).values("pk")})
+        .select_related(relation.to_field).order_by("pk")
+    )
+    values = {}
+    for link in links:
+        values.setdefault(getattr(link, f"{relation.from_field}_id"), []).append(str(getattr(link, relation.to_field)))
     return values
 
 

@@ -185,7 +185,7 @@ def test_columns_are_the_translated_fields_then_the_channels(admin_user):
     for label in ("Last name", "Position", "Birthday", "Tags", "Responsible", "Department", "Open to everyone",
                   "Created", "Updated"):
         assert label in labels
-    assert labels[-4:] == ["Phones", "Emails", "Messengers", "Websites and social links"]
+    assert labels[-5:] == ["Companies", "Phones", "Emails", "Messengers", "Websites and social links"]
     assert "Custom fields" not in labels and "Deleted" not in labels
     deal_labels = [c.label for c in export_columns(user=admin_user, entity=registry["deal"])]
     assert "Phones" not in deal_labels and "Company" in deal_labels  # deals have no channels
@@ -471,7 +471,8 @@ def test_rows_are_read_in_chunks_with_constant_queries_per_chunk(admin_user, use
 
     # One server-side cursor for the records, then the same few queries per chunk: 3 chunks of 3, or 1 of 7.
     per_chunk = queries(7) - 1
-    assert per_chunk == 5 + 1 + 1  # type, source, responsible, department, created by; channels; tags
+    # type, source, responsible, department, created by; channels; tags; linked companies
+    assert per_chunk == 5 + 1 + 1 + 1
     assert queries(3) == 1 + 3 * per_chunk
 
 
@@ -485,3 +486,17 @@ def test_lead_conversion_links_are_checked_too(user, other_user, admin_user):
     assert rows[0][columns.index("converted_contact")] == "hidden record"
     admin_rows = list(records_export(user=admin_user, entity=registry["lead"], file_format="csv").rows())
     assert admin_rows[0][columns.index("converted_contact")].startswith("Чужой")
+
+
+def test_linked_records_are_exported_as_the_card_lists_them(user, other_user, admin_user, plain_static):
+    mine = make_company(user, name="ООО Своя")
+    theirs = make_company(other_user, name="ООО Закрытая")
+    person = make_contact(user, last_name="Связной", companies=[mine, theirs])
+    make_deal(user, title="Сделка со связным", contacts=[person])
+    [row] = csv_dicts(export(client_for(user)))
+    assert row["Companies"] == "ООО Своя"  # the other department's company is left out, as on the card
+    [admin_row] = csv_dicts(export(client_for(admin_user), q="Связной"))
+    assert set(admin_row["Companies"].split("; ")) == {"ООО Своя", "ООО Закрытая"}
+    [deal_row] = csv_dicts(export(client_for(user), "deal"))
+    assert "Связной" in deal_row["Contacts"]
+    assert "Закрытая" not in body(export(client_for(user))).decode("utf-8-sig")
