@@ -13,6 +13,7 @@ from access.fields import field_modes
 from access.models import FieldRule
 from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 
+from .display import entity_foreign_keys, reachable_targets, restricted_value
 from .forms import CHANNEL_LABELS, BaseChannelFormSet, ChannelForm
 from .models import ClientType, Communication, Currency, Industry, Source, Tag
 
@@ -156,7 +157,13 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
 
     def get_exclude(self, request, obj=None):
         # custom_fields: a raw JSON column; its values get their own form fields (and field rules) with custom fields.
-        return [*(super().get_exclude(request, obj) or ()), "custom_fields", *self._hidden(request)]
+        return [*(super().get_exclude(request, obj) or ()), "custom_fields", *self._hidden(request),
+                *self._read_only_links(request)]
+
+    def _read_only_links(self, request):
+        """Read-only links to other records: shown by a masking callable (get_readonly_fields), not the form."""
+        read_only = [name for name, mode in self.field_rules(request).items() if mode == FieldRule.READ_ONLY]
+        return {field.name for field in entity_foreign_keys(self.model, read_only)}
 
     def get_fields(self, request, obj=None):
         hidden = self._hidden(request)
@@ -164,7 +171,17 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         read_only = [name for name, mode in self.field_rules(request).items() if mode == FieldRule.READ_ONLY]
+        # A read-only link to another record is shown like on the card: "hidden record" when out of reach.
+        linked = self._read_only_links(request)
+        read_only = [_masked_link(self.model, name) if name in linked else name for name in read_only]
         return [*super().get_readonly_fields(request, obj), *read_only]
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            names = [field.name for field in self.model._meta.concrete_fields]
+            obj.admin_reachable = reachable_targets(request.user, [obj], names)
+        return obj
 
     def get_list_display(self, request):
         hidden = self._hidden(request)
@@ -273,6 +290,24 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
 
     def get_historical_record_context_helper(self, request, historical_record):
         return HiddenFieldsHistoryHelper(self.model, historical_record, hidden=self._hidden(request))
+
+
+_MASKED = {}
+
+
+def _masked_link(model, name):
+    """A read-only admin field (a callable, one per model field) naming the linked record only if reachable."""
+    key = (model, name)
+    if key not in _MASKED:
+        def show(obj):
+            if getattr(obj, model._meta.get_field(name).attname) is None:
+                return "—"
+            value, _link = restricted_value(obj, name, getattr(obj, "admin_reachable", set()))
+            return value
+
+        show.short_description = model._meta.get_field(name).verbose_name
+        _MASKED[key] = show
+    return _MASKED[key]
 
 
 class HiddenFieldsHistoryHelper(HistoricalRecordContextHelper):

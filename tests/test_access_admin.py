@@ -262,3 +262,19 @@ def test_admin_link_rows_go_through_the_link_services(plain_static, client):
 
     contact_type = ContentType.objects.get_for_model(contact)
     assert MatchKey.objects.filter(content_type=contact_type, object_id=contact.pk, kind="company").exists()
+
+
+def test_a_read_only_link_to_an_unreadable_record_is_not_named_in_the_admin(plain_static, client):
+    from access.models import FieldRule
+
+    staff = _staff("readonlylinker")
+    FieldRule.objects.create(role=Role.objects.get(name="Sales manager"), entity="deal", field="company",
+                             mode=FieldRule.READ_ONLY)
+    foreign = make_record("company", make_user("rival3"), name="Secret Holdings")
+    deal = make_record("deal", staff, company=foreign)
+    client.force_login(staff)
+    page = client.get(reverse("admin:deals_deal_change", args=[deal.pk]), headers={"accept-language": "en"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Secret Holdings" not in body and "hidden record" in body
+    assert "company" not in page.context["adminform"].form.fields
