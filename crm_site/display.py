@@ -1,7 +1,7 @@
 """Turning a record's fields into label/value pairs for cards and lists."""
 
 from django.db import models
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 
@@ -13,8 +13,10 @@ def field_label(model, name):
         return getattr(attr, "short_description", name.replace("_", " "))
 
 
-def field_value(obj, name):
-    """The value as a person reads it: choices by label, lists joined, empty as ''."""
+def field_value(obj, name, short=False):
+    """The value as a person reads it: choices by label, lists joined, empty as ''.
+
+    `short`: dates in the short format ("23.11.2026 10:35"), for list columns."""
     try:
         field = obj._meta.get_field(name)
     except Exception:
@@ -34,7 +36,13 @@ def field_value(obj, name):
         return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
     if isinstance(field, models.ForeignKey) and hasattr(value, "get_full_name"):
         return value.get_full_name() or value.get_username()
-    if isinstance(field, (models.DateField, models.DateTimeField)):
+    if short and isinstance(field, models.DateTimeField):
+        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if short and isinstance(field, models.DateField):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(field, models.DateTimeField):
+        return formats.localize(timezone.localtime(value))  # the user's time zone, not UTC
+    if isinstance(field, models.DateField):
         return formats.localize(value)
     return value
 
@@ -81,9 +89,9 @@ def reachable_targets(user, objs, names):
     return reachable
 
 
-def restricted_value(obj, name, reachable):
+def restricted_value(obj, name, reachable, short=False):
     """The display value and link of a field, hiding an entity target the user may not open."""
     target = link_target(obj, name)
     if target is not None and (name, target.pk) not in reachable:
         return _("hidden record"), ""
-    return field_value(obj, name), target.get_absolute_url() if target else ""
+    return field_value(obj, name, short=short), target.get_absolute_url() if target else ""

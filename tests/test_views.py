@@ -902,3 +902,18 @@ def test_history_shows_related_names_not_ids(user_client, user):
     card = user_client.get(Contact.objects.get(pk=contact.pk).get_absolute_url())
     changes = [change for entry in card.context["history"] for change in entry["changes"]]
     assert [(str(c["old"]), str(c["new"])) for c in changes] == [("Client", "Partner")]
+
+
+def test_dates_are_in_the_users_time_zone_long_on_cards_short_in_lists(user):
+    from datetime import UTC, datetime
+
+    from django.utils import translation
+
+    from crm_site.display import field_value
+
+    obj = make_record("contact", user)
+    type(obj).all_objects.filter(pk=obj.pk).update(created_at=datetime(2026, 1, 10, 21, 30, tzinfo=UTC))
+    obj.refresh_from_db()
+    with translation.override("ru"):  # Europe/Moscow, UTC+3: already the next day
+        assert field_value(obj, "created_at", short=True) == "11.01.2026 00:30"
+        assert field_value(obj, "created_at").startswith("11 января 2026")

@@ -164,7 +164,7 @@ class ObjectListView(EntityView):
         if name in ("email", "primary_email"):
             comm = obj.primary_email
             return {"value": comm.value if comm else "", "href": comm.href if comm else ""}
-        value, link = restricted_value(obj, name, reachable)
+        value, link = restricted_value(obj, name, reachable, short=True)
         return {"value": value, "link": link}
 
 
