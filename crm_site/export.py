@@ -252,15 +252,17 @@ def _channel_values(model, pks):
 
 def _linked_values(user, relation, pks):
     """{pk: [names]} of the records linked through `relation` that `user` may read (as the card lists them)."""
-    target_model = relation.target_model
-    links = (
-        relation.through_model.objects.filter(**{f"{relation.from_field}__in": pks})
-        .filter(**{f"{relation.to_field}__in": target_model.objects.visible_to(user, READ).values("pk")})
-        .select_related(relation.to_field).order_by("pk")
+    # Two queries: the links, then each distinct readable target once (many contacts share a company).
+    pairs = list(
+        relation.through_model.objects.filter(**{f"{relation.from_field}__in": pks}).order_by("pk")
+        .values_list(f"{relation.from_field}_id", f"{relation.to_field}_id")
     )
+    visible = relation.target_model.objects.visible_to(user, READ).in_bulk({target for _pk, target in pairs})
+    names = {pk: str(target) for pk, target in visible.items()}
     values = {}
-    for link in links:
-        values.setdefault(getattr(link, f"{relation.from_field}_id"), []).append(str(getattr(link, relation.to_field)))
+    for pk, target in pairs:
+        if target in names:
+            values.setdefault(pk, []).append(names[target])
     return values
 
 
