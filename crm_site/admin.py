@@ -3,7 +3,7 @@ import dataclasses
 from django.contrib import admin
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.contenttypes.admin import GenericTabularInline
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -111,7 +111,11 @@ class ScopedRawIdWidget(ForeignKeyRawIdWidget):
         self.visible = visible
 
     def label_and_url_for_value(self, value):
-        if value and not self.visible.filter(pk=value).exists():
+        try:
+            reachable = not value or self.visible.filter(pk=value).exists()
+        except (ValueError, TypeError, ValidationError):
+            return "", ""  # not an id at all (a refused form shown again): nothing to name
+        if not reachable:
             return _("hidden record"), ""
         return super().label_and_url_for_value(value)
 

@@ -278,3 +278,14 @@ def test_a_read_only_link_to_an_unreadable_record_is_not_named_in_the_admin(plai
     body = page.content.decode()
     assert "Secret Holdings" not in body and "hidden record" in body
     assert "company" not in page.context["adminform"].form.fields
+
+
+def test_a_raw_id_that_is_not_a_number_is_refused_not_a_crash(plain_static, client):
+    staff = _staff("typo")
+    deal = make_record("deal", staff)
+    client.force_login(staff)
+    url = reverse("admin:deals_deal_change", args=[deal.pk])
+    data = _admin_form(client.get(url))
+    data["company"] = "abc"
+    response = client.post(url, data)
+    assert response.status_code == 200 and "company" in response.context["adminform"].form.errors
