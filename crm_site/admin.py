@@ -156,6 +156,9 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
     def _hidden(self, request):
         return {name for name, mode in self.field_rules(request).items() if mode == FieldRule.HIDDEN}
 
+    def _read_only(self, request):
+        return [name for name, mode in self.field_rules(request).items() if mode == FieldRule.READ_ONLY]
+
     def get_queryset(self, request):
         return self.model.objects.visible_to(request.user, READ)
 
@@ -166,18 +169,16 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
 
     def _read_only_links(self, request):
         """Read-only links to other records: shown by a masking callable (get_readonly_fields), not the form."""
-        read_only = [name for name, mode in self.field_rules(request).items() if mode == FieldRule.READ_ONLY]
-        return {field.name for field in entity_foreign_keys(self.model, read_only)}
+        return {field.name for field in entity_foreign_keys(self.model, self._read_only(request))}
 
     def get_fields(self, request, obj=None):
         hidden = self._hidden(request)
         return [name for name in super().get_fields(request, obj) if name not in hidden]
 
     def get_readonly_fields(self, request, obj=None):
-        read_only = [name for name, mode in self.field_rules(request).items() if mode == FieldRule.READ_ONLY]
         # A read-only link to another record is shown like on the card: "hidden record" when out of reach.
         linked = self._read_only_links(request)
-        read_only = [_masked_link(self.model, name) if name in linked else name for name in read_only]
+        read_only = [_masked_link(self.model, name) if name in linked else name for name in self._read_only(request)]
         return [*super().get_readonly_fields(request, obj), *read_only]
 
     def get_object(self, request, object_id, from_field=None):

@@ -29,8 +29,8 @@ _bulk_handlers = {}  # listener -> its handler of many records at once, when it 
 def listen(listener, *, bulk=None):
     """Register `listener(kind, *, obj, user, related, data)`; usable as a decorator. Idempotent.
 
-    `bulk(kind, *, objs, user, data)`, optional: takes the events of many records at once (record_events),
-    e.g. one set-based DELETE for a purge batch instead of one per record."""
+    `bulk(kind, *, model, objs, user, data)`, optional: takes the events of many records of one model at once
+    (record_events), e.g. one set-based DELETE for a purge batch instead of one per record."""
     if listener not in _listeners:
         _listeners.append(listener)
     if bulk is not None:
@@ -47,16 +47,17 @@ def record_event(kind, *, obj, user=None, related=(), data=None):
 
 def record_events(kind, *, objs, user=None, data=None):
     """The same event for many records (a purge batch): listeners with a bulk handler get them all at once,
-    the others one by one."""
+    one call per model, the others one by one."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    objs = list(objs)
-    if not objs:
-        return
+    by_model = {}
+    for obj in objs:
+        by_model.setdefault(type(obj), []).append(obj)
     for listener in list(_listeners):
         bulk = _bulk_handlers.get(listener)
-        if bulk is not None:
-            bulk(kind, objs=objs, user=user, data=dict(data or {}))
-            continue
-        for obj in objs:
-            listener(kind, obj=obj, user=user, related=(), data=dict(data or {}))
+        for model, group in by_model.items():
+            if bulk is not None:
+                bulk(kind, model=model, objs=group, user=user, data=dict(data or {}))
+                continue
+            for obj in group:
+                listener(kind, obj=obj, user=user, related=(), data=dict(data or {}))

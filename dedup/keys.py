@@ -173,6 +173,15 @@ def own_company_key(obj):
     return normalize.company_key(getattr(obj, spec.own_name)) if spec.own_name else None
 
 
+def stored_company_key(obj):
+    """A company-like record's "company" key as stored now ("" for none, None for records that have no own name)."""
+    if own_company_key(obj) is None:
+        return None
+    stored = MatchKey.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
+                                     kind=MatchKey.Kind.COMPANY).values_list("value", flat=True)
+    return min(stored, default="")
+
+
 def keys_remove(obj):
     keys_remove_many(type(obj), [obj.pk])
 

@@ -20,7 +20,7 @@ def on_event(kind, *, obj, user, related, data):
     if kind in _REMOVE:
         keys.keys_remove(obj)
     elif kind in _REFRESH:
-        name_before = _stored_company_key(obj)
+        name_before = keys.stored_company_key(obj)
         keys.keys_refresh(obj)
         if name_before is not None and name_before != keys.own_company_key(obj):
             keys.keys_refresh_linked(obj)
@@ -30,31 +30,13 @@ def on_event(kind, *, obj, user, related, data):
                     keys.keys_refresh(other)
 
 
-def _stored_company_key(obj):
-    """A company-like record's "company" key as stored before this refresh ("" for none, None for others)."""
-    if keys.own_company_key(obj) is None:
-        return None
-    from django.contrib.contenttypes.models import ContentType
-
-    from .models import MatchKey
-
-    stored = MatchKey.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
-                                     kind="company").values_list("value", flat=True)
-    return min(stored, default="")
-
-
-def on_events(kind, *, objs, user, data):
-    """Bulk listener (crm_site.events.record_events): keys of a purge batch go in one DELETE per model."""
-    if kind not in _REMOVE:
-        for obj in objs:
-            on_event(kind, obj=obj, user=user, related=(), data=data)
+def on_events(kind, *, model, objs, user, data):
+    """Bulk listener (crm_site.events.record_events): keys of a purge batch go in one DELETE."""
+    if kind in _REMOVE and _is_entity_model(model):
+        keys.keys_remove_many(model, [obj.pk for obj in objs])
         return
-    by_model = {}
     for obj in objs:
-        if _is_entity(obj):
-            by_model.setdefault(type(obj), []).append(obj.pk)
-    for model, ids in by_model.items():
-        keys.keys_remove_many(model, ids)
+        on_event(kind, obj=obj, user=user, related=(), data=data)
 
 
 def on_communication(sender, instance, **kwargs):

@@ -59,7 +59,7 @@ def test_events_of_many_records_reach_bulk_handlers_at_once_and_others_one_by_on
     def listener(kind, *, obj, user, related, data):
         raise AssertionError("a listener with a bulk handler gets the batch, not single records")
 
-    def bulk(kind, *, objs, user, data):
+    def bulk(kind, *, model, objs, user, data):
         batches.append((kind, [obj.pk for obj in objs], data))
 
     events.listen(listener, bulk=bulk)

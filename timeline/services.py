@@ -248,17 +248,13 @@ def purge_records_entries(model, ids):
     Entry.objects.filter(pk__in=entry_ids).exclude(Exists(EntryLink.objects.filter(entry=OuterRef("pk")))).delete()
 
 
-def on_events(kind, *, objs, user, data):
+def on_events(kind, *, model, objs, user, data):
     """Bulk listener (crm_site.events.record_events): a purge batch in one go, anything else record by record."""
-    if kind != events.PURGED:
-        for obj in objs:
-            on_event(kind, obj=obj, user=user, related=(), data=data)
+    if kind == events.PURGED:
+        purge_records_entries(model, [obj.pk for obj in objs])
         return
-    by_model = {}
     for obj in objs:
-        by_model.setdefault(type(obj), []).append(obj.pk)
-    for model, ids in by_model.items():
-        purge_records_entries(model, ids)
+        on_event(kind, obj=obj, user=user, related=(), data=data)
 
 
 # ---------------------------------------------------------------------------
