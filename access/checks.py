@@ -11,6 +11,6 @@ def every_entity_has_grant_tables(app_configs, **kwargs):
     errors = []
     for entity in registry:
         if None in grant_models_for(entity.model):
-            errors.append(Error(f"entity {entity.key!r} has no grant models", hint="add grant_models(...) "
-                                "for it in access/models.py and make a migration", id="access.E001"))
+            errors.append(Error(f"entity {entity.key!r} has no grant models", hint="declare grant_models(...) "
+                                "in the entity app's models.py and make a migration", id="access.E001"))
     return errors

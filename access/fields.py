@@ -6,7 +6,7 @@
   level on the entity is below "own + department" (sales managers, the default Employee role): only department
   heads (Head of sales) and administrators reassign records or open them to everyone.
 - Names are strings as screens use them: model fields, channels ("phone", "email", "messenger", "web") and,
-  later, custom field keys.
+  later, custom field keys (`Entity.rule_fields()` lists what a rule can name).
 """
 
 from .models import FieldRule, Level
@@ -47,22 +47,3 @@ def hidden_fields(user, entity_key):
 
 def read_only_fields(user, entity_key):
     return {name for name, mode in field_modes(user, entity_key).items() if mode == FieldRule.READ_ONLY}
-
-
-def rule_fields(entity):
-    """[(name, label)] a field rule can name on `entity`: what its card, list and form show, then its channels.
-
-    Custom fields will add their keys here."""
-    from crm_site.display import field_label
-    from crm_site.forms import CHANNEL_LABELS
-
-    names = []
-    for _title, section in entity.card_sections:
-        names.extend(section)
-    names.extend(entity.form._meta.fields or ())
-    names.extend(entity.list_columns)
-    model_fields = {field.name for field in entity.model._meta.get_fields()}
-    fields = [(name, field_label(entity.model, name)) for name in dict.fromkeys(names) if name in model_fields]
-    if entity.has_channels:
-        fields.extend((str(channel.value), label) for channel, label in CHANNEL_LABELS.items())
-    return fields

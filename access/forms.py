@@ -7,7 +7,6 @@ from django.utils.translation import pgettext_lazy
 
 from crm_site.registry import registry
 
-from .fields import rule_fields
 from .models import ANY_ENTITY, FieldRule, Level, Role
 from .scopes import ACTIONS
 
@@ -74,7 +73,7 @@ class FieldRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         groups = [
             (capfirst(entity.verbose_name_plural),
-             [(f"{entity.key}.{name}", capfirst(label)) for name, label in rule_fields(entity)])
+             [(f"{entity.key}.{name}", capfirst(label)) for name, label in entity.rule_fields()])
             for entity in registry
         ]
         current = f"{self.instance.entity}.{self.instance.field}" if self.instance.pk else ""

@@ -218,15 +218,3 @@ class FieldRule(models.Model):
 
     def __str__(self):
         return f"{self.role}: {self.entity}.{self.field} {self.get_mode_display()}"
-
-
-# ---------------------------------------------------------------------------
-# Sharing: django-guardian object permissions with direct foreign keys (one pair of tables per entity),
-# so purging a record deletes its grants and a new record reusing the id inherits nothing (guardian #15).
-
-from .grants import grant_models  # noqa: E402
-
-ContactUserGrant, ContactGroupGrant = grant_models("contacts.Contact", "Contact")
-CompanyUserGrant, CompanyGroupGrant = grant_models("companies.Company", "Company")
-LeadUserGrant, LeadGroupGrant = grant_models("leads.Lead", "Lead")
-DealUserGrant, DealGroupGrant = grant_models("deals.Deal", "Deal")

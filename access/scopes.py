@@ -12,7 +12,8 @@ The rules (the role matrix, see access/models.py):
   SUBDEPARTMENTS also every department below those; ALL_OPEN also every record marked opened; ALL everything;
 - read and edit also reach the records shared with the user (guardian grants in the direct foreign-key tables:
   `view_*` gives read, `change_*` gives read and edit), as an `id IN (subquery)` in the same filter;
-- add: allowed at any level but none (the record must then be within the user's read scope: record_save re-checks).
+- add: allowed at any level but none (the record must then be within the user's read scope: the write services
+  re-check it after the write).
 
 The user's roles and departments are resolved once per request and kept on the user object (a fresh
 object every request), so a change to roles, assignments or grants applies on the user's next request.
@@ -207,6 +208,17 @@ def can(user, obj, action):
     if obj.pk is None:
         return False
     return type(obj).objects.filter(q, pk=obj.pk).exists()
+
+
+def primary_departments(user_ids):
+    """{user id: primary department id or None} for many users in one query (the write services' department)."""
+    from access.models import Membership
+
+    found = {}
+    for user_id, department_id in (Membership.objects.filter(user_id__in=[pk for pk in user_ids if pk])
+                                   .order_by("user_id", "-is_primary", "pk").values_list("user_id", "department_id")):
+        found.setdefault(user_id, department_id)
+    return {pk: found.get(pk) for pk in user_ids}
 
 
 def primary_department(user):

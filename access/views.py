@@ -7,15 +7,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_site.registry import registry
+from crm_site.selectors import record_for_user_or_404
 
 from . import services
-from .scopes import EDIT, READ, can
+from .scopes import EDIT, can
 
 
 def _record(request, entity, pk):
     if entity not in registry:
         raise Http404
-    obj = get_object_or_404(registry[entity].model.objects.visible_to(request.user, READ), pk=pk)
+    obj = record_for_user_or_404(request.user, entity, pk)
     if not can(request.user, obj, EDIT):
         raise PermissionDenied
     return obj

@@ -7,7 +7,7 @@ class CompaniesConfig(AppConfig):
     verbose_name = _("Companies")
 
     def ready(self):
-        from crm_site.registry import Entity, Relation, registry
+        from crm_site.registry import Entity, registry
 
         registry.register(
             Entity(
@@ -29,13 +29,9 @@ class CompaniesConfig(AppConfig):
                     (_("More"), ("comment", "owner", "department", "opened", "created_at", "created_by",
                                  "updated_at")),
                 ),
-                relations=(
-                    Relation(name="contacts", label=_("Contacts"), through="contacts.ContactCompany",
-                             from_field="company", to_field="contact", extra_fields=("position", "is_primary"),
-                             primary_per="contact"),
-                ),
-                related_lists=((_("Deals"), "company", "deal"),),
                 texts={"new": _("New company"), "link": _("Link a company"), "empty": _("No companies yet")},
-                icon="🏢",
+                icon="building",
+                duplicate_rule={"criteria": ["company_name", "tax_id", "phone", "email", "domain"],
+                                "name_threshold": 90, "match_against": []},
             )
         )

@@ -2,6 +2,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from access.grants import grant_models
 from crm_site.models import CRMObject
 
 
@@ -41,3 +42,7 @@ class Company(CRMObject):
 
     def __str__(self):
         return self.name
+
+
+# Sharing one record with a colleague (django-guardian, direct foreign keys: see access/grants.py).
+CompanyUserGrant, CompanyGroupGrant = grant_models("companies.Company", "Company")

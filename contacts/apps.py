@@ -29,10 +29,10 @@ class ContactsConfig(AppConfig):
                 relations=(
                     Relation(name="companies", label=_("Companies"), through="contacts.ContactCompany",
                              from_field="contact", to_field="company", extra_fields=("position", "is_primary"),
-                             primary_per="contact"),
+                             primary_per="contact", reverse_name="contacts", reverse_label=_("Contacts")),
                 ),
-                related_lists=((_("Deals"), "contacts", "deal"),),
                 texts={"new": _("New contact"), "link": _("Link a contact"), "empty": _("No contacts yet")},
-                icon="👤",
+                icon="person",
+                duplicate_rule={"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": []},
             )
         )

@@ -1,7 +1,9 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from access.grants import grant_models
 from crm_site.models import CRMObject, full_name
 
 
@@ -38,6 +40,11 @@ class Contact(CRMObject):
     def __str__(self):
         return self.full_name or str(_("(no name)"))
 
+    def clean(self):
+        super().clean()
+        if not any((value or "").strip() for value in (self.last_name, self.first_name, self.middle_name)):
+            raise ValidationError(_("Enter at least a last name or a first name."))
+
     @property
     def full_name(self):
         return full_name(self.last_name, self.first_name, self.middle_name)
@@ -65,3 +72,7 @@ class ContactCompany(models.Model):
 
     def __str__(self):
         return f"{self.contact} — {self.company}"
+
+
+# Sharing one record with a colleague (django-guardian, direct foreign keys: see access/grants.py).
+ContactUserGrant, ContactGroupGrant = grant_models("contacts.Contact", "Contact")

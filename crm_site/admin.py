@@ -221,23 +221,33 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
         return base and (obj is None or can(request.user, obj, DELETE))
 
     def save_model(self, request, obj, form, change):
-        from .services import record_save_begin
-
-        # On the request, not on self: one ModelAdmin instance serves every request.
-        request.crm_previous = record_save_begin(user=request.user, obj=obj)
-        if not change:
-            obj.created_by = request.user
-            if obj.owner_id is None:  # the responsible field is read-only for this user
-                obj.owner = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        """Nothing here: save_related writes the record with its phones and emails through the write services."""
 
     def save_related(self, request, form, formsets, change):
-        from .services import record_save_finish
+        """The record through record_create / record_update (rights, field rules, history, events, the re-check of
+        scope), then its links through record_link / record_unlink. A refusal rolls the admin's transaction back."""
+        from .record_input import writable_fields
+        from .services import record_create, record_update
 
-        super().save_related(request, form, formsets, change)
-        # Raising here rolls back the admin's transaction: nothing of the change stays.
-        record_save_finish(user=request.user, obj=form.instance, previous=request.crm_previous)
+        names = writable_fields(self.model)
+        data = {name: form.cleaned_data[name] for name in form.fields if name in names and name in form.cleaned_data}
+        channel_sets = [fs for fs in formsets if isinstance(fs, BaseChannelFormSet)]
+        for formset in channel_sets:
+            formset.save(commit=False)  # only lists what changed, for the admin's change message
+        channels = {str(fs.channel.value): fs.wanted() for fs in channel_sets if fs.has_changed()} or None
+        try:
+            if change:
+                obj = record_update(user=request.user, obj=form.instance, data=data, channels=channels)
+            else:
+                obj = record_create(user=request.user, entity=self.model.entity(), data=data, channels=channels)
+        except ValidationError as error:
+            # The admin's own form validated what it shows; a refusal only the write services see is a 403.
+            raise PermissionDenied("; ".join(error.messages)) from None
+        form.instance.pk, form.instance._state.adding = obj.pk, False
+        for formset in formsets:
+            if formset not in channel_sets:
+                formset.instance = form.instance
+                self.save_formset(request, form, formset, change)
 
     def save_formset(self, request, form, formset, change):
         """Link rows (contact ↔ company...) go through record_link / record_unlink like the card's own form:

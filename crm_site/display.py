@@ -95,3 +95,28 @@ def restricted_value(obj, name, reachable, short=False):
     if target is not None and (name, target.pk) not in reachable:
         return _("hidden record"), ""
     return field_value(obj, name, short=short), target.get_absolute_url() if target else ""
+
+
+def describe_values(model, rows):
+    """[{"field", "old", "new"}] for (field name, old stored value, new stored value) rows of `model`, as the
+    timeline and history views show them: choices by label, linked records by name (one query per related
+    model, whatever the number of rows), empty as "—"."""
+    fields = {name: model._meta.get_field(name) for name, _old, _new in rows}
+    wanted = {}
+    for name, old, new in rows:
+        field = fields[name]
+        if field.is_relation and field.related_model is not None:
+            wanted.setdefault(field.related_model, set()).update(v for v in (old, new) if v not in (None, ""))
+    names = {model_: {obj.pk: str(obj) for obj in model_._base_manager.filter(pk__in=pks)}
+             for model_, pks in wanted.items()}
+
+    def show(field, value):
+        if value in (None, ""):
+            return "—"
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        if field.is_relation and field.related_model is not None:
+            return names.get(field.related_model, {}).get(value, str(value))
+        return str(value)
+
+    return [{"field": name, "old": show(fields[name], old), "new": show(fields[name], new)} for name, old, new in rows]

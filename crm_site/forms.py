@@ -5,19 +5,25 @@ import copy
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.forms import BaseGenericInlineFormSet, generic_inlineformset_factory
-from django.core.validators import validate_email
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from . import history
+from .channels import CHANNEL_LABELS, clean_channel_value
 from .models import Communication
-from .normalize import parse_phone
+from .record_input import writable_fields
 
 
 class CRMObjectForm(forms.ModelForm):
-    """Base of every entity's form: the responsible user and the opened flag."""
+    """Base of every entity's form: the responsible user and the opened flag, and the version of the record the
+    form was loaded from (a save over someone else's newer change is refused, see crm_site.history)."""
+
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["version"].initial = history.version(self.instance) if self.instance.pk else None
         if "owner" in self.fields:
             self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
             self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
@@ -44,6 +50,29 @@ class CRMObjectForm(forms.ModelForm):
                     del self.fields[name]
                 else:
                     self.fields[name].disabled = True
+
+    def _update_errors(self, errors):
+        """Model validation may name a field this form doesn't show (hidden by a field rule): say it on top."""
+        if hasattr(errors, "error_dict"):
+            moved = {}
+            for name, messages in errors.error_dict.items():
+                moved.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages)
+            errors = ValidationError(moved)
+        super()._update_errors(errors)
+
+    def input_data(self):
+        """{field: value} the write services take from this valid form: the fields the user could change."""
+        names = writable_fields(self._meta.model)
+        return {name: self.cleaned_data[name] for name, field in self.fields.items()
+                if name in names and not field.disabled and name in self.cleaned_data}
+
+    def show_errors(self, error):
+        """A service's ValidationError on this form: per field where the form has the field, on top otherwise."""
+        if hasattr(error, "error_dict"):
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+        else:
+            self.add_error(None, error.messages)
 
     def clean(self):
         cleaned = super().clean()
@@ -74,27 +103,7 @@ class ChannelForm(forms.ModelForm):
         self.fields["value"].widget.attrs.update(_channel_input_attrs(channel))
 
     def clean_value(self):
-        value = (self.cleaned_data.get("value") or "").strip()
-        if not value:
-            return value
-        if self.channel == Communication.Channel.PHONE:
-            if parse_phone(value) is None:
-                raise forms.ValidationError(
-                    _("“%(value)s” is not a phone number. Type it with the country code, e.g. +7 495 123-45-67."),
-                    params={"value": value},
-                )
-        elif self.channel == Communication.Channel.EMAIL:
-            try:
-                validate_email(value)
-            except forms.ValidationError:
-                raise forms.ValidationError(
-                    _("“%(value)s” is not an email address."), params={"value": value}
-                ) from None
-        elif self.channel == Communication.Channel.WEB:
-            if not value.lower().startswith(("http://", "https://")):
-                value = "https://" + value
-            forms.URLField().clean(value)
-        return value
+        return clean_channel_value(self.channel, self.cleaned_data.get("value"))
 
     def has_changed(self):
         # A new row without a value is an unused blank row, whatever its kind says.
@@ -170,6 +179,28 @@ class BaseChannelFormSet(BaseGenericInlineFormSet):
     def save(self, commit=True):
         return [] if self.read_only else super().save(commit=commit)
 
+    def wanted(self):
+        """The channel's values as the write services take them (crm_site.channels), in the form's order.
+
+        Like a model formset's own save: an initial row whose id is not one of this record's is dropped, and a
+        stored value the POST did not mention stays as it is."""
+        items, seen = [], set()
+        for index, form in enumerate(self.forms):
+            data = getattr(form, "cleaned_data", None) or {}
+            initial = index < self.initial_form_count()
+            if initial and form.instance.pk is None:
+                continue  # a forged or vanished id
+            if initial:
+                seen.add(form.instance.pk)
+            if not data or data.get("DELETE") or not (data.get("value") or "").strip():
+                continue
+            items.append({"id": form.instance.pk, "value": data["value"], "kind": data.get("kind"),
+                          "is_primary": bool(data.get("is_primary"))})
+        for comm in self.get_queryset():
+            if comm.pk not in seen:
+                items.append({"id": comm.pk, "value": comm.value, "kind": comm.kind, "is_primary": comm.is_primary})
+        return items
+
     def save_new(self, form, commit=True):
         form.instance.channel = self.channel
         return super().save_new(form, commit=commit)
@@ -181,12 +212,9 @@ class BaseChannelFormSet(BaseGenericInlineFormSet):
         return super()._should_delete_form(form)
 
 
-CHANNEL_LABELS = {
-    Communication.Channel.PHONE: _("Phones"),
-    Communication.Channel.EMAIL: _("Emails"),
-    Communication.Channel.MESSENGER: _("Messengers"),
-    Communication.Channel.WEB: _("Websites and social links"),
-}
+def channels_input(formsets):
+    """{channel: [values]} of the editable channel formsets of a valid form (read-only ones are left out)."""
+    return {str(fs.channel.value): fs.wanted() for fs in formsets if fs.is_bound and not fs.read_only}
 
 
 def channel_formsets(instance, data=None, *, hidden=(), read_only=()):

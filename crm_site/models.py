@@ -271,23 +271,11 @@ class CRMObject(models.Model):
         abstract = True
         ordering = ["-created_at", "-pk"]
 
-    def save(self, *args, **kwargs):
-        # The department follows the responsible user.
-        if self.owner_id and (self.department_id is None or self._owner_changed()):
-            from access.scopes import primary_department
-
-            department = primary_department(self.owner)
-            self.department_id = department.pk if department else None
-        super().save(*args, **kwargs)
+    # No save() logic: the write services (crm_site.services) set the department from the owner, write history
+    # and announce the change, for one record or a batch alike.
 
     def get_absolute_url(self):
         return reverse(f"{self.entity().key}_detail", args=[self.pk])
-
-    def _owner_changed(self):
-        if not self.pk:
-            return True
-        previous = type(self).all_objects.filter(pk=self.pk).values_list("owner_id", flat=True).first()
-        return previous != self.owner_id
 
     @classmethod
     def entity(cls):

@@ -20,6 +20,14 @@ class Relation:
     to_field: str  # field of `through` pointing at the other entity
     extra_fields: tuple = ()  # editable fields on the link: ("position", "is_primary")
     primary_per: str = ""  # field of `through` within which only one link may be primary ("contact")
+    # Declared once, on one side; the registry gives the other entity the reverse relation (both cards show it).
+    reverse_name: str = ""  # "contacts" on the company's card; no reverse relation when empty
+    reverse_label: str = ""
+
+    def reversed(self):
+        return Relation(name=self.reverse_name, label=self.reverse_label, through=self.through,
+                        from_field=self.to_field, to_field=self.from_field, extra_fields=self.extra_fields,
+                        primary_per=self.primary_per)
 
     @property
     def through_model(self):
@@ -30,6 +38,19 @@ class Relation:
     @property
     def target_model(self):
         return self.through_model._meta.get_field(self.to_field).related_model
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on a card (`url_name` takes the record's pk) or on a list (no argument)."""
+
+    label: object
+    url_name: str
+    icon: str = ""
+    visible: object = None  # callable(obj) -> bool, for card actions (e.g. not once a lead is converted)
+
+    def shown_for(self, obj):
+        return self.visible is None or bool(self.visible(obj))
 
 
 @dataclass
@@ -45,11 +66,21 @@ class Entity:
     filter_fields: tuple = ()
     list_select_related: tuple = ("owner",)
     relations: tuple = ()  # Relation(...)
-    related_lists: tuple = ()  # (title, accessor, entity key) for one-to-many lists on the card
-    icon: str = ""
+    related_lists: tuple = ()  # (title, accessor, entity key): lists on this card; filled from others' listed_on
+    # (field, title): this entity's records are listed on the card of the record `field` points at, e.g. a deal's
+    # ("company", _("Deals")) puts "Deals" on the company's card. Declared once, on the side holding the field.
+    listed_on: tuple = ()
+    brief_fields: tuple = ()  # fields shown beside the record's name in those lists (a deal's stage and amount)
+    icon: str = ""  # a sprite icon of templates/includes/icons.html ("person"), else text such as an emoji
     extra_urls: str = ""  # dotted path of a urlpatterns list added under url_prefix
-    extra_actions: tuple = ()  # (label, url name taking pk) shown on the card
-    on_saved: str = ""  # dotted path of a hook(obj=, previous=, user=) run inside record_save
+    extra_actions: tuple = ()  # Action(...) shown on the card (edit rights needed)
+    list_actions: tuple = ()  # Action(...) shown on the list page (e.g. the deal board)
+    badges: object = None  # callable(obj) -> [(text, style)] shown beside the card's title ("Converted")
+    # Dotted path of hook(*, saved, user) run inside every write, after the rows are written; `saved` lists
+    # (record, previous state or None) pairs, one for a single save, many for a bulk write.
+    after_save: str = ""
+    tracked_fields: dict = field(default_factory=dict)  # field -> event kind announced when it changes
+    duplicate_rule: dict = None  # the built-in duplicate rule (dedup.matching.Rule fields); None: no rule
     has_channels: bool = True
     # Whole phrases, because Russian and Ukrainian agree them with the noun's gender ("Новая сделка"):
     # {"new": _("New deal"), "link": _("Link a deal"), "empty": _("No deals yet")}. Generic text otherwise.
@@ -98,6 +129,30 @@ class Entity:
     def empty_label(self):
         return self.text("empty")
 
+    @property
+    def icon_is_sprite(self):
+        return bool(self.icon) and self.icon.isascii() and self.icon.replace("-", "").isalnum()
+
+    def card_badges(self, obj):
+        return list(self.badges(obj)) if self.badges else []
+
+    def rule_fields(self):
+        """[(name, label)] a field rule (access.fields) can name: what the card, list and form show, then the
+        channels. Custom fields will add their keys here."""
+        from .channels import CHANNEL_LABELS
+        from .display import field_label
+
+        names = []
+        for _title, section in self.card_sections:
+            names.extend(section)
+        names.extend(self.form._meta.fields or ())
+        names.extend(self.list_columns)
+        model_fields = {field.name for field in self.model._meta.get_fields()}
+        fields = [(name, field_label(self.model, name)) for name in dict.fromkeys(names) if name in model_fields]
+        if self.has_channels:
+            fields.extend((str(channel.value), label) for channel, label in CHANNEL_LABELS.items())
+        return fields
+
     def relation(self, name):
         for relation in self.relations:
             if relation.name == name:
@@ -108,12 +163,34 @@ class Entity:
 class Registry:
     def __init__(self):
         self._entities = {}
+        self._reverse = []  # (model label of the target, reversed Relation) waiting for their entity
 
     def register(self, entity):
         if entity.key in self._entities:
             raise ValueError(f"entity {entity.key!r} is already registered")
         self._entities[entity.key] = entity
+        for relation in entity.relations:
+            if relation.reverse_name:
+                self._reverse.append((relation.target_model._meta.label, relation.reversed()))
+        for accessor, title in entity.listed_on:
+            target = entity.model._meta.get_field(accessor).related_model
+            self._reverse.append((target._meta.label, (title, accessor, entity.key)))
+        self._attach_reverse()
         return entity
+
+    def _attach_reverse(self):
+        """Give each entity the relations and lists that others declared about it (once its entity is here)."""
+        waiting = []
+        for label, item in self._reverse:
+            target = next((e for e in self._entities.values() if e.model_path == label), None)
+            if target is None:
+                waiting.append((label, item))
+            elif isinstance(item, Relation):
+                if all(r.name != item.name for r in target.relations):
+                    target.relations = (*target.relations, item)
+            elif item not in target.related_lists:
+                target.related_lists = (*target.related_lists, item)
+        self._reverse = waiting
 
     def __iter__(self):
         return iter(self._entities.values())

@@ -1,15 +1,20 @@
-"""Writes shared by every entity. Views, tasks, commands and the admin call these; each is atomic."""
+"""Writes shared by every entity. Views, tasks, commands, the admin and the API call these; each is atomic.
+
+Every record write goes through record_create / record_update (or their bulk variants), which take plain data,
+not forms: rights, field rules, validation, history, events and the re-check of scope live in one place
+(crm_site.record_writes does the work in sets)."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from access.scopes import ADD, EDIT, READ, can, scope_q
 
-from . import events
+from . import events, record_writes
 from .models import Communication
+from .record_writes import BulkResult, RecordInput, VersionConflict  # noqa: F401  (the services' public types)
+from .registry import registry
 
 
 def _check(user, obj, action):
@@ -17,66 +22,103 @@ def _check(user, obj, action):
         raise PermissionDenied
 
 
+def _entity(entity):
+    return registry[entity] if isinstance(entity, str) else entity
+
+
+def _raise_first(result):
+    for error in result.errors.values():
+        raise error
+
+
+# ---------------------------------------------------------------------------
+# Create and update: one record, or many in sets (import, bulk actions, the API's bulk endpoint)
+
+
 @transaction.atomic
-def record_save(*, user, form, channel_formsets=()):
-    """Create or update a record from a validated form and its phone/email formsets.
+def record_create(*, user, entity, data, channels=(), links=(), system=None, reason="", related=(),
+                  event_data=None):
+    """Create one record of `entity` (an Entity or its key) from plain data, as the form, the admin, the import,
+    the API and other services all do.
 
-    After saving, the record must still be within the user's reach (NetBox's restrict-save-recheck):
-    otherwise the whole write is rolled back.
-    """
-    previous = record_save_begin(user=user, obj=form.instance)
-    obj = form.save(commit=False)
-    if previous is None:
-        obj.created_by = user
-    obj.updated_by = user
-    obj.save()
-    form.save_m2m()
-    for formset in channel_formsets:
-        formset.instance = obj
-        formset.save()
-    record_save_finish(user=user, obj=obj, previous=previous)
-    return obj
-
-
-def record_save_begin(*, user, obj):
-    """First half of a save (the admin calls the halves around its own form saving): lock the stored record
-    and check the right to edit it. Returns it as it was, or None for a new record. Inside a transaction."""
-    if obj.pk is None:
-        if scope_q(user, type(obj), ADD) is None:
-            raise PermissionDenied
-        return None
-    previous = type(obj).objects.select_for_update().get(pk=obj.pk)
-    _check(user, previous, EDIT)
-    return previous
+    `data`: {field: value} (related records as instances or ids, lists for tags); `channels`: phones, emails...
+    (crm_site.channels); `links`: [{"relation": "companies", "target": company, "position": "CFO"}];
+    `system`: fields the calling service sets past the field rules. Raises ValidationError with per-field
+    messages, or PermissionDenied (no add right, or the record would be out of the user's reach); nothing is
+    written then. `related` / `event_data` go with the "created" event (a contact made from a lead)."""
+    entity = _entity(entity)
+    if scope_q(user, entity.model, ADD) is None:
+        raise PermissionDenied(_("You may not add this kind of record."))
+    result = record_writes.write_creates(
+        user=user, entity=entity, reason=reason, related=related, event_data=event_data,
+        inputs=[RecordInput(data=dict(data or {}), channels=channels or None, links=links or None, system=system)],
+    )
+    _raise_first(result)
+    return result.objs[0]
 
 
-def record_save_finish(*, user, obj, previous):
-    """Second half: primary phone/email, the entity's hook, domain events, and the re-check of scope."""
-    ensure_single_primary(obj)
+@transaction.atomic
+def record_update(*, user, obj, data, channels=None, links=None, version=None, system=None, reason="",
+                  event=events.CHANGED, related=(), event_data=None):
+    """Change one record: same rules as record_create, plus the edit right on it, and the version check.
+
+    `channels` / `links` None leave them as they are; a channel or relation named is replaced. `version` (from
+    `crm_site.history.version()` when the caller read the record): a newer save by someone else refuses the
+    write with a VersionConflict naming their fields. `event`: the kind announced instead of "changed" (a merge).
+    Returns the record as saved."""
     entity = type(obj).entity()
-    if entity.on_saved:
-        import_string(entity.on_saved)(obj=obj, previous=previous, user=user)
-    announce_save(obj=obj, previous=previous, user=user)
-    if not type(obj).objects.visible_to(user, READ).filter(pk=obj.pk).exists():
-        raise PermissionDenied(_("After this change the record would be out of your reach; nothing was saved."))
-    if previous is not None and not can(user, obj, EDIT):
-        raise PermissionDenied(_("After this change you could no longer edit the record; nothing was saved."))
+    result = record_writes.write_updates(
+        user=user, entity=entity, reason=reason, event_kind=event, related=related, event_data=event_data,
+        inputs=[RecordInput(obj=obj, data=dict(data or {}), channels=channels, links=links, system=system,
+                            version=version)],
+    )
+    _raise_first(result)
+    return result.objs[0]
 
 
-def announce_save(*, obj, previous, user):
-    """Domain events of a create or an edit: created / changed, plus owner and status/stage moves."""
-    if previous is None:
-        events.record_event(events.CREATED, obj=obj, user=user)
-        return
-    latest = obj.history.order_by("-history_date", "-history_id").values_list("history_id", flat=True).first()
-    events.record_event(events.CHANGED, obj=obj, user=user, data={"history_id": latest})
-    if previous.owner_id != obj.owner_id:
-        events.record_event(events.OWNER_CHANGED, obj=obj, user=user,
-                            data={"old": previous.owner_id, "new": obj.owner_id})
-    for field, kind in (("status_id", events.STATUS_CHANGED), ("stage_id", events.STAGE_CHANGED)):
-        if hasattr(obj, field) and getattr(previous, field) != getattr(obj, field):
-            events.record_event(kind, obj=obj, user=user,
-                                data={"old": getattr(previous, field), "new": getattr(obj, field)})
+def records_create_bulk(*, user, entity, rows, all_or_nothing=False, reason="", event_data=None):
+    """Create many records in sets: `rows` are RecordInput (or dicts of its fields). The same rules and results as
+    record_create, a constant number of queries per batch of 1,000 rows.
+
+    Returns a BulkResult: the records in row order (None where refused) and {row index: error}. A refused row
+    is written not at all; with `all_or_nothing` any refusal raises it and nothing is written."""
+    entity = _entity(entity)
+    if scope_q(user, entity.model, ADD) is None:
+        raise PermissionDenied(_("You may not add this kind of record."))
+    inputs = [row if isinstance(row, RecordInput) else RecordInput(**row) for row in rows]
+    objs, errors = [], {}
+    with transaction.atomic():
+        for start in range(0, len(inputs), record_writes.BATCH):
+            part = record_writes.write_creates(user=user, entity=entity, inputs=inputs[start:start + record_writes.BATCH],
+                                               reason=reason, event_data=event_data)
+            objs += part.objs
+            errors.update({start + index: error for index, error in part.errors.items()})
+            if errors and all_or_nothing:
+                _raise_first(record_writes.BulkResult(objs=[], errors=errors))
+    return record_writes.BulkResult(objs=objs, errors=errors)
+
+
+def records_update_bulk(*, user, rows, all_or_nothing=False, reason="", event_data=None):
+    """Change many records in sets (bulk actions, the import's merge and replace): `rows` are RecordInput with
+    `obj` set (or dicts). Same rules as record_update; records of several kinds may be mixed."""
+    inputs = [row if isinstance(row, RecordInput) else RecordInput(**row) for row in rows]
+    objs, errors = [None] * len(inputs), {}
+    with transaction.atomic():
+        by_model = {}
+        for index, item in enumerate(inputs):
+            by_model.setdefault(type(item.obj), []).append(index)
+        for model, indexes in by_model.items():
+            entity = model.entity()
+            for start in range(0, len(indexes), record_writes.BATCH):
+                chunk = indexes[start:start + record_writes.BATCH]
+                part = record_writes.write_updates(user=user, entity=entity, inputs=[inputs[i] for i in chunk],
+                                                   reason=reason, event_data=event_data)
+                for position, index in enumerate(chunk):
+                    objs[index] = part.objs[position]
+                errors.update({chunk[position]: error for position, error in part.errors.items()})
+                if errors and all_or_nothing:
+                    _raise_first(record_writes.BulkResult(objs=[], errors=errors))
+    return record_writes.BulkResult(objs=objs, errors=errors)
 
 
 def ensure_single_primary(obj):
@@ -94,33 +136,32 @@ def ensure_single_primary(obj):
 
 @transaction.atomic
 def record_add_channel(*, user, obj, channel, value, kind=Communication.Kind.WORK):
-    """Add one phone/email/... to a record (used by conversion, import and the API)."""
+    """Add one phone/email/... to a record, with the edit right and the field rules like any change; returns
+    the new row, or None when the value is empty or the record has it already (in any format)."""
     value = (value or "").strip()
     if not value:
         return None
     normalized = Communication.normalize_value(channel, value)
-    if obj.communications.filter(channel=channel, normalized=normalized).exists():
+    existing = list(obj.communications.filter(channel=channel).order_by("-is_primary", "position", "pk"))
+    if any(comm.normalized == normalized for comm in existing):
         return None
-    comm = Communication(record=obj, channel=channel, kind=kind, value=value)
-    comm.save()
-    ensure_single_primary(obj)
-    return comm
+    items = [{"id": c.pk, "value": c.value, "kind": c.kind, "is_primary": c.is_primary} for c in existing]
+    record_update(user=user, obj=obj, data={}, channels={channel: [*items, {"value": value, "kind": kind}]})
+    return obj.communications.filter(channel=channel, normalized=normalized).first()
 
 
 @transaction.atomic
 def record_delete(*, user, obj):
     """Move a record to the bin. Its links, phones and timeline stay, hidden with it."""
-    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
     from access.scopes import DELETE
 
-    _check(user, obj, DELETE)
-    obj.deleted_at = timezone.now()
-    obj.deleted_by = user
-    obj.updated_by = user
-    obj._change_reason = "deleted"
-    obj.save()
-    events.record_event(events.DELETED, obj=obj, user=user)
-    return obj
+    result = record_writes.write_updates(
+        user=user, entity=type(obj).entity(), action=DELETE, recheck=False, reason="deleted",
+        event_kind=events.DELETED, inputs=[RecordInput(obj=obj, system={"deleted_at": timezone.now(),
+                                                                         "deleted_by": user})],
+    )
+    _raise_first(result)
+    return result.objs[0]
 
 
 @transaction.atomic

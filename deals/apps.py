@@ -7,7 +7,14 @@ class DealsConfig(AppConfig):
     verbose_name = _("Deals")
 
     def ready(self):
-        from crm_site.registry import Entity, Relation, registry
+        from crm_site import events, ui
+        from crm_site.registry import Action, Entity, Relation, registry
+
+        from . import services
+
+        events.register_kind(services.STAGE_CHANGED, _("stage changed"), field="stage")
+        ui.register_nav_item(name="deal_board", label=_("Deal board"), url_name="deal_board", icon="board", order=5,
+                             visible=lambda user: user.is_authenticated)
 
         registry.register(
             Entity(
@@ -33,10 +40,14 @@ class DealsConfig(AppConfig):
                     Relation(name="contacts", label=_("Contacts"), through="deals.DealContact",
                              from_field="deal", to_field="contact", extra_fields=("role",)),
                 ),
+                listed_on=(("company", _("Deals")), ("contacts", _("Deals")), ("source_lead", _("Deals from this lead"))),
+                brief_fields=("stage", "amount", "currency"),
                 extra_urls="deals.urls",
-                on_saved="deals.services.deal_after_save",
+                list_actions=(Action(_("Board"), "deal_board", icon="board"),),
+                after_save="deals.services.deal_after_save",
+                tracked_fields={"stage": services.STAGE_CHANGED},
                 has_channels=False,
                 texts={"new": _("New deal"), "link": _("Link a deal"), "empty": _("No deals yet")},
-                icon="💼",
+                icon="briefcase",
             )
         )

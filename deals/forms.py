@@ -1,5 +1,4 @@
 from django import forms
-from django.utils.translation import gettext_lazy as _
 
 from crm_site.forms import CRMObjectForm
 from crm_site.widgets import AutocompleteSelect
@@ -39,10 +38,3 @@ class DealForm(CRMObjectForm):
                 if not self.initial.get("stage"):
                     first_stage = pipeline.stages.order_by("order", "pk").first()
                     self.initial["stage"] = first_stage.pk if first_stage else None
-
-    def clean(self):
-        cleaned = super().clean()
-        pipeline, stage = cleaned.get("pipeline"), cleaned.get("stage")
-        if pipeline and stage and stage.pipeline_id != pipeline.pk:
-            self.add_error("stage", _("This stage belongs to another pipeline."))
-        return cleaned

@@ -1,10 +1,12 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from access.grants import grant_models
 from crm_site.models import CRMObject, EditableList
 
 
@@ -82,6 +84,11 @@ class Deal(CRMObject):
     def __str__(self):
         return self.title
 
+    def clean(self):
+        super().clean()
+        if self.pipeline_id and self.stage_id and self.stage.pipeline_id != self.pipeline_id:
+            raise ValidationError({"stage": _("This stage belongs to another pipeline.")})
+
 
 class DealContact(models.Model):
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contact_links", verbose_name=_("deal"))
@@ -117,3 +124,7 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.deal}: {self.from_stage} → {self.to_stage}"
+
+
+# Sharing one record with a colleague (django-guardian, direct foreign keys: see access/grants.py).
+DealUserGrant, DealGroupGrant = grant_models("deals.Deal", "Deal")

@@ -5,18 +5,21 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from access.scopes import EDIT, can
-from crm_site import events
+from crm_site.services import record_update
 
 from .models import Deal, StageChange
 
+STAGE_CHANGED = "stage_changed"  # the event kind of a stage move (registered in DealsConfig.ready)
 
-def deal_after_save(*, obj, previous, user):
-    """Hook of record_save: a new deal or a changed stage gets a StageChange row."""
-    if previous is None or previous.stage_id != obj.stage_id:
-        StageChange.objects.create(
-            deal=obj, from_stage_id=previous.stage_id if previous else None, to_stage_id=obj.stage_id,
-            changed_by=user,
-        )
+
+def deal_after_save(*, saved, user):
+    """Hook of every deal write: a new deal or a changed stage gets a StageChange row (one INSERT per batch)."""
+    rows = [
+        StageChange(deal=obj, from_stage_id=previous.stage_id if previous else None, to_stage_id=obj.stage_id,
+                    changed_by=user if user is not None and user.is_authenticated else None)
+        for obj, previous in saved if previous is None or previous.stage_id != obj.stage_id
+    ]
+    StageChange.objects.bulk_create(rows)
 
 
 @transaction.atomic
@@ -33,11 +36,4 @@ def deal_change_stage(*, user, deal, stage):
         raise ValidationError(_("This stage belongs to another pipeline."))
     if stage.pk == deal.stage_id:
         return deal
-    previous_stage_id = deal.stage_id
-    deal.stage = stage
-    deal.updated_by = user
-    deal._change_reason = "stage changed"
-    deal.save()
-    StageChange.objects.create(deal=deal, from_stage_id=previous_stage_id, to_stage=stage, changed_by=user)
-    events.record_event(events.STAGE_CHANGED, obj=deal, user=user, data={"old": previous_stage_id, "new": stage.pk})
-    return deal
+    return record_update(user=user, obj=deal, data={"stage": stage}, reason="stage changed")

@@ -1,17 +1,17 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from access.scopes import READ
+from crm_site.http import safe_next
 from crm_site.registry import registry
+from crm_site.selectors import record_for_user_or_404
 
 from . import selectors, services
-from .models import Deal, Pipeline, Stage
+from .models import Pipeline, Stage
 
 
 def board(request):
@@ -33,7 +33,7 @@ def board(request):
 @require_POST
 def move(request, pk):
     """Move a deal to a stage: a plain form post (no JS) or the board's drag and drop (htmx/fetch)."""
-    deal = get_object_or_404(Deal.objects.visible_to(request.user, READ), pk=pk)
+    deal = record_for_user_or_404(request.user, "deal", pk)
     stage_id = request.POST.get("stage", "").strip()
     stage = Stage.objects.filter(pk=stage_id).first() if stage_id.isdigit() else None
     if stage is None:
@@ -52,7 +52,4 @@ def move(request, pk):
         messages.error(request, error)
     else:
         messages.success(request, _("“%(deal)s” moved to “%(stage)s”.") % {"deal": deal, "stage": stage})
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        next_url = reverse("deal_board") + f"?pipeline={deal.pipeline_id}"
-    return HttpResponseRedirect(next_url)
+    return HttpResponseRedirect(safe_next(request, reverse("deal_board") + f"?pipeline={deal.pipeline_id}"))

@@ -157,6 +157,32 @@ def keys_refresh(obj):
     return keys
 
 
+def keys_refresh_many(model, objs):
+    """Rewrite the keys of many records of one model in a few queries (a batch of the write services): binned
+    ones lose theirs; a company-like record renamed rewrites the keys of the records linked to it as well."""
+    entity_key = model.entity().key
+    spec = spec_for(entity_key)
+    binned = [obj.pk for obj in objs if getattr(obj, "deleted_at", None) is not None]
+    live = [obj for obj in objs if getattr(obj, "deleted_at", None) is None]
+    if binned:
+        keys_remove_many(model, binned)
+    if not live or not spec.enabled:
+        return
+    content_type = ContentType.objects.get_for_model(model)
+    before = {}
+    if spec.own_name:
+        before = dict(MatchKey.objects.filter(content_type=content_type, object_id__in=[obj.pk for obj in live],
+                                              kind=MatchKey.Kind.COMPANY).values_list("object_id", "value"))
+    keys_rebuild(entity_key, queryset=model.objects.filter(pk__in=[obj.pk for obj in live]), analyze=False)
+    renamed = [obj for obj in live if spec.own_name and before.get(obj.pk, "") != (own_company_key(obj) or "")]
+    if renamed:
+        for entity in registry:
+            for link in spec_for(entity.key).company_links:
+                if entity.model._meta.get_field(link).related_model is model:
+                    keys_rebuild(entity.key, queryset=entity.model.objects.filter(**{f"{link}__in": renamed}).distinct(),
+                                 analyze=False)
+
+
 def keys_refresh_linked(company):
     """A company-like record renamed: its name is in the keys of the records linked to it (a contact's
     companies), so rewrite theirs too, set-based whatever their number."""

@@ -1,13 +1,17 @@
-"""Keeping match keys current: domain events of every service, plus phone/email rows saved directly."""
+"""Keeping match keys current: every write service announces its change (crm_site.events), and the keys of the
+records it touched are rewritten, set-based for a batch."""
 
 from crm_site import events
 from crm_site.registry import registry
 
 from . import keys
 
-_REFRESH = {events.CREATED, events.CHANGED, events.RESTORED, events.MERGED, events.IMPORTED, events.LINKED,
-            events.UNLINKED, events.CONVERTED}
 _REMOVE = {events.DELETED, events.PURGED}
+
+
+def _refreshes(kind):
+    """Kinds that leave a record with possibly new values; a tracked field's move comes with "changed" anyway."""
+    return kind not in _REMOVE and not events.kind(kind).field
 
 
 def _is_entity(obj):
@@ -19,7 +23,7 @@ def on_event(kind, *, obj, user, related, data):
         return
     if kind in _REMOVE:
         keys.keys_remove(obj)
-    elif kind in _REFRESH:
+    elif _refreshes(kind):
         name_before = keys.stored_company_key(obj)
         keys.keys_refresh(obj)
         if name_before is not None and name_before != keys.own_company_key(obj):
@@ -30,25 +34,14 @@ def on_event(kind, *, obj, user, related, data):
                     keys.keys_refresh(other)
 
 
-def on_events(kind, *, model, objs, user, data):
-    """Bulk listener (crm_site.events.record_events): keys of a purge batch go in one DELETE."""
-    if kind in _REMOVE and _is_entity_model(model):
+def on_events(kind, *, model, objs, user, data, per_object):
+    """Bulk listener (crm_site.events.record_events): the keys of a whole batch rewritten in a few queries."""
+    if not _is_entity_model(model):
+        return
+    if kind in _REMOVE:
         keys.keys_remove_many(model, [obj.pk for obj in objs])
-        return
-    for obj in objs:
-        on_event(kind, obj=obj, user=user, related=(), data=data)
-
-
-def on_communication(sender, instance, **kwargs):
-    """A phone or email saved outside a service's event (e.g. record_add_channel): refresh its record."""
-    if instance.channel not in ("phone", "email", "web") or kwargs.get("raw"):
-        return
-    model = instance.content_type.model_class()
-    if model is None or not _is_entity_model(model):
-        return
-    obj = model.all_objects.filter(pk=instance.object_id).first() if hasattr(model, "all_objects") else None
-    if obj is not None:
-        keys.keys_refresh(obj)
+    elif _refreshes(kind):
+        keys.keys_refresh_many(model, objs)
 
 
 def _is_entity_model(model):

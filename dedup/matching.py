@@ -16,12 +16,6 @@ from crm_site.registry import registry
 from . import keys as keymod
 from .models import DuplicateRule, MatchKey, NotDuplicate
 
-DEFAULT_RULES = {
-    "contact": {"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": []},
-    "lead": {"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": ["contact", "company"]},
-    "company": {"criteria": ["company_name", "tax_id", "phone", "email", "domain"], "name_threshold": 90,
-                "match_against": []},
-}
 # Criterion -> the exact match-key kind it compares.
 EXACT_KINDS = {"phone": "phone", "email": "email", "tax_id": "tax_id", "domain": "domain", "company_name": "company"}
 EXACT_SCORES = {"tax_id": 98, "email": 95, "phone": 92, "company": 85, "domain": 80}
@@ -58,8 +52,13 @@ def rule_for(entity_key):
         if not row.enabled:
             return None
         return Rule(row.entity, list(row.criteria), row.name_threshold, list(row.match_against or []))
-    default = DEFAULT_RULES.get(entity_key)
+    default = default_rule(entity_key)
     return Rule(entity_key, **default) if default else None
+
+
+def default_rule(entity_key):
+    """The built-in rule an entity declares in the registry (`Entity.duplicate_rule`), or None."""
+    return registry[entity_key].duplicate_rule if entity_key in registry else None
 
 
 # ---------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from access.scopes import DELETE, EDIT, READ, can, scope_q
 from crm_site import events
 from crm_site.models import Communication
+from crm_site.record_writes import RecordInput, write_updates
 from crm_site.registry import registry
-from crm_site.services import ensure_single_primary, record_delete
+from crm_site.services import ensure_single_primary, record_delete, record_update
 
 from . import linked
 from .models import MergeRecord, NotDuplicate
@@ -192,6 +193,7 @@ def records_merge(*, user, survivor, others, field_choices=None):
     log = []
     by_pk = {obj.pk: obj for obj in [survivor, *others]}
     custom = dict(survivor.custom_fields or {})
+    data = {}
     for item in plan:
         if item["chosen"] == survivor.pk:
             continue
@@ -205,19 +207,20 @@ def records_merge(*, user, survivor, others, field_choices=None):
             field = model._meta.get_field(item["name"])
             log.append({"type": "field", "field": field.name, "from": source.pk,
                         "old": _plain(getattr(survivor, field.attname)), "new": _plain(getattr(source, field.attname))})
-            setattr(survivor, field.attname, getattr(source, field.attname))
-    survivor.custom_fields = custom
+            data[field.name] = getattr(source, field.name)
     log += _merge_many_to_many(survivor, others)
     log += _move_communications(survivor, others, content_type)
     log += _move_foreign_keys(survivor, others, entity)
     log += _move_generic_rows(survivor, others, content_type)
-
-    survivor.updated_by = user
-    survivor._change_reason = "merged"
-    survivor.save()
     ensure_single_primary(survivor)
-    if not can(user, survivor, EDIT):  # e.g. another owner was chosen: like record_save, nothing is written
-        raise PermissionDenied(_("After this merge you could no longer edit the record; nothing was merged."))
+
+    # The chosen values go through the write service like any edit: field rules, validation, history and the
+    # re-check (e.g. another owner was chosen and the user could no longer edit it: nothing is merged).
+    try:
+        survivor = record_update(user=user, obj=survivor, data=data, system={"custom_fields": custom},
+                                 reason="merged", event=None)
+    except PermissionDenied:
+        raise PermissionDenied(_("After this merge you could no longer edit the record; nothing was merged.")) from None
     for other in others:
         record_delete(user=user, obj=other)
     merge.log = log
@@ -397,15 +400,18 @@ def merge_undo(*, user, merge):
                 comm.content_type, comm.object_id = content_type, int(pk)
                 comm.is_primary, comm.position = row["is_primary"], row["position"]
                 comm.save()
-    for pk, state in merge.before.items():
-        obj = records[int(pk)]
-        for field in model._meta.concrete_fields:
-            if field.name in ("updated_at",) or field.primary_key:
-                continue
-            setattr(obj, field.attname, field.to_python(state["fields"][field.attname]))
-        obj.updated_by = user
-        obj._change_reason = "merge undone"
-        obj.save()
+    inputs = [
+        RecordInput(obj=records[int(pk)], system={
+            field.attname: field.to_python(state["fields"][field.attname]) for field in model._meta.concrete_fields
+            if field.name not in ("updated_at", "updated_by") and not field.primary_key})
+        for pk, state in merge.before.items()
+    ]
+    restored = write_updates(user=user, entity=registry.for_model(model), inputs=inputs, action=None, recheck=False,
+                             manager="all_objects", reason="merge undone", event_kind=None)
+    for error in restored.errors.values():
+        raise error
+    records = {obj.pk: obj for obj in restored.written}
+    survivor = records[merge.survivor_id]
     merge.undone_at, merge.undone_by = timezone.now(), user
     merge.save(update_fields=["undone_at", "undone_by"])
     for pk in merge.other_ids:

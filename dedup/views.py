@@ -9,14 +9,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
 from access.fields import hidden_fields
 from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
+from crm_site.http import safe_next
 from crm_site.registry import registry
+from crm_site.selectors import record_for_user_or_404
 
 from . import keys as keymod
 from . import selectors, services
@@ -64,7 +65,7 @@ def _without_hidden(data, hidden):
 def record_candidates(request, entity, pk):
     """htmx: possible duplicates of a saved record (its card, the lead conversion page)."""
     entity = _entity(entity)
-    obj = get_object_or_404(entity.model.objects.visible_to(request.user, READ), pk=pk)
+    obj = record_for_user_or_404(request.user, entity, pk)
     warnings = selectors.warnings_for(request.user, candidates_for_record(obj, limit=10))
     return render(request, "dedup/warnings.html", {"warnings": warnings, "record": obj, "entity": entity})
 
@@ -227,7 +228,4 @@ def group_merge_auto(request, pk):
 
 
 def _back(request, entity):
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return HttpResponseRedirect(target)
-    return HttpResponseRedirect(reverse("dedup_groups") + f"?entity={entity.key}")
+    return HttpResponseRedirect(safe_next(request, reverse("dedup_groups") + f"?entity={entity.key}"))

@@ -7,7 +7,13 @@ class LeadsConfig(AppConfig):
     verbose_name = _("Leads")
 
     def ready(self):
-        from crm_site.registry import Entity, registry
+        from crm_site import events
+        from crm_site.registry import Action, Entity, registry
+
+        from . import services
+
+        events.register_kind(services.STATUS_CHANGED, _("status changed"), field="status")
+        events.register_kind(services.CONVERTED, _("converted"), text=_("Lead converted into:"), shown_on_related=True)
 
         registry.register(
             Entity(
@@ -32,10 +38,13 @@ class LeadsConfig(AppConfig):
                     (_("More"), ("comment", "owner", "department", "opened", "created_at", "created_by",
                                  "updated_at")),
                 ),
-                related_lists=((_("Deals from this lead"), "source_lead", "deal"),),
                 extra_urls="leads.urls",
-                extra_actions=((_("Convert"), "lead_convert"),),
+                extra_actions=(Action(_("Convert"), "lead_convert", visible=lambda lead: not lead.is_converted),),
+                badges=lambda lead: [(_("Converted"), "success")] if lead.is_converted else [],
+                tracked_fields={"status": services.STATUS_CHANGED},
                 texts={"new": _("New lead"), "link": _("Link a lead"), "empty": _("No leads yet")},
-                icon="🎯",
+                icon="target",
+                duplicate_rule={"criteria": ["phone", "email", "name"], "name_threshold": 90,
+                                "match_against": ["contact", "company"]},
             )
         )

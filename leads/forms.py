@@ -21,12 +21,6 @@ class LeadForm(CRMObjectForm):
         if not self.instance.pk and not self.initial.get("status"):
             self.initial["status"] = LeadStatus.objects.filter(is_active=True).order_by("order", "pk").first()
 
-    def clean_status(self):
-        status = self.cleaned_data["status"]
-        if status.code == "converted" and not self.instance.is_converted:
-            raise forms.ValidationError(_("A lead becomes converted through the Convert button."))
-        return status
-
 
 class LeadConvertForm(forms.Form):
     create_contact = forms.BooleanField(label=_("Create a contact from the lead"), required=False)

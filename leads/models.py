@@ -1,8 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from access.grants import grant_models
 from crm_site.models import CRMObject, EditableList, full_name
 
 
@@ -73,3 +75,12 @@ class Lead(CRMObject):
     @property
     def is_converted(self):
         return self.converted_at is not None
+
+    def clean(self):
+        super().clean()
+        if self.status_id and self.status.code == "converted" and not self.is_converted:
+            raise ValidationError({"status": _("A lead becomes converted through the Convert button.")})
+
+
+# Sharing one record with a colleague (django-guardian, direct foreign keys: see access/grants.py).
+LeadUserGrant, LeadGroupGrant = grant_models("leads.Lead", "Lead")

@@ -11,8 +11,8 @@ from access.scopes import ADD, EDIT, READ, can, scope_q
 from companies.models import Company
 from contacts.models import Contact, ContactCompany
 from crm_site import events
-from crm_site.models import Communication
-from deals.models import Deal, DealContact, Pipeline, StageChange
+from crm_site.services import record_create, record_link, record_update
+from deals.models import Deal, Pipeline
 
 from .models import Lead, LeadStatus
 
@@ -25,19 +25,13 @@ class Conversion:
     deal: Deal | None = None
 
 
-def _copy_channels(source, target):
-    for comm in source.communications.all():
-        Communication(
-            record=target, channel=comm.channel, kind=comm.kind, value=comm.value, is_primary=comm.is_primary,
-            position=comm.position,
-        ).save()
+STATUS_CHANGED = "status_changed"  # event kinds of leads (registered in LeadsConfig.ready)
+CONVERTED = "converted"
 
 
-def _stamp(obj, user, owner):
-    obj.owner = owner
-    obj.created_by = user
-    obj.updated_by = user
-    return obj
+def _channels_of(lead):
+    return [{"channel": comm.channel, "value": comm.value, "kind": comm.kind, "is_primary": comm.is_primary}
+            for comm in lead.communications.order_by("channel", "-is_primary", "position", "pk")]
 
 
 @transaction.atomic
@@ -47,9 +41,9 @@ def lead_convert(
 ):
     """Turn a lead into any combination of contact, company and deal.
 
-    An existing contact or company may be linked instead of creating one. Data is copied, the lead is
-    marked converted with links to what it became. All or nothing.
-    """
+    An existing contact or company may be linked instead of creating one. Data is copied (the new records belong
+    to the lead's owner), the lead is marked converted with links to what it became. All or nothing: every
+    record is written through the write services, so a refusal anywhere rolls everything back."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if not can(user, lead, EDIT):
         raise PermissionDenied
@@ -67,79 +61,62 @@ def lead_convert(
     for model, wanted in ((Contact, create_contact), (Company, create_company), (Deal, create_deal)):
         if wanted and scope_q(user, model, ADD) is None:
             raise PermissionDenied
+    if create_contact and not (lead.last_name or lead.first_name or lead.middle_name):
+        raise ValidationError(_("The lead has no person's name to create a contact from."))
 
     result = Conversion(lead=lead)
-    owner = lead.owner
+    # The lead's owner gets what it becomes: set by this service, past the converting user's field rules.
+    ownership = {"owner": lead.owner, "opened": lead.opened}
+    made = {"related": [lead], "event_data": {"from_lead": lead.pk}}
+    channels = _channels_of(lead)
+    result.contact, result.company = contact, company
+    position_link = {"position": lead.position}
     if create_company:
-        name = lead.company_name.strip() or lead.title
-        result.company = _stamp(Company(name=name, comment=lead.comment, opened=lead.opened), user, owner)
-        result.company.save()
-    else:
-        result.company = company
+        links = []
+        if contact is not None:  # an existing contact: the new company links to it
+            links = [{"relation": "contacts", "target": contact, **position_link,
+                      "is_primary": not contact.company_links.filter(is_primary=True).exists()}]
+        result.company = record_create(
+            user=user, entity="company", data={}, links=links,
+            channels=channels if not create_contact and contact is None else (),
+            system={"name": lead.company_name.strip() or lead.title, "comment": lead.comment, **ownership}, **made)
     if create_contact:
-        if not (lead.last_name or lead.first_name or lead.middle_name):
-            raise ValidationError(_("The lead has no person's name to create a contact from."))
-        result.contact = _stamp(
-            Contact(
-                last_name=lead.last_name, first_name=lead.first_name, middle_name=lead.middle_name,
-                position=lead.position, source=lead.source, comment=lead.comment, opened=lead.opened,
-            ),
-            user,
-            owner,
-        )
-        result.contact.save()
-        _copy_channels(lead, result.contact)
-    else:
-        result.contact = contact
-    if create_company and not result.contact:
-        _copy_channels(lead, result.company)
-    if result.contact and result.company:
-        link, _created = ContactCompany.objects.get_or_create(
-            contact=result.contact, company=result.company,
-            defaults={"position": lead.position,
-                      "is_primary": not result.contact.company_links.filter(is_primary=True).exists()},
-        )
+        links = [{"relation": "companies", "target": result.company, **position_link}] if result.company else []
+        result.contact = record_create(
+            user=user, entity="contact", data={}, channels=channels, links=links,
+            system={"last_name": lead.last_name, "first_name": lead.first_name, "middle_name": lead.middle_name,
+                    "position": lead.position, "source": lead.source, "comment": lead.comment, **ownership},
+            **made)
+    elif contact is not None and company is not None:  # two existing records
+        if not ContactCompany.objects.filter(contact=contact, company=company).exists():
+            record_link(user=user, obj=contact, relation=contact.entity().relation("companies"), target=company,
+                        is_primary=not contact.company_links.filter(is_primary=True).exists(), **position_link)
     if create_deal:
         pipeline = pipeline or Pipeline.objects.filter(is_active=True).order_by("-is_default", "order").first()
         stage = pipeline.stages.order_by("order", "pk").first() if pipeline else None
         if stage is None:
             raise ValidationError(_("There is no pipeline with stages to put the deal in."))
-        result.deal = _stamp(
-            Deal(
-                title=deal_title.strip() or lead.title, pipeline=pipeline, stage=stage,
-                amount=lead.expected_amount, currency=lead.currency, company=result.company, source_lead=lead,
-                comment=lead.comment, opened=lead.opened,
-            ),
-            user,
-            owner,
-        )
-        result.deal.save()
-        StageChange.objects.create(deal=result.deal, to_stage=stage, changed_by=user)
-        if result.contact:
-            DealContact.objects.create(deal=result.deal, contact=result.contact)
+        result.deal = record_create(
+            user=user, entity="deal", data={},
+            links=[{"relation": "contacts", "target": result.contact}] if result.contact else [],
+            system={"title": deal_title.strip() or lead.title, "pipeline": pipeline, "stage": stage,
+                    "amount": lead.expected_amount, "currency": lead.currency, "company": result.company,
+                    "source_lead": lead, "comment": lead.comment, **ownership},
+            **made)
 
     converted = LeadStatus.objects.filter(code="converted").first() or LeadStatus.objects.filter(
         semantic=LeadStatus.Semantic.SUCCESS
     ).first()
+    system = {"converted_contact": result.contact, "converted_company": result.company,
+              "converted_at": timezone.now(), "converted_by": user}
     if converted:
-        lead.status = converted
-    lead.converted_contact = result.contact
-    lead.converted_company = result.company
-    lead.converted_at = timezone.now()
-    lead.converted_by = user
-    lead.updated_by = user
-    previous_status_id = Lead.objects.filter(pk=lead.pk).values_list("status_id", flat=True).first()
-    lead._change_reason = "converted"
-    lead.save()
+        system["status"] = converted
+    # No "changed" entry: the "converted" one below says it (a status move still gets its own entry).
+    result.lead = record_update(user=user, obj=lead, data={}, system=system, reason="converted", event=None)
     created = [obj for obj, new in ((result.contact, create_contact), (result.company, create_company),
                                     (result.deal, create_deal)) if obj is not None and new]
-    for obj in created:
-        events.record_event(events.CREATED, obj=obj, user=user, related=[lead], data={"from_lead": lead.pk})
-    if previous_status_id != lead.status_id:
-        events.record_event(events.STATUS_CHANGED, obj=lead, user=user,
-                            data={"old": previous_status_id, "new": lead.status_id})
     events.record_event(
-        events.CONVERTED, obj=lead, user=user,
+        CONVERTED, obj=result.lead, user=user,
         related=[obj for obj in (result.contact, result.company, result.deal) if obj is not None],
         data={"created": [f"{type(obj)._meta.label_lower}:{obj.pk}" for obj in created]},
     )

@@ -1,20 +1,20 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from access.scopes import EDIT, READ, can
+from access.scopes import EDIT, can
 from crm_site.registry import registry
+from crm_site.selectors import record_for_user_or_404
 
 from . import services
 from .forms import LeadConvertForm
-from .models import Lead
 
 
 def convert(request, pk):
     """One screen for every conversion path: new or existing contact/company, and a deal."""
-    lead = get_object_or_404(Lead.objects.visible_to(request.user, READ), pk=pk)
+    lead = record_for_user_or_404(request.user, "lead", pk)
     if not can(request.user, lead, EDIT):
         raise PermissionDenied
     if lead.is_converted:

@@ -9,6 +9,7 @@ from contacts.models import Contact
 from crm_site import normalize
 from crm_site.models import Communication
 from crm_site.registry import registry
+from crm_site.services import record_update
 from tests.factories import add_channels, add_membership, assign_role, make_department, make_record, make_user
 
 ENTITY_KEYS = [entity.key for entity in registry]
@@ -27,10 +28,9 @@ def test_department_is_taken_from_the_owner(key, user, department):
 
 
 @pytest.mark.parametrize("key", ENTITY_KEYS)
-def test_department_follows_owner_change(key, user, other_user, other_department):
+def test_department_follows_owner_change(key, user, other_user, other_department, admin_user):
     obj = make_record(key, user)
-    obj.owner = other_user
-    obj.save()
+    obj = record_update(user=admin_user, obj=obj, data={"owner": other_user})
     obj.refresh_from_db()
     assert obj.department == other_department
 
@@ -53,16 +53,14 @@ def test_saving_without_owner_change_keeps_the_department(user, department):
     obj = make_record("company", user)
     elsewhere = make_department("Elsewhere")
     user.memberships.update(department=elsewhere)
-    obj.name = "Renamed"
-    obj.save()
+    record_update(user=user, obj=obj, data={"name": "Renamed"})
     obj.refresh_from_db()
     assert obj.department == department
 
 
 def test_empty_department_is_filled_from_the_owner(user, department):
-    obj = make_record("company", user)
-    obj.department = None
-    obj.save()
+    obj = make_record("company", user, department=None)
+    record_update(user=user, obj=obj, data={"name": "Renamed"})
     obj.refresh_from_db()
     assert obj.department == department
 

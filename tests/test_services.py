@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from contacts.models import Contact, ContactCompany
 from crm_site import services
-from crm_site.forms import channel_formsets
+from crm_site.forms import channel_formsets, channels_input
 from crm_site.models import Communication
 from crm_site.registry import registry
 from deals.models import DealContact, StageChange
@@ -30,10 +30,11 @@ _SAME = object()
 
 
 def save_form(user, data, instance=None, key=None, form_user=_SAME):
-    """What ObjectEditView does: bind the entity form and its channel formsets, then record_save().
+    """What ObjectEditView does: bind the entity form and its channel formsets, then the write services
+    (record_create / record_update) with what the form holds.
 
     `form_user=None` binds the form without the user's field rules (owner is protected for most roles), to
-    test record_save()'s own re-check behind the form.
+    test the services' own checks behind the form.
     """
     entity = registry[key] if key else type(instance).entity()
     instance = instance if instance is not None else entity.model()
@@ -41,7 +42,11 @@ def save_form(user, data, instance=None, key=None, form_user=_SAME):
     formsets = channel_formsets(instance, data) if entity.has_channels else []
     assert form.is_valid(), form.errors
     assert all(fs.is_valid() for fs in formsets), [fs.errors for fs in formsets]
-    return services.record_save(user=user, form=form, channel_formsets=formsets)
+    channels = channels_input(formsets) if entity.has_channels else None
+    if instance.pk is None:
+        return services.record_create(user=user, entity=entity, data=form.input_data(), channels=channels)
+    return services.record_update(user=user, obj=instance, data=form.input_data(), channels=channels,
+                                  version=form.cleaned_data.get("version"))
 
 
 def state(obj):

@@ -56,6 +56,8 @@ def make_world(owner):
     deal = make_deal(owner, company=company, contacts=[contact], source_lead=lead, custom_fields={"priority": 2})
     add_channels(deal) if registry["deal"].has_channels else None
     world = {"company": company, "contact": contact, "lead": lead, "deal": deal}
+    for entity in registry:  # an entity added later: a record of its own
+        world.setdefault(entity.key, make_record(entity.key, owner))
     note = Entry.objects.create(kind=Kind.CALL, author=owner, body="Обсудили поставку")
     for record in world.values():  # one call on every card: the round trip must keep its links
         EntryLink.objects.create(entry=note, content_type=ContentType.objects.get_for_model(record),

@@ -15,18 +15,18 @@ from crm_site import events
 
 
 class Kind(models.TextChoices):
+    """What people add; system entries take their kind from crm_site.events (an open registry: an app adds its
+    own kinds there, e.g. a lead's "converted", and no migration of the timeline is needed)."""
+
     NOTE = "note", _("note")
     CALL = "call", _("call")
     EMAIL = "email", _("email")
     MEETING = "meeting", _("meeting")
     TASK = "task", _("task")
-    # Written by the system from crm_site.events.
+    # The core's own system kinds, named here for readability.
     CREATED = events.CREATED, _("created")
     CHANGED = events.CHANGED, _("changed")
     OWNER_CHANGED = events.OWNER_CHANGED, _("responsible changed")
-    STATUS_CHANGED = events.STATUS_CHANGED, _("status changed")
-    STAGE_CHANGED = events.STAGE_CHANGED, _("stage changed")
-    CONVERTED = events.CONVERTED, _("converted")
     LINKED = events.LINKED, _("linked")
     UNLINKED = events.UNLINKED, _("unlinked")
     MERGED = events.MERGED, _("merged")
@@ -36,7 +36,16 @@ class Kind(models.TextChoices):
 
 
 USER_KINDS = (Kind.NOTE, Kind.CALL, Kind.EMAIL, Kind.MEETING, Kind.TASK)
-SYSTEM_KINDS = tuple(kind for kind in Kind if kind not in USER_KINDS)
+
+
+def entry_kinds():
+    """Every kind an entry can have: what people add, then every registered event kind."""
+    return [(str(kind.value), kind.label) for kind in USER_KINDS] + [
+        (kind.code, kind.label) for kind in events.kinds() if kind.code != events.PURGED]
+
+
+def is_system_kind(code):
+    return code not in USER_KINDS and events.is_kind(code)
 
 # The fields a person fills in for each kind (the add/edit forms are built from this).
 KIND_FIELDS = {
@@ -60,7 +69,7 @@ class TaskState(models.TextChoices):
 
 
 class Entry(models.Model):
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=entry_kinds, db_index=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         verbose_name=_("author"),
@@ -120,7 +129,20 @@ class Entry(models.Model):
 
     @property
     def is_system(self):
-        return self.kind in SYSTEM_KINDS
+        return is_system_kind(self.kind)
+
+    @property
+    def kind_text(self):
+        """The lead-in of a system entry ("Record created.", "Linked:"), from the event kind's registry."""
+        if not events.is_kind(self.kind):
+            return ""
+        kind = events.kind(self.kind)
+        return kind.text if kind.text is not None else str(kind.label).capitalize()
+
+    @property
+    def transition_field(self):
+        """The field a system entry shows moving from one value to another (owner, stage, status), or ""."""
+        return events.kind(self.kind).field if events.is_kind(self.kind) else ""
 
     @property
     def is_task(self):

@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 # Fields that change on every save: a change that touched only these writes no "changed" entry.
 BOOKKEEPING_FIELDS = {"updated_at", "updated_by", "created_at", "created_by", "department", "deleted_at",
                       "deleted_by"}
-# Covered by their own entries (owner_changed, status_changed, stage_changed).
-OWN_ENTRY_FIELDS = {"owner", "status", "stage"}
 
 
 # ---------------------------------------------------------------------------
@@ -148,23 +146,9 @@ def _record_ref(record):
     return {"key": entity.key, "id": record.pk, "name": str(record)}
 
 
-def _user_name(user_id):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.filter(pk=user_id).first()
-    return (user.get_full_name() or user.get_username()) if user else ""
-
-
-def _named(model, pk):
-    if pk is None:
-        return ""
-    found = model._base_manager.filter(pk=pk).first()
-    return str(found) if found else str(pk)
-
-
 def history_changes(obj, history_id):
     """The user-facing fields a history row changed against the previous one: [{"field", "old", "new"}]."""
-    from crm_site.views.generic import _history_value
+    from crm_site.selectors import history_value as _history_value
 
     if history_id is None:
         return []
@@ -177,7 +161,7 @@ def history_changes(obj, history_id):
         return []
     changes = []
     for change in row.diff_against(previous).changes:
-        if change.field in BOOKKEEPING_FIELDS or change.field in OWN_ENTRY_FIELDS:
+        if change.field in BOOKKEEPING_FIELDS or change.field in own_entry_fields(obj):
             continue
         changes.append({
             "field": change.field,
@@ -187,26 +171,54 @@ def history_changes(obj, history_id):
     return changes
 
 
-def _system_data(kind, obj, related, data):
-    """What a system entry shows, computed once at write time so rendering needs no lookups."""
+def _system_data(kind, obj, related, data, names=None):
+    """What a system entry shows, computed once at write time so rendering needs no lookups.
+
+    `names`: {(model, pk): name} resolved beforehand for a batch (users and tracked fields' values)."""
     result = {key: value for key, value in data.items() if isinstance(value, (str, int, float, bool, type(None)))}
     result["record"] = _record_ref(obj)
     result["model"] = type(obj)._meta.label_lower
     if related:
         result["related"] = [_record_ref(record) for record in related]
     if kind == events.CHANGED:
-        result["changes"] = history_changes(obj, data.get("history_id"))
-    elif kind == events.OWNER_CHANGED:
-        result["old_name"], result["new_name"] = _user_name(data.get("old")), _user_name(data.get("new"))
-    elif kind in (events.STAGE_CHANGED, events.STATUS_CHANGED):
-        field = "stage" if kind == events.STAGE_CHANGED else "status"
+        changes = data.get("changes")
+        if changes is None:
+            changes = history_changes(obj, data.get("history_id"))
+        result["changes"] = [change for change in changes
+                             if change["field"] not in BOOKKEEPING_FIELDS and change["field"] not in own_entry_fields(obj)]
+    field = events.kind(kind).field
+    if field:
         model = type(obj)._meta.get_field(field).related_model
-        result["old_name"], result["new_name"] = _named(model, data.get("old")), _named(model, data.get("new"))
+        lookup = names if names is not None else _names_of([(model, data.get("old")), (model, data.get("new"))])
+        result["field"] = field
+        result["field_label"] = str(type(obj)._meta.get_field(field).verbose_name)
+        result["old_name"], result["new_name"] = (lookup.get((model, data.get("old")), ""),
+                                                  lookup.get((model, data.get("new")), ""))
     return result
 
 
-# Kinds whose entry also shows on the related records' cards.
-SHOWN_ON_RELATED = {events.CONVERTED, events.LINKED, events.UNLINKED, events.MERGED}
+def own_entry_fields(obj):
+    """Fields whose change has its own entry: the owner, and the entity's tracked fields (status, stage)."""
+    return {"owner", *type(obj).entity().tracked_fields}
+
+
+def _names_of(pairs):
+    """{(model, pk): name} for (model, pk) pairs, one query per model; a user by full name."""
+    from django.contrib.auth import get_user_model
+
+    wanted = {}
+    for model, pk in pairs:
+        if pk is not None:
+            wanted.setdefault(model, set()).add(pk)
+    names = {}
+    for model, pks in wanted.items():
+        for found in model._base_manager.filter(pk__in=pks):
+            if model is get_user_model():
+                names[(model, found.pk)] = found.get_full_name() or found.get_username()
+            else:
+                names[(model, found.pk)] = str(found)
+        names.update({(model, pk): str(pk) for pk in pks if (model, pk) not in names})
+    return names
 
 
 def on_event(kind, *, obj, user, related, data):
@@ -214,16 +226,39 @@ def on_event(kind, *, obj, user, related, data):
     if kind == events.PURGED:
         purge_record_entries(obj)
         return
-    try:
-        type(obj).entity()
-    except KeyError:
-        return  # not a registered entity
-    related = [record for record in related if _is_registered(record)]
-    entry_data = _system_data(kind, obj, related, data)
-    if kind == events.CHANGED and not entry_data.get("changes"):
-        return  # only bookkeeping fields (or fields with their own entry) changed
-    entry = Entry.objects.create(kind=kind, author=user if user and user.is_authenticated else None, data=entry_data)
-    link_entry(entry, [obj, *(related if kind in SHOWN_ON_RELATED else [])])
+    if not _is_registered(obj):
+        return
+    _write_entries(kind, [(obj, [r for r in related if _is_registered(r)], data)], user)
+
+
+def _write_entries(kind, items, user):
+    """System entries for (record, related records, data) items of one kind: two INSERTs whatever their number."""
+    field = events.kind(kind).field
+    names = None
+    if field and items:
+        model = type(items[0][0])._meta.get_field(field).related_model
+        names = _names_of([(model, data.get(key)) for _obj, _related, data in items for key in ("old", "new")])
+    author = user if user is not None and user.is_authenticated else None
+    shown_on_related = events.kind(kind).shown_on_related
+    entries, targets = [], []
+    for obj, related, data in items:
+        entry_data = _system_data(kind, obj, related, data, names)
+        if kind == events.CHANGED and not entry_data.get("changes"):
+            continue  # only bookkeeping fields (or fields with their own entry) changed
+        entries.append(Entry(kind=kind, author=author, data=entry_data))
+        targets.append([obj, *(related if shown_on_related else [])])
+    if not entries:
+        return
+    Entry.objects.bulk_create(entries)
+    links, seen = [], set()
+    for entry, records in zip(entries, targets, strict=True):
+        for record in records:
+            content_type = selectors.content_type_of(type(record))
+            key = (entry.pk, content_type.pk, record.pk)
+            if key not in seen:
+                seen.add(key)
+                links.append(EntryLink(entry=entry, content_type=content_type, object_id=record.pk))
+    EntryLink.objects.bulk_create(links, ignore_conflicts=True)
 
 
 def _is_registered(record):
@@ -248,13 +283,27 @@ def purge_records_entries(model, ids):
     Entry.objects.filter(pk__in=entry_ids).exclude(Exists(EntryLink.objects.filter(entry=OuterRef("pk")))).delete()
 
 
-def on_events(kind, *, model, objs, user, data):
-    """Bulk listener (crm_site.events.record_events): a purge batch in one go, anything else record by record."""
+def on_events(kind, *, model, objs, user, data, per_object):
+    """Bulk listener (crm_site.events.record_events): a batch's entries in a few queries."""
     if kind == events.PURGED:
         purge_records_entries(model, [obj.pk for obj in objs])
         return
+    if not _is_registered_model(model):
+        return
+    items = []
     for obj in objs:
-        on_event(kind, obj=obj, user=user, related=(), data=data)
+        own = {**data, **per_object.get(obj.pk, {})}
+        related = [r for r in own.pop("related", ()) if _is_registered(r)]
+        items.append((obj, related, own))
+    _write_entries(kind, items, user)
+
+
+def _is_registered_model(model):
+    try:
+        model.entity()
+    except (KeyError, AttributeError):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------

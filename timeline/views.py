@@ -10,16 +10,19 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from access.scopes import EDIT, READ, can
+from crm_site import events
+from crm_site.http import safe_next
 from crm_site.registry import registry
+from crm_site.selectors import record_for_user_or_404
 
 from . import selectors, services
 from .forms import entry_form_class
-from .models import USER_KINDS, Kind, Notification, TaskState
+from .models import USER_KINDS, Kind, Notification, TaskState, entry_kinds
 
 PAGE_SIZE = 20
 PINNED, PINNED_FILTERED = 10, 200  # planned tasks pinned on top: all of them when filtered by "task"
@@ -29,8 +32,7 @@ MAX_PAGE = 500
 def _record(request, entity_key, pk):
     if entity_key not in registry:
         raise Http404
-    entity = registry[entity_key]
-    return entity, get_object_or_404(entity.model.objects.visible_to(request.user, READ), pk=pk)
+    return registry[entity_key], record_for_user_or_404(request.user, entity_key, pk)
 
 
 def _positive(value, default=1, maximum=MAX_PAGE):
@@ -40,7 +42,8 @@ def _positive(value, default=1, maximum=MAX_PAGE):
 def _filters(request, entity):
     kind = request.GET.get("kind", request.GET.get("tl_kind", ""))
     related = request.GET.get("related", request.GET.get("tl_related", "")) == "1"
-    return (kind if kind in Kind.values else ""), related and selectors.has_related(entity)
+    known = {code for code, _label in entry_kinds()}
+    return (kind if kind in known else ""), related and selectors.has_related(entity)
 
 
 def panel_context(request, obj, entity, *, page=1, only_page=False):
@@ -77,7 +80,7 @@ def panel_context(request, obj, entity, *, page=1, only_page=False):
         "kind": kind,
         "related": related,
         "has_related": selectors.has_related(entity),
-        "kinds": [(value, label) for value, label in Kind.choices],
+        "kinds": entry_kinds(),
         "user_kinds": [(kind_, Kind(kind_).label) for kind_ in USER_KINDS],
         "can_add": can(user, obj, EDIT),
         "query": query,
@@ -114,7 +117,6 @@ def resolve_refs(entries, user):
 
 
 # System entries that are about one field: shown without its values when the viewer's role hides it.
-FIELD_OF_KIND = {Kind.OWNER_CHANGED: "owner", Kind.STAGE_CHANGED: "stage", Kind.STATUS_CHANGED: "status"}
 
 
 def hide_fields(entries, user):
@@ -132,7 +134,8 @@ def hide_fields(entries, user):
         hidden = by_entity[key]
         changes = entry.data.get("changes") or []
         entry.changes = [change for change in changes if change.get("field") not in hidden]
-        entry.detail_hidden = FIELD_OF_KIND.get(entry.kind) in hidden or bool(changes and not entry.changes)
+        field = events.kind(entry.kind).field if events.is_kind(entry.kind) else ""
+        entry.detail_hidden = bool(field and field in hidden) or bool(changes and not entry.changes)
 
 
 def _named_refs(entry):
@@ -198,8 +201,8 @@ def _entry(request, pk):
 
 
 def _back(request, entry):
-    next_url = request.POST.get("next") or request.GET.get("next", "")
-    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+    next_url = safe_next(request)
+    if next_url:
         return next_url
     for record in selectors.linked_records(entry, request.user):
         return record.get_absolute_url() + "#timeline"

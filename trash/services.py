@@ -26,6 +26,7 @@ from simple_history.utils import bulk_update_with_history, get_history_model_for
 from access.models import AuditLog
 from access.scopes import DELETE
 from crm_site import events
+from crm_site.record_writes import RecordInput, write_updates
 from crm_site.registry import registry
 
 from .models import RetentionPolicy, default_retention_days
@@ -89,37 +90,20 @@ class DeleteResult:
 def records_delete(*, user, objs):
     """Move records to the bin; those the user may not delete (or already binned) are refused.
 
-    One transaction: the allowed rows are locked, updated in one statement per model with one explicit
-    history row each (bulk_history_create, as simple-history cannot see an UPDATE), then announced one by
-    one (events.DELETED). 1,000 records cost a handful of queries plus the listeners.
-    """
+    Through the write services in sets (crm_site.record_writes): the rows are locked, updated with one history
+    row each and announced per batch (events.DELETED): 1,000 records cost a handful of queries."""
     result = DeleteResult()
     now = timezone.now()
     for model, group in _by_model(objs).items():
-        allowed = list(
-            model.objects.visible_to(user, DELETE).filter(pk__in={obj.pk for obj in group})
-            .select_for_update(of=("self",)).order_by("pk")
+        group = sorted({obj.pk: obj for obj in group}.values(), key=lambda obj: obj.pk)
+        written = write_updates(
+            user=user, entity=model.entity(), action=DELETE, recheck=False, reason=DELETED_REASON,
+            event_kind=events.DELETED,
+            inputs=[RecordInput(obj=obj, system={"deleted_at": now, "deleted_by": user}) for obj in group],
         )
-        changes = {"deleted_at": now, "deleted_by": user, "updated_by": user, "updated_at": now}
-        _write_with_history(model, allowed, changes, user=user, reason=DELETED_REASON, when=now)
-        for obj in allowed:
-            events.record_event(events.DELETED, obj=obj, user=user)
-        allowed_ids = {obj.pk for obj in allowed}
-        result.moved += allowed
-        result.refused += [obj for obj in group if obj.pk not in allowed_ids]
+        result.moved += written.written
+        result.refused += [obj for obj, saved in zip(group, written.objs, strict=True) if saved is None]
     return result
-
-
-def _write_with_history(model, objs, changes, *, user, reason, when):
-    """The same field values on many locked rows: one UPDATE and one history row per record."""
-    if not objs:
-        return
-    for obj in objs:
-        for name, value in changes.items():
-            setattr(obj, name, value)
-    model.all_objects.filter(pk__in=[obj.pk for obj in objs]).update(**changes)
-    model.history.bulk_history_create(objs, update=True, default_user=user, default_change_reason=reason,
-                                      default_date=when)
 
 
 # ---------------------------------------------------------------------------
@@ -229,12 +213,15 @@ def records_restore(*, user, objs, restore_related=False, strict=False):
                     result.reason = _("Another record already uses the same value.")
                 elif current not in to_restore:
                     to_restore.append(current)
-        changes = {"deleted_at": None, "deleted_by": None, "updated_by": user, "updated_at": timezone.now()}
-        _write_with_history(model, to_restore, changes, user=user, reason=RESTORED_REASON, when=changes["updated_at"])
-        for obj in to_restore:
+        written = write_updates(
+            user=user, entity=model.entity(), action=None, recheck=False, manager="all_objects",
+            reason=RESTORED_REASON, event_kind=events.RESTORED,
+            inputs=[RecordInput(obj=obj, system={"deleted_at": None, "deleted_by": None}) for obj in to_restore],
+        )
+        for obj in written.written:
             results[(model, obj.pk)].restored = True
-            events.record_event(events.RESTORED, obj=obj, user=user)
-        restored_now += to_restore
+            results[(model, obj.pk)].obj = obj
+        restored_now += written.written
     for model, group in _by_model(restored_now).items():
         for pk, linked in linked_in_bin(group).items():
             results[(model, pk)].linked_in_bin = linked

@@ -12,15 +12,15 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
 from access.fields import hidden_fields
 from access.scopes import READ
+from crm_site.http import safe_next
 from crm_site.registry import registry
-from crm_site.views.generic import history_entries
+from crm_site.selectors import record_history
 
 from . import selectors, services
 from .forms import BinFilterForm
@@ -63,7 +63,7 @@ class BinItemView(View):
         return render(request, "trash/item.html", {
             "item": item,
             "object": obj,
-            "history": history_entries(obj, hidden=hidden),
+            "history": record_history(request.user, obj),
             "owner_hidden": "owner" in hidden,
             "linked_in_bin": services.linked_in_bin([obj])[obj.pk],
             "unique_conflicts": services.unique_conflicts(obj),
@@ -121,7 +121,7 @@ class BulkDeleteView(View):
         entity = registry[entity]
         ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
         objs = list(entity.model.objects.visible_to(request.user, READ).filter(pk__in=ids))
-        back = _safe_next(request, reverse(f"{entity.key}_list"))
+        back = safe_next(request, reverse(f"{entity.key}_list"))
         if not objs:
             messages.error(request, _("Select the records to delete."))
             return HttpResponseRedirect(back)
@@ -141,8 +141,3 @@ class BulkDeleteView(View):
         return HttpResponseRedirect(back)
 
 
-def _safe_next(request, default):
-    next_url = request.POST.get("next", "")
-    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        return next_url
-    return default

@@ -21,8 +21,8 @@ GRANTS = 1000
 @transaction.atomic
 def prepare(scale):
     """Departments, their users, the spread and the grants; returns the number of grants."""
-    from access.models import ContactUserGrant, Department, Membership
-    from contacts.models import Contact
+    from access.models import Department, Membership
+    from contacts.models import Contact, ContactUserGrant
 
     users = get_user_model().objects
     parent, _ = Department.objects.get_or_create(name="Bench company", parent=None)

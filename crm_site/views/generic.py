@@ -4,15 +4,12 @@ Access: every queryset comes from `visible_to()`; a record outside the read scop
 a missing right on a visible record answers 403.
 """
 
-from dataclasses import dataclass
-
-import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,9 +17,10 @@ from django.views import View
 
 from access.scopes import ADD, DELETE, EDIT, EXPORT, READ, can, scope_q
 
-from .. import services, ui
+from .. import history, selectors, services, ui
 from ..display import field_label, field_value, reachable_targets, restricted_value
-from ..forms import channel_formsets
+from ..forms import channel_formsets, channels_input
+from ..http import safe_next
 from ..registry import registry
 
 
@@ -45,7 +43,7 @@ class EntityView(View):
 
     def get_object(self):
         """The record, 404 when it is outside the user's read scope or in the bin."""
-        return get_object_or_404(self.visible(READ), pk=self.kwargs["pk"])
+        return selectors.record_for_user_or_404(self.request.user, self.entity, self.kwargs["pk"])
 
     def hidden(self):
         """Fields the user's roles hide on this entity (access.fields): left out of every screen."""
@@ -63,41 +61,12 @@ class EntityView(View):
         return render(self.request, entity_templates(self.entity, name), context, status=status)
 
 
-@dataclass
-class ListQuery:
-    """What a list request asks for: the records (search, filters and sort applied) and how it was asked."""
-
-    queryset: object
-    query: str
-    sort: str
-    filterset: object
-
-
 class ObjectListView(EntityView):
     def list_query(self):
-        """The records of the list for the request's ?q=, filters and sort, within the read scope.
-
-        The one place that reads a list's query string: the list page and the export both build their records
-        here, so an export holds exactly what the list shows. Fields the user's roles hide are neither searched,
-        filtered nor sorted by.
-        """
-        request = self.request
-        queryset = self.visible(READ)
-        query = request.GET.get("q", "").strip()
-        if query:
-            queryset = queryset.search(query, user=request.user)
-        filterset = self.filterset(request.GET, queryset)
-        if filterset.is_valid():
-            queryset = filterset.qs
-        sort = request.GET.get("sort", "")
-        sort_key = sort.lstrip("-")
-        if sort_key in self.entity.sort_fields and sort_key not in self.hidden():
-            expression = self.entity.sort_fields[sort_key]
-            descending = sort.startswith("-")
-            queryset = queryset.order_by(f"{'-' if descending else ''}{expression}", "-pk")
-        else:
-            sort = ""
-        return ListQuery(queryset, query, sort, filterset)
+        """The records of the list for the request's ?q=, filters and sort (selectors.entity_list): the list page and
+        the export both build their records here, so an export holds exactly what the list shows."""
+        return selectors.entity_list(user=self.request.user, entity=self.entity, params=self.request.GET,
+                                     request=self.request)
 
     def get(self, request, **kwargs):
         listed = self.list_query()
@@ -149,13 +118,6 @@ class ObjectListView(EntityView):
         except ValueError:
             size = settings.CRM_PAGE_SIZE
         return max(10, min(size, 100))
-
-    def filterset(self, data, queryset):
-        hidden = self.hidden()
-        fields = [name for name in self.entity.filter_fields if name not in hidden]
-        meta = type("Meta", (), {"model": self.model, "fields": fields})
-        filterset_class = type(f"{self.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta})
-        return filterset_class(data, queryset=queryset, request=self.request)
 
     def cell(self, obj, name, reachable):
         if name in ("phone", "primary_phone"):
@@ -224,9 +186,11 @@ class ObjectDetailView(EntityView):
                 .filter(**{accessor: obj})
                 .select_related(*related_entity.list_select_related)  # the card shows e.g. a deal's stage
             )
-            related_lists.append(
-                {"title": title, "entity": related_entity, "records": records[:50], "count": records.count()}
-            )
+            shown = list(records[:50])
+            rows = [{"object": record, "brief": [field_value(record, name, short=True)
+                                                 for name in related_entity.brief_fields]} for record in shown]
+            related_lists.append({"title": title, "entity": related_entity, "records": shown, "rows": rows,
+                                  "count": records.count()})
         channels = []
         if self.entity.has_channels:
             comms = list(obj.communications.all())
@@ -242,7 +206,9 @@ class ObjectDetailView(EntityView):
             "related_lists": related_lists,
             "can_edit": can_edit,
             "can_delete": can(user, obj, DELETE),
-            "history": history_entries(obj, hidden=hidden),
+            "badges": self.entity.card_badges(obj),
+            "extra_actions": [action for action in self.entity.extra_actions if action.shown_for(obj)],
+            "history": selectors.record_history(user, obj),
             "main_panels": ui.panels_for(self.request, obj, self.entity, "main"),
             "side_panels": ui.panels_for(self.request, obj, self.entity, "side"),
         }
@@ -252,44 +218,6 @@ def _channel_titles():
     from ..forms import CHANNEL_LABELS
 
     return list(CHANNEL_LABELS.items())
-
-
-def history_entries(obj, limit=20, hidden=()):
-    """The latest audit records with the fields each one changed (`hidden`: fields the reader may not see)."""
-    entries = []
-    records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
-    hidden = {"updated_at", "updated_by", "created_by", "created_at", "custom_fields", "department", *hidden}
-    for record, older in zip(records, records[1:] + [None], strict=False):
-        changes = []
-        if older is not None:
-            delta = record.diff_against(older)
-            for change in delta.changes:
-                if change.field in hidden:
-                    continue
-                changes.append(
-                    {
-                        "field": field_label(type(obj), change.field),
-                        "old": _history_value(obj, change.field, change.old),
-                        "new": _history_value(obj, change.field, change.new),
-                    }
-                )
-        entries.append({"record": record, "changes": changes})
-    return entries[:limit]
-
-
-def _history_value(obj, name, value):
-    try:
-        field = type(obj)._meta.get_field(name)
-    except Exception:
-        return value
-    if value in (None, ""):
-        return "—"
-    if field.choices:
-        return dict(field.flatchoices).get(value, value)
-    if field.is_relation and field.related_model is not None:
-        related = field.related_model._base_manager.filter(pk=value).first()
-        return str(related) if related else value
-    return value
 
 
 class ObjectEditView(EntityView):
@@ -325,42 +253,39 @@ class ObjectEditView(EntityView):
         # A read-only channel left out of the POST stays unbound: nothing to check, nothing to save.
         formsets = [fs for fs in self.formsets(request.POST) if fs.is_bound]
         if form.is_valid() and all(fs.is_valid() for fs in formsets):
-            creating = self.object.pk is None
-            editable = [fs for fs in formsets if not fs.read_only]
             try:
-                obj = services.record_save(user=request.user, form=form, channel_formsets=editable)
+                obj = self.save(form, formsets)
+            except services.VersionConflict as error:
+                form.show_errors(error)
+                form.data = form.data.copy()  # saving again now knowingly keeps the values typed here
+                form.data["version"] = history.version(self.object)
             except PermissionDenied as error:
-                self.forget_rolled_back_insert(creating)
                 form.add_error(None, str(error) or _("You may not save this record."))
             except ValidationError as error:
-                self.forget_rolled_back_insert(creating)
-                form.add_error(None, error)
+                form.show_errors(error)
             else:
-                if creating:
+                if self.object.pk is None:
                     messages.success(request, _("Created: “%(obj)s”.") % {"obj": obj})
                 else:
                     messages.success(request, _("Changes saved."))
                 return HttpResponseRedirect(self.success_url(obj))
         return self.show(form, self.formsets_to_show(formsets), status=400)
 
+    def save(self, form, formsets):
+        """The form's values through the write services (the same path as the admin, the import and the API)."""
+        data, channels = form.input_data(), channels_input(formsets) if self.entity.has_channels else None
+        if self.object.pk is None:
+            return services.record_create(user=self.request.user, entity=self.entity, data=data, channels=channels)
+        return services.record_update(user=self.request.user, obj=self.object, data=data, channels=channels,
+                                      version=form.cleaned_data.get("version"))
+
     def formsets_to_show(self, submitted):
         """After a refused POST: the submitted formsets with their errors, unsubmitted read-only ones as they are."""
         by_prefix = {fs.prefix: fs for fs in submitted}
         return [by_prefix.get(fs.prefix, fs) for fs in self.formsets()]
 
-    def forget_rolled_back_insert(self, creating):
-        """record_save() saved the new instance before its transaction was rolled back: drop the dead pk."""
-        if creating:
-            self.object.pk = None
-            self.object._state.adding = True
-
     def success_url(self, obj):
-        next_url = self.request.POST.get("next", "")
-        from django.utils.http import url_has_allowed_host_and_scheme
-
-        if next_url and url_has_allowed_host_and_scheme(next_url, {self.request.get_host()}):
-            return next_url
-        return obj.get_absolute_url()
+        return safe_next(self.request, obj.get_absolute_url())
 
     def show(self, form, formsets, status=200):
         return self.render(

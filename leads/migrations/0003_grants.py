@@ -1,0 +1,54 @@
+# Lead's grant tables, declared by this app now (they were access's): taken over as they are, then renamed.
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("leads", "0002_default_statuses"),
+        ("access", "0006_grants_move_to_entity_apps"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name="LeadGroupGrant",
+                    fields=[
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("content_object", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="group_grants", to="leads.lead")),
+                        ("group", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group")),
+                        ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
+                    ],
+                    options={
+                        "verbose_name": "Lead group grant",
+                        "abstract": False,
+                        "unique_together": {("group", "permission", "content_object")},
+                        "db_table": "access_leadgroupgrant",
+                    },
+                ),
+                migrations.CreateModel(
+                    name="LeadUserGrant",
+                    fields=[
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("content_object", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="user_grants", to="leads.lead")),
+                        ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
+                        ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                    ],
+                    options={
+                        "verbose_name": "Lead user grant",
+                        "abstract": False,
+                        "unique_together": {("user", "permission", "content_object")},
+                        "db_table": "access_leadusergrant",
+                    },
+                ),
+            ],
+            database_operations=[],
+        ),
+        migrations.AlterModelTable(name="leadgroupgrant", table=None),
+        migrations.AlterModelTable(name="leadusergrant", table=None),
+    ]
