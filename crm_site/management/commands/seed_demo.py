@@ -51,7 +51,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, scale=None, seed=42, chunk=20_000, verbosity=1, **options):
-        unit_key, unit = demo.scale_generator().key, demo.scale_generator().unit_option
+        generator = demo.scale_generator()
+        unit = generator.unit_option
         if scale is not None and scale < 0:
             raise CommandError(f"--{unit} must be zero or more")
         existing = demo.existing_units()
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             rows = sum(counts.values())
             self.stdout.write(
                 f"  slice {done}/{total}: {demo.summary(counts, entities_only=True)}, {rows} rows in {seconds:.1f} s "
-                f"({rows / max(seconds, 1e-9):,.0f} rows/s, {counts[unit_key] / max(seconds, 1e-9):,.0f} "
+                f"({rows / max(seconds, 1e-9):,.0f} rows/s, {counts[generator.key] / max(seconds, 1e-9):,.0f} "
                 f"{unit}/s; history rows not counted)"
             )
             self.stdout.flush()
