@@ -335,6 +335,22 @@ def _slices(users, generators):
     return list(run)
 
 
+def test_making_the_slices_reads_nothing_from_the_database():
+    """They are made in a thread of their own: a query there would open (and leave) a connection of its own."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    users = demo.ensure_demo_users()
+    run = demo.DemoRun(seed=5, scale=SMALL, owners=demo.demo_owners(users), now=FIXED_NOW)
+    run.ids.update({spec.key: 1 for spec in run.tables if spec.explicit_ids})
+
+    def refuse(*args):
+        raise AssertionError("a query while making slices")
+
+    with connection.execute_wrapper(refuse):
+        assert sum(len(slice_.rows["communication"]) for slice_ in run)
+
+
 def test_a_fifth_generator_plugs_in_and_leaves_the_others_data_as_it_was():
     from crm_site.demo.registry import in_dependency_order
 

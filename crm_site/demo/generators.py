@@ -42,12 +42,16 @@ class Generator:
     own_stream = False
 
     def __init__(self, run):
+        from django.contrib.contenttypes.models import ContentType
+
         self.run = run
         if self.own_stream:
             self.rng = QuickRandom(f"{run.seed}:{self.key}")
             self.fake = Fake(self.rng, run.fake.pools, run.refs)
         else:
             self.rng, self.fake = run.rng, run.fake
+        # Read here, not in make(): slices are made in a thread of their own, which must not open a connection.
+        self.content_type_id = ContentType.objects.get_for_model(self.tables[0].model).pk
         quotas = owner_quotas(run.owners, self.requested(run.scale))
         self.schedule = OwnerSchedule(run.owners, quotas)
         self.total = self.schedule.total
@@ -68,12 +72,6 @@ class Generator:
         """A moment `low`..`high` seconds after `moment`, squeezed (not clipped) so it is never in the future."""
         high = min(high, self.run.now - moment)
         return moment + self.rng.randint(min(low, max(high, 0)), max(high, 0))
-
-    @functools.cached_property
-    def content_type_id(self):
-        from django.contrib.contenttypes.models import ContentType
-
-        return ContentType.objects.get_for_model(self.tables[0].model).pk
 
     def channel(self, rows, object_id, channel, kind, value, normalized, primary, position):
         """A phone, e-mail, messenger or web link of one of this generator's records."""
