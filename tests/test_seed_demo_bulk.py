@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from contacts.models import Contact
 from crm_site import demo
+from crm_site.demo import pgcopy
 from crm_site.models import Communication
 from deals.models import Deal, StageChange
 
@@ -23,15 +24,15 @@ def _layout(names):
     fields = [models.IntegerField(), models.CharField(), models.BooleanField(null=True), models.DateTimeField(null=True)]
     fields = dict(zip(("id", "name", "flag", "at"), fields, strict=True))
     chosen = [fields[n] for n in names]
-    return [demo._copy_converter(f) for f in chosen]
+    return [pgcopy._copy_converter(f) for f in chosen]
 
 
 def test_copy_text_quick_path_matches_the_escaping_path_on_plain_values():
     converters = _layout(["id", "name", "flag", "at"])
     rows = [(1, "Иванов", True, "2024-05-01 10:00:00+00:00"), (2, "", None, None)]
-    quick = demo._copy_text(rows, converters, "\t{}", plain=True)
+    quick = pgcopy._copy_text(rows, converters, "\t{}", plain=True)
     assert quick == "1\tИванов\tTrue\t2024-05-01 10:00:00+00:00\t{}\n2\t\t\\N\t\\N\t{}\n"
-    slow = demo._copy_text(rows, converters, "\t{}", plain=False)
+    slow = pgcopy._copy_text(rows, converters, "\t{}", plain=False)
     assert slow == "1\tИванов\tt\t2024-05-01 10:00:00+00:00\t{}\n2\t\t\\N\t\\N\t{}\n"
 
 
@@ -39,11 +40,15 @@ def test_copy_text_quick_path_matches_the_escaping_path_on_plain_values():
 def test_copy_text_escapes_values_that_need_it(odd):
     converters = _layout(["id", "name"])
     rows = [(1, "plain"), (2, odd), (3, None)]
-    text = demo._copy_text(rows, converters, "\t\\N", plain=True)
+    text = pgcopy._copy_text(rows, converters, "\t\\N", plain=True)
     lines = text.split("\n")
     assert len(lines) == 4 and lines[-1] == ""
-    assert lines[1] == "2\t" + odd.translate(demo._COPY_ESCAPE) + "\t\\N"
+    assert lines[1] == "2\t" + odd.translate(pgcopy._COPY_ESCAPE) + "\t\\N"
     assert lines[2] == "3\t\\N\t\\N"
+
+
+def _seed_layout(users, scale):
+    return demo.DemoRun(seed=1, scale=scale, owners=demo.demo_owners(users)).layout
 
 
 def _session_settings():
@@ -58,14 +63,14 @@ def test_fast_writer_leaves_the_session_as_it_found_it():
     before = _session_settings()
     assert before[0] == "origin"
     users = demo.ensure_demo_users()
-    demo.seed_demo_data(users=users, contacts=40, seed=5, rebuild_indexes=True)
+    demo.seed_demo_data(users=users, scale=40, seed=5, rebuild_indexes=True)
     assert _session_settings() == before
 
 
 @postgres_only
 def test_a_broken_reference_is_caught_and_nothing_is_written(monkeypatch):
     """With the per-row triggers skipped, the bulk check still refuses a row pointing nowhere."""
-    original = demo.DemoGenerator.__iter__
+    original = demo.DemoRun.__iter__
 
     def broken(self):
         for slice_ in original(self):
@@ -73,11 +78,11 @@ def test_a_broken_reference_is_caught_and_nothing_is_written(monkeypatch):
             slice_.rows["contact"][0] = first[:15] + (10**9,) + first[16:]  # source_id of no source
             yield slice_
 
-    monkeypatch.setattr(demo.DemoGenerator, "__iter__", broken)
+    monkeypatch.setattr(demo.DemoRun, "__iter__", broken)
     users = demo.ensure_demo_users()
     with pytest.raises(IntegrityError):
         with transaction.atomic():
-            demo.seed_demo_data(users=users, contacts=40, seed=5)
+            demo.seed_demo_data(users=users, scale=40, seed=5)
     assert not Deal.all_objects.exists() and not Contact.all_objects.exists()
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('session_replication_role')")
@@ -85,8 +90,8 @@ def test_a_broken_reference_is_caught_and_nothing_is_written(monkeypatch):
 
 
 def _index_definitions():
-    tables = [spec.model._meta.db_table for spec in demo.TABLES]
-    tables += [spec.model.history.model._meta.db_table for spec in demo.TABLES if spec.audited]
+    tables = [spec.model._meta.db_table for spec in demo.tables()]
+    tables += [spec.model.history.model._meta.db_table for spec in demo.tables() if spec.audited]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisvalid FROM pg_index "
@@ -101,7 +106,7 @@ def test_big_load_rebuilds_exactly_the_indexes_it_dropped():
     before = _index_definitions()
     assert len(before) > 100
     users = demo.ensure_demo_users()
-    result = demo.seed_demo_data(users=users, contacts=60, seed=9, rebuild_indexes=True)
+    result = demo.seed_demo_data(users=users, scale=60, seed=9, rebuild_indexes=True)
     assert _index_definitions() == before
     # The data is all there, with its history, and the indexes serve queries again.
     assert Contact.objects.count() == result.counts["contact"] >= 60
@@ -117,12 +122,12 @@ def test_auto_mode_keeps_the_indexes_of_a_small_load():
     users = demo.ensure_demo_users()
     writer = demo.writer_for(connection)
     with transaction.atomic():
-        writer.begin(demo.References.load(), {u.pk: u for u in users.values()}, contacts=60)
+        writer.begin(_seed_layout(users, 60), {u.pk: u for u in users.values()}, scale=60)
         assert writer.rebuild_indexes is False and writer.dropped_indexes == []
         writer.finish()
     big = demo.writer_for(connection)
     with transaction.atomic():
-        big.begin(demo.References.load(), {u.pk: u for u in users.values()}, contacts=demo.PostgresCopyWriter.BULK_CONTACTS)
+        big.begin(_seed_layout(users, 60), {u.pk: u for u in users.values()}, scale=demo.PostgresCopyWriter.BULK_SCALE)
         assert big.rebuild_indexes is True and big.dropped_indexes
         transaction.set_rollback(True)
 
@@ -144,10 +149,10 @@ def test_a_role_that_may_not_skip_triggers_still_seeds_with_them():
         try:
             writer = demo.writer_for(connection, rebuild_indexes=False)
             with transaction.atomic():
-                writer.begin(demo.References.load(), {u.pk: u for u in users.values()}, contacts=40)
+                writer.begin(_seed_layout(users, 40), {u.pk: u for u in users.values()}, scale=40)
                 assert writer.skip_triggers is False
                 transaction.set_rollback(True)
-            result = demo.seed_demo_data(users=users, contacts=40, seed=3, rebuild_indexes=False)
+            result = demo.seed_demo_data(users=users, scale=40, seed=3, rebuild_indexes=False)
         finally:
             cursor.execute("RESET ROLE")
     assert result.counts["contact"] >= 40

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from crm_site import demo
 from crm_site.registry import registry
 
 from . import selectors
@@ -27,6 +28,12 @@ NOTES = [
 CALL_RESULTS = ["договорились о встрече", "не дозвонился", "отправить КП", "домовилися про зустріч", "call back"]
 MEETING_PLACES = ["офис клиента", "наш офис", "Zoom", "офіс клієнта"]
 TASKS = ["Отправить КП", "Перезвонить клиенту", "Подготовить договор", "Надіслати рахунок", "Follow up on the demo"]
+
+
+@demo.after_seed(order=10)
+def seed_timeline(*, users, seed, scale):
+    """seed_demo's step once the records are in."""
+    return f"{seed_activity(users=list(users.values()), seed=seed)} timeline entries"
 
 
 def seed_activity(*, users, seed=42, per_entity=150):

@@ -24,7 +24,7 @@ def run_seed(ctx):
     users = demo.ensure_demo_users("demo")
     reset_peak_rss()
     with stopwatch() as timing:
-        demo.seed_demo_data(users=users, contacts=ctx.scale, seed=ctx.seed)
+        demo.seed_demo_data(users=users, scale=ctx.scale, seed=ctx.seed)
     created = Contact.all_objects.count() - before
     ctx.state.update({"seed_seconds": timing["seconds"], "seed_contacts": created, "seed_rss": peak_rss_mb()})
     return created, timing["seconds"]
