@@ -30,7 +30,6 @@ FILE_MESSAGES = {
     "not_a_table": _("This doesn't look like a table: no column separator (comma, semicolon or tab) was found."),
     "unknown_format": _("Unknown file format “%(format)s”; choose CSV, XLSX or vCard."),
     "unknown_encoding": _("Unknown encoding “%(encoding)s”."),
-    "undetected_encoding": _("The file's encoding could not be recognised; choose it and try again."),
     "decode_error": _("The file can't be read as %(encoding)s (unreadable characters near row %(row)s); choose "
                       "its encoding and try again."),
     "bad_csv": _("Row %(row)s can't be read: %(reason)s."),
