@@ -5,7 +5,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from dedup.importing import ImportDefaults, auto_map
 from dedup.importing.models import ImportMapping
-from dedup.importing.services import import_mapping_delete, import_mapping_load, import_mapping_save, import_mappings
+from dedup.importing.services import (
+    import_mapping_delete,
+    import_mapping_load,
+    import_mapping_save,
+    import_mappings,
+)
 from tests.factories import assign_role, make_user
 
 pytestmark = pytest.mark.django_db
