@@ -208,9 +208,10 @@ def test_the_fast_path_agrees_with_phonenumbers():
               "{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}", "8{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}", "+7{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}",
               "+380 {0}{1} {2}{3}{4} {5}{6} {7}{8}", "0{0}{1} {2}{3}{4} {5}{6} {7}{8}", "380{0}{1}{2}{3}{4}{5}{6}{7}{8}",
               "+380{0}{1}{2}{3}{4}{5}{6}{7}{8}"]
+    extensions = ["", "", "", " доб. 12", ", доб.123", " ext. 5", "доб.1", " вн. 12", " x 12", " #12"]
     for region in ("RU", "UA", "BY", "KZ"):
         for _ in range(3000):
-            text = rnd.choice(shapes).format(*(rnd.randrange(10) for _ in range(10)))
+            text = rnd.choice(shapes).format(*(rnd.randrange(10) for _ in range(10))) + rnd.choice(extensions)
             expected = crm_normalize_phone(text, region) if parse_phone(text, region) is not None else None
             assert normalize_phone(text, region) == expected, (text, region)
 

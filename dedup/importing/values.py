@@ -310,7 +310,16 @@ def normalize_phone(value, region):
                 return "+380" + digits[1:]
             if length == 12 and digits.startswith("380") and digits[3] in _NATIONAL_START["380"]:
                 return "+" + digits
+    match = _EXTENSION.search(value) if ("доб" in value or "xt" in value or "XT" in value) else None
+    if match and match.start():
+        base = normalize_phone(value[: match.start()], region)  # the number without "доб. 12": same E.164
+        if base is not None:
+            return base
     return _slow_phone(value, region)
+
+
+# Extensions phonenumbers reads too ("доб. 12", "ext 5"; it drops them from E.164, and so do we).
+_EXTENSION = re.compile(r"[\s,]*(?:доб|ext)\.?\s*\d{1,6}\s*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=100_000)
