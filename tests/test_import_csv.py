@@ -75,6 +75,14 @@ def test_utf16_without_a_bom_is_recognised_too():
     assert rows == RUSSIAN[1:]
 
 
+def test_cyrillic_after_a_long_latin_start_is_still_found():
+    """The encoding is guessed from the file's start and end: 300 KB of Latin rows first don't make it UTF-8."""
+    rows = [["Name", "Phone"]] + [["Smith", "+1 650 253 0000"]] * 12_000 + [["Щербаков", "+7 916 123 45 67"]]
+    parsed, values = read(csv_bytes(rows, delimiter=";", encoding="cp1251"))
+    assert parsed.encoding == "cp1251"
+    assert values[-1] == ["Щербаков", "+7 916 123 45 67"]
+
+
 def test_the_encoding_can_be_chosen():
     data = csv_bytes(RUSSIAN, delimiter=";", encoding="cp866")
     parsed, rows = read(data, encoding="cp866")

@@ -155,3 +155,10 @@ def test_a_file_without_cards_is_refused():
     with pytest.raises(NotATable) as caught:
         mapped(b"BEGIN:VCALENDAR\nEND:VCALENDAR\n", name="x.vcf", file_format="vcard")
     assert caught.value.code == "no_cards"
+
+
+def test_a_utf16_vcard_file():
+    text = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Коваленко;Олена;Іванівна;;\r\nTEL;TYPE=WORK:044 123 45 67\r\nEND:VCARD\r\n"
+    parsed, [row] = mapped(text.encode("utf-16"), region="UA", name="contacts.vcf")
+    assert (parsed.format, parsed.encoding) == ("vcard", "utf-16")
+    assert row.data["last_name"] == "Коваленко" and phones(row) == [("work", "+380441234567")]

@@ -15,6 +15,8 @@ import random
 import tempfile
 import time
 
+from django.test.utils import override_settings
+
 from contacts.models import Contact
 
 from ..baselines import copy_in, copy_out, import_export_contacts
@@ -61,9 +63,11 @@ def parse_figures(ctx):
         parse_file(small)
         small_peak = peak_rss_mb()
         write_contacts_csv(large, rows * 10, seed=ctx.seed + 1)
-        reset_peak_rss()
-        parse_file(large)
-        large_peak = peak_rss_mb()
+        # 1M rows of this file are ~100 MB: over the default 50 MB limit, raised for the measurement only.
+        with override_settings(CRM_IMPORT_MAX_FILE_SIZE=os.path.getsize(large), CRM_IMPORT_MAX_ROWS=rows * 10):
+            reset_peak_rss()
+            parse_file(large)
+            large_peak = peak_rss_mb()
         ctx.emit(NAME, "parse_peak_rss_x10_rows_mb", large_peak, unit="MB",
                  baseline=f"peak RSS reading {rows:,} rows", baseline_value=small_peak, goal="<= 1.3",
                  rows=rows * 10, file_mb=round(os.path.getsize(large) / 1024 / 1024, 1),

@@ -35,6 +35,20 @@ def read_sample(stream, size=SAMPLE_BYTES):
     return sample
 
 
+def read_tail(stream, size=64 * 1024):
+    """The end of a file longer than the head sample (b"" otherwise): a file whose first 256 KB are plain
+    ASCII may still be Windows-1251 further on."""
+    stream.seek(0, 2)
+    length = stream.tell()
+    if length <= SAMPLE_BYTES:
+        stream.seek(0)
+        return b""
+    stream.seek(length - size)
+    tail = stream.read(size)
+    stream.seek(0)
+    return tail
+
+
 def detect_format(sample, name=""):
     """`csv`, `xlsx` or `vcard`, from the first bytes (the extension only breaks ties). Refuses old .xls,
     other archives and binary files with a clear message."""
@@ -67,9 +81,10 @@ def check_encoding_name(name):
         raise ImportFileError("unknown_encoding", encoding=str(name)[:40]) from None
 
 
-def detect_encoding(sample):
-    """The text encoding of a sample: a byte order mark, else UTF-8 if it decodes, UTF-16 without a mark if every
-    other byte is zero, else the best of CANDIDATE_ENCODINGS by charset-normalizer. Binary data is refused."""
+def detect_encoding(sample, tail=b""):
+    """The text encoding of a file from its first bytes (and its last, `tail`): a byte order mark, else UTF-16
+    without a mark if every other byte is zero, else UTF-8 if both decode, else the best of CANDIDATE_ENCODINGS
+    by charset-normalizer. Binary data is refused."""
     for bom, encoding in BOMS:
         if sample.startswith(bom):
             return encoding
@@ -78,11 +93,14 @@ def detect_encoding(sample):
         return utf16
     if b"\x00" in sample or len(_CONTROL.findall(sample[:65536])) > 8:
         raise NotATable("binary")
-    if _is_utf8(sample):
+    tail = tail.lstrip(bytes(range(0x80, 0xC0)))  # it may start inside a UTF-8 character
+    if _is_utf8(sample) and _is_utf8(tail):
         return "utf-8"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample, cp_isolation=list(CANDIDATE_ENCODINGS)).best()
+    # Only the lines with non-ASCII bytes: a few Cyrillic words among thousands of Latin rows are the signal.
+    lines = b"\n".join(line for line in (sample + b"\n" + tail).split(b"\n") if not line.isascii())
+    best = from_bytes(lines, cp_isolation=list(CANDIDATE_ENCODINGS)).best()
     if best is None:
         raise NotATable("binary")
     return best.encoding

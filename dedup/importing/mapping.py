@@ -38,9 +38,6 @@ CONCEPT_TARGETS = {
 }
 # Concepts of channels fall back to the contacts linked to an entity without channels of its own (a deal).
 CHANNEL_FALLBACK = {"phone": "link:contacts.phone", "email": "link:contacts.email"}
-# Several columns into one text field: joined with this for long text (TextField), else the first filled one.
-JOINERS = {"address": ", ", "legal_address": ", "}
-TEXT_JOINER = "\n"
 LANGUAGES = ("en", "ru", "uk")
 
 

@@ -80,7 +80,7 @@ def open_import_file(source, *, name="", file_format=None, encoding=None, delimi
     imported."""
     stream, close = _binary_stream(source)
     try:
-        name = name or getattr(source, "name", "") or ""
+        name = name or (source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")) or ""
         name = os.path.basename(str(name))
         size = file_size(stream)
         check_file_size(size)

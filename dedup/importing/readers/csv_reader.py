@@ -4,13 +4,11 @@ import csv
 import io
 import itertools
 
-from ..detection import decode_sample, detect_delimiter, detect_encoding, read_sample
+from ..detection import decode_sample, detect_delimiter, detect_encoding, read_sample, read_tail
 from ..errors import WARNING, EmptyFile, EncodingProblem, ImportFileError, NotATable, RowIssue
 
 MAX_HEADER = 120  # characters; Bitrix24's longest column titles are about 45
-# A cell longer than this is a quote left open, swallowing the rows after it.
-FIELD_LIMIT = 1024 * 1024
-csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+# A cell longer than csv.field_size_limit() (128 KB) is a quote left open, swallowing the rows after it.
 
 
 def clean_header(value):
@@ -23,7 +21,7 @@ class CsvReader:
     def __init__(self, stream, *, encoding=None, delimiter=None):
         self.stream = stream
         sample = read_sample(stream)
-        self.encoding = encoding or detect_encoding(sample)
+        self.encoding = encoding or detect_encoding(sample, read_tail(stream))
         text = decode_sample(sample, self.encoding)
         if not text.strip(" \t\r\n,;|\ufeff"):
             raise EmptyFile()  # nothing but separators

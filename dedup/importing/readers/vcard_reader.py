@@ -14,7 +14,7 @@ import re
 
 from vobject.base import getLogicalLines, textLineToContentLine
 
-from ..detection import detect_encoding, read_sample
+from ..detection import detect_encoding, read_sample, read_tail
 from ..errors import EncodingProblem, NotATable, RowIssue
 
 # The columns a card is spread over: vCard property, and the TYPE for TEL/EMAIL/ADR.
@@ -39,7 +39,7 @@ class VCardReader:
 
     def __init__(self, stream, *, encoding=None):
         self.stream = stream
-        self.encoding = encoding or detect_encoding(read_sample(stream))
+        self.encoding = encoding or detect_encoding(read_sample(stream), read_tail(stream))
         self.headers = list(COLUMNS)
         self.header_row = 0
         if not self._has_cards():
