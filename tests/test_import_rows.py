@@ -267,3 +267,21 @@ def test_the_file_locale_decides_ambiguous_dates_and_numbers():
     rows = import_rows("deal", [["Название сделки", "Сумма", "Предполагаемая дата закрытия"],
                                 ["А", "1 234,50", "03.04.2025"]])
     assert (rows[0].data["amount"], rows[0].data["expected_close_date"]) == (Decimal("1234.50"), dt.date(2025, 4, 3))
+
+
+def test_a_mapped_row_has_the_match_keys_of_the_record_it_describes():
+    """Phase B matches file rows against the base by dedup's match keys: a row and the saved record it describes
+    give the same keys."""
+    from dedup.importing import row_match_keys
+    from dedup.keys import record_keys
+    from tests.factories import make_company, make_contact
+
+    owner = make_user("keys")
+    company = make_company(owner, name="ООО «Ромашка»")
+    contact = make_contact(owner, last_name="Иванов", first_name="Иван", middle_name="Петрович",
+                           birthday=dt.date(1985, 3, 15), address="ул. Ленина, 5", phones=["8 (495) 123-45-67"],
+                           emails=["Ivan@Example.RU"], companies=[company])
+    [row] = import_rows("contact", [["ФИО", "Телефон", "E-mail", "Компания", "Дата рождения", "Адрес"],
+                                    ["Иванов Иван Петрович", "+7 495 123 45 67", "ivan@example.ru", "Ромашка ООО",
+                                     "15.03.1985", "ул. Ленина, 5"]])
+    assert row_match_keys("contact", row) == record_keys(contact)

@@ -20,6 +20,6 @@ mappings).
 from .errors import ImportFileError, RowIssue  # noqa: F401
 from .mapping import ColumnMap, Mapping, auto_map, resolve_concept  # noqa: F401
 from .parsed import ParsedFile, RawRow, open_import_file  # noqa: F401
-from .rows import Channel, ImportDefaults, MappedRow, RowMapper, guess_file_locale  # noqa: F401
+from .rows import Channel, ImportDefaults, MappedRow, RowMapper, guess_file_locale, row_match_keys  # noqa: F401
 from .targets import Target, mapping_targets, register_target_provider  # noqa: F401
 from .values import ValueLocale  # noqa: F401

@@ -80,6 +80,20 @@ class MappedRow:
         }
 
 
+def row_match_keys(entity, row):
+    """The dedup match keys of a mapped row, computed exactly as for a saved record (dedup.keys), so phase B can
+    match file rows against the base and against each other: (kind, value) pairs."""
+    from dedup.keys import keys_from_values, spec_for
+
+    key = entity if isinstance(entity, str) else entity.key
+    spec = spec_for(key)
+    if not spec.enabled:
+        return set()
+    comms = [(channel.channel, channel.normalized, channel.value) for channel in row.channels]
+    companies = [link["name"] for name in spec.company_links for link in row.links.get(name, ()) if link.get("name")]
+    return keys_from_values(spec, row.data, comms, companies)
+
+
 def _json(value):
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
