@@ -112,6 +112,9 @@ def test_the_delimiter_can_be_chosen():
     assert rows == [["1", "2"]]
     parsed, rows = read(b"a\tb\n1\t2\n", delimiter="tab")
     assert rows == [["1", "2"]]
+    with pytest.raises(ImportFileError) as caught:
+        read(b"a;b\n1;2\n", delimiter=";;")
+    assert caught.value.message == "The column separator must be one character."
 
 
 # Files csv.Sniffer misreads: it counts characters and, when ";" and "," occur equally often in every line,

@@ -33,6 +33,7 @@ FILE_MESSAGES = {
     "decode_error": _("The file can't be read as %(encoding)s (unreadable characters near row %(row)s); choose "
                       "its encoding and try again."),
     "bad_csv": _("Row %(row)s can't be read: %(reason)s."),
+    "bad_delimiter": _("The column separator must be one character."),
     "unclosed_quote": _("Row %(row)s starts a quoted cell that never ends: check the quotes in that row."),
     "xls": _("Old Excel files (.xls) can't be imported: save the file as .xlsx or CSV and try again."),
     "zip_not_xlsx": _("This archive is not an Excel workbook."),

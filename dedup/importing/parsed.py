@@ -79,6 +79,7 @@ def open_import_file(source, *, name="", file_format=None, encoding=None, delimi
     (the wizard's choices); raises an ImportFileError subclass with a user-facing message when the file can't be
     imported."""
     stream, close = _binary_stream(source)
+    reader = None
     try:
         name = name or (source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "")) or ""
         name = os.path.basename(str(name))
@@ -93,7 +94,7 @@ def open_import_file(source, *, name="", file_format=None, encoding=None, delimi
         if delimiter is not None:
             delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
             if len(delimiter) != 1:
-                raise ImportFileError("bad_csv", row=1, reason="separator must be one character")
+                raise ImportFileError("bad_delimiter")
         if file_format == detection.XLSX:
             reader = XlsxReader(stream, sheet=sheet)
         elif file_format == detection.VCARD:
@@ -110,7 +111,7 @@ def open_import_file(source, *, name="", file_format=None, encoding=None, delimi
             raise HeaderOnly()
         return parsed
     except BaseException:
-        if "reader" in locals() and hasattr(reader, "close"):
+        if hasattr(reader, "close"):
             reader.close()
         if close:
             close()
@@ -128,7 +129,7 @@ def _binary_stream(source):
     if hasattr(source, "open") and getattr(source, "closed", False):
         source.open("rb")  # a Django File that was closed
     if not hasattr(stream, "seekable") or not stream.seekable():
-        raise ImportFileError("bad_csv", row=1, reason="the upload can't be read twice")
+        raise TypeError("open_import_file needs a seekable file: the file is read more than once")
     if not isinstance(stream, io.IOBase):
         stream = io.BufferedReader(_StreamAdapter(stream))
     return stream, None

@@ -13,6 +13,7 @@ functions; phones take `values.normalize_phone`'s fast path.
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import translation
 
 from crm_site.models import Communication
@@ -160,7 +161,7 @@ class RowMapper:
         try:
             self.entity.model._meta.get_field(name)
             return True
-        except Exception:
+        except FieldDoesNotExist:
             return False
 
     def _is_scoped(self, target):
