@@ -162,6 +162,9 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+# Import files (dedup/importing/limits.py has the XLSX zip limits too): size in bytes, data rows.
+CRM_IMPORT_MAX_FILE_SIZE = int(os.environ.get("CRM_IMPORT_MAX_FILE_SIZE", str(50 * 1024 * 1024)))
+CRM_IMPORT_MAX_ROWS = int(os.environ.get("CRM_IMPORT_MAX_ROWS", "1000000"))
 
 # Celery: Redis when REDIS_URL is set, otherwise tasks run eagerly in-process (demo mode).
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -201,3 +201,6 @@ class MergeRecord(models.Model):
     @property
     def model(self):
         return self.content_type.model_class()
+
+
+from .importing.models import ImportMapping  # noqa: E402,F401 (the import pipeline's saved mappings)
