@@ -183,7 +183,7 @@ def write_updates(*, user, entity, inputs, action=EDIT, recheck=True, reason="",
     model = entity.model
     result = BulkResult(objs=[None] * len(inputs))
     pks = [item.obj.pk for item in inputs]
-    locked = getattr(model, manager).select_for_update(of=("self",)).in_bulk(pks)
+    locked = getattr(model, manager).select_for_update(of=("self",)).select_related(*_lookup_fields(model)).in_bulk(pks)
     allowed = set(locked)
     if action is not None:
         from access.scopes import scope_q
@@ -268,6 +268,15 @@ def _refused_after_update(user, model, pks):
     refused.update({pk: PermissionDenied(_("After this change you could no longer edit the record; nothing was "
                                            "saved.")) for pk in uneditable})
     return refused
+
+
+def _lookup_fields(model):
+    """Foreign keys to small reference lists (a deal's stage, a lead's status): joined when records are locked,
+    so the model's own clean() reads them without a query per record."""
+    from django.contrib.auth import get_user_model
+
+    return [f.name for f in model._meta.concrete_fields if f.many_to_one and f.related_model is not get_user_model()
+            and not hasattr(f.related_model, "entity") and f.name not in record_input.SYSTEM_FIELDS]
 
 
 def _attvalue(model, name, value):

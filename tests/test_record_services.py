@@ -332,3 +332,18 @@ def test_users_of_bulk_writes_keep_the_department_of_each_owner(admin_user, user
     loner = make_user(department=None)
     moved = services.record_update(user=admin_user, obj=result.written[0], data={"owner": loner})
     assert moved.department is None
+
+
+@constant_queries
+def test_bulk_update_of_deals_reads_their_stages_once(user):
+    deals = [make_deal(user, company=None) for _ in range(30)]
+
+    def change(objs, value):
+        return services.records_update_bulk(user=user, rows=[RecordInput(obj=d, data={"comment": value}) for d in objs])
+
+    change(deals[:2], "warm")
+    with CaptureQueriesContext(connection) as few:
+        change(deals[:3], "a")
+    with CaptureQueriesContext(connection) as many:
+        change(deals, "b")
+    assert len(many) == len(few)
