@@ -76,7 +76,7 @@ def load_columns(entity_key, *, queryset=None):
         return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
     def distinct(kind):
-        return [r[0] for r in _fetch(f"SELECT DISTINCT value FROM {table} WHERE {where} ORDER BY value{collate}",
+        return [r[0] for r in _fetch(f"SELECT DISTINCT value{collate} FROM {table} WHERE {where} ORDER BY 1",
                                      [content_type.pk, kind, *sub_params])]
 
     comparisons = scoring.comparisons_for(entity_key)
