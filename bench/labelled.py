@@ -253,6 +253,9 @@ def generate(n, seed=42, duplicate_share=0.22):
             person.emails.append(person.personal_email)
         if rng.random() < 0.6:
             _employ(rng, person, rng.choice(employers), companies)
+        if not (person.phones or person.emails or person.birthday):  # a card with a name only: no one could tell
+            person.mobile = _phone(rng, locale)
+            person.phones.append(format_phone(rng, person.mobile, False))
         for key, value in overrides.items():
             setattr(person, key, value)
         return person
@@ -411,7 +414,7 @@ def _branch_people(rng, new_person, companies):
         _employ(rng, person, company, companies, office_phone=head.phone)  # the central line
         person.cases.add("branches")
         group.append(person)
-    if rng.random() < 0.5:  # two people of one surname at the branches
+    if rng.random() < 0.5 and group[0].first_name != group[1].first_name:  # one surname at both branches
         group[1].last_name = _family_surname(group[0].last_name, group[1].gender, group[0].locale)
     return group
 
@@ -431,6 +434,16 @@ def _copy(rng, base, companies, employers):
     if not card.cases - set(NEGATIVE_CASES):
         card.cases.add("case")
         card.last_name = card.last_name.upper()
+    shared = (set(card.phones) & set(base.phones) or (card.mobile and card.phones and base.phones)
+              or set(card.emails) & set(base.emails) or (card.birthday and base.birthday)
+              or (card.address and base.address) or (card.company is not None and card.company == base.company))
+    if not shared:  # nothing in common but a name: no person could tell either, so keep one thing
+        if base.phones:
+            card.phones = [base.phones[0]]
+        elif base.emails:
+            card.emails = [base.emails[0]]
+        else:
+            card.birthday = base.birthday
     return card
 
 

@@ -125,7 +125,9 @@ def keys_from_values(spec, row, comms=(), companies=()):
             keys.add((kind, value))
     for channel, normalized, raw in comms:
         if channel == Communication.Channel.PHONE:
-            value = normalized if normalized.startswith("+") else normalize.phone_key(raw)
+            # The stored E.164 form, unless the default region could not have read it (no +, or +7 0…).
+            plausible = normalized.startswith("+") and not normalized.startswith("+70")
+            value = normalized if plausible else normalize.phone_key(raw)
         elif channel == Communication.Channel.EMAIL:
             value = normalize.email_key(normalized)
             if value:

@@ -4,7 +4,7 @@ gender ending, and the spellings of a Cyrillic name in Latin.
 - First names: `data/first_names.tsv` lists full forms (Russian, Ukrainian, English) with their common
   diminutives; `first_name_groups("Саша")` and `first_name_groups("Aleksandr")` share a group.
 - Gender: the patronymic's ending first (-ович/-евич/-ич, -овна/-евна/-ична), then the first name (the table,
-  then pymorphy3 with its Russian and Ukrainian dictionaries), then the surname's ending (-ов/-ова, -ский/-ская).
+  then pymorphy3 with its Russian and Ukrainian dictionaries); two forms of one surname (-ов/-ова, -ский/-ская).
 - Surnames: `surname_stem("Иванова") == surname_stem("Ivanov")`, so a husband and a wife share a surname
   (and differ in gender, which the scoring weighs).
 - Spellings: `latin_spellings("Щербаков")` are the word under the iuliia schemas (passport, GOST 7.79, BGN/PCGN,
@@ -161,8 +161,15 @@ def surname_gender(word):
 
 
 def gender(last="", first="", middle=""):
-    """`m`, `f` or '' from a person's name parts: patronymic, then first name, then surname."""
-    return patronymic_gender(middle) or first_name_gender(first) or surname_gender(last)
+    """`m`, `f` or '' from a person's name parts: the patronymic, else the first name. Not from the surname
+    alone: Дубина, Чала, Коваленко are anyone's (a surname's gender form is compared where two surnames are,
+    see `surname_forms_differ`)."""
+    return patronymic_gender(middle) or first_name_gender(first)
+
+
+def surname_forms_differ(x, y):
+    """Two skeletons of one surname in its male and female forms: Иванов / Иванова, Petrovsky / Petrovskaya."""
+    return x != y and fold_surname(x) == fold_surname(y) and (x.endswith("a") != y.endswith("a"))
 
 
 # ---------------------------------------------------------------------------
@@ -172,7 +179,11 @@ def gender(last="", first="", middle=""):
 def surname_stem(word):
     """The surname's skeleton with a female ending folded to the male one: Иванова/Ivanov → ivanov,
     Петровская/Petrovsky → petrovski."""
-    text = skeleton(word)
+    return fold_surname(skeleton(word))
+
+
+def fold_surname(text):
+    """`surname_stem` of a word already made a skeleton."""
     if len(text) < 5:
         return text
     if re.search(r"(ov|ev|in)a$", text):

@@ -9,7 +9,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from crm_site.normalize import normalize_email, normalize_phone, normalize_url
+import phonenumbers
+
+from crm_site.normalize import normalize_email, normalize_phone, normalize_url, parse_phone
 
 __all__ = [
     "address_key", "company_key", "domain_key", "email_key", "name_blocks", "name_key", "phone_key",
@@ -17,9 +19,23 @@ __all__ = [
 ]
 
 
+OTHER_REGIONS = ("RU", "UA", "BY", "KZ", "US")
+
+
 def phone_key(value, region=None):
-    """E.164 without extension (`8 (495) 123-45-67 доб. 12` → `+74951234567`); '' when too short to mean much."""
+    """E.164 without extension (`8 (495) 123-45-67 доб. 12` → `+74951234567`); '' when too short to mean much.
+
+    A number the default region cannot read is tried as international (`380 93 829 69 28` typed without +)
+    and in the neighbouring regions (`(044) 618-98-77` in a base whose region is RU)."""
     key = normalize_phone(value, region)
+    number = parse_phone(value, region)
+    if key and (number is None or not phonenumbers.is_valid_number(number)):
+        digits = re.sub(r"\D", "", value or "")
+        for attempt, attempt_region in [(f"+{digits}", None), *((value, r) for r in OTHER_REGIONS)]:
+            number = parse_phone(attempt, attempt_region or region)
+            if number is not None and phonenumbers.is_valid_number(number):
+                key = normalize_phone(attempt, attempt_region or region)
+                break
     return key if len(re.sub(r"\D", "", key)) >= 6 else ""
 
 
@@ -55,7 +71,7 @@ _TRANSLATE = str.maketrans(_CYRILLIC)
 # Ukrainian г is "h" and Russian г is "g": both fold to "g"; х (kh/h) folds with them too.
 _FOLDS = [
     ("shch", "\x01"), ("shh", "\x01"), ("sch", "\x01"), ("sh", "\x01"), ("tch", "\x02"), ("ch", "\x02"),
-    ("zh", "\x03"), ("kh", "g"), ("ph", "f"), ("ts", "c"), ("tc", "c"), ("tz", "c"), ("cz", "c"), ("ck", "k"),
+    ("zh", "\x03"), ("kh", "g"), ("ph", "f"), ("ts", "c"), ("tc", "c"), ("cz", "c"), ("ck", "k"),
     ("q", "k"), ("x", "ks"), ("w", "v"), ("h", "g"), ("j", "i"), ("y", "i"),
 ]
 # Letters with marks that some schemes use (ISO 9, GOST 7.79 A, scientific, ALA-LC): spelled out first.
@@ -168,8 +184,14 @@ def company_key(value):
     return "".join(translit(word) for word in words)
 
 
+ADDRESS_WORDS = {"ул", "улица", "д", "дом", "кв", "квартира", "г", "город", "пр", "просп", "проспект", "пер",
+                 "переулок", "вул", "вулиця", "буд", "будинок", "м", "місто", "st", "street", "str", "apt",
+                 "apartment", "ave", "avenue", "rd", "road", "корп", "стр", "офис", "оф"}
+
+
 def address_key(value):
-    """Address words without punctuation and common abbreviations (`ул.`, `д.`), transliterated."""
+    """Address words without punctuation and the usual abbreviations (`ул.`, `д.`, `кв.`), transliterated, in
+    a fixed order: `Москва, ул. Ленина, д. 33` and `улица Ленина, дом 33, Москва` are one key."""
     text = _NON_WORD.sub(" ", (value or "").casefold().replace("ё", "е"))
-    skip = {"ул", "улица", "д", "дом", "кв", "г", "город", "пр", "просп", "вул", "st", "street", "str", "apt", "м"}
-    return " ".join(translit(word) for word in text.split() if word not in skip)
+    words = [translit(word) for word in text.split() if word not in ADDRESS_WORDS]
+    return " ".join(sorted(words, key=lambda w: (w.isdigit(), w)))

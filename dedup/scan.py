@@ -246,6 +246,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     report(50)
     scoring_model = scoring.model_for(entity_key)
     kept_a, kept_b, kept_p = [], [], []
+    contradicting = []  # pairs whose names contradict: never in one group, even through a third record
     for start in range(0, len(a), PAIR_CHUNK):
         weighed = scoring.weigh(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model,
                                 cols.n)
@@ -253,6 +254,8 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
         kept_a.append(weighed.a[keep])
         kept_b.append(weighed.b[keep])
         kept_p.append(weighed.probability[keep])
+        contradicting += list(zip(weighed.a[weighed.contradiction].tolist(), weighed.b[weighed.contradiction].tolist(),
+                                  strict=True))
         report(50 + 40 * min(start + PAIR_CHUNK, len(a)) / max(len(a), 1))
     a = np.concatenate(kept_a) if kept_a else np.empty(0, np.int64)
     b = np.concatenate(kept_b) if kept_b else np.empty(0, np.int64)
@@ -270,6 +273,8 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
             apart.append(pair)
     result.matched_pairs = len(pair_scores)
     result.pairs = {(int(cols.ids[x]), int(cols.ids[y])): p for (x, y), p in pair_scores.items()}
+    in_pairs = {x for pair in pair_scores for x in pair}  # only those can meet in a group
+    apart += [pair for pair in contradicting if pair[0] in in_pairs and pair[1] in in_pairs]
     groups = _groups(cols.ids, pair_scores, apart)
     if groups:
         best = [g.pop("best") for g in groups]

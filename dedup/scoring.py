@@ -52,7 +52,7 @@ import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from crm_site.models import Communication
 from crm_site.registry import registry
@@ -366,8 +366,9 @@ class Weighed:
 
 
 def _jw(left, right):
-    return process.cpdist(left.tolist(), right.tolist(), scorer=JaroWinkler.normalized_similarity,
-                          dtype=np.float32, workers=1)
+    """Jaro-Winkler of skeletons, case-folded (a typo may drop the h of ch/sh: Chad ~ Cad)."""
+    return process.cpdist([x.lower() for x in left.tolist()], [y.lower() for y in right.tolist()],
+                          scorer=JaroWinkler.normalized_similarity, dtype=np.float32, workers=1)
 
 
 def _ratio(left, right, scorer=fuzz.token_set_ratio):
@@ -426,13 +427,25 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         swapped, first_a, first_b, last_a, last_b = _orient(cols, a, b)
         put("first_name", _first_levels(cols, a, b, first_a, first_b, swapped))
         last_codes = cols.single["surname"]
-        last_level = _name_levels(last_a, last_b, fuzzy=0.9)
+        raw_last_b = np.where(swapped, cols.first[b], cols.last[b])
+        last_level = _name_levels(last_a, last_b, fuzzy=0.9, raw=(cols.last[a], raw_last_b))
+        for i in np.nonzero(np.array([len(x) == 1 or len(y) == 1 for x, y in zip(last_a.tolist(), last_b.tolist(),
+                                                                                strict=True)], dtype=bool))[0]:
+            x, y = int(a[i]), int(b[i])  # an initial where the surname should be (swapped fields)
+            if _initial_fits(cols.first[x] if swapped[i] else cols.last[x], cols.first[y] if swapped[i] else cols.last[y]):
+                last_level[i] = 2
         # the exact surname's frequency: the code of a's surname (same stem on both sides)
         tf_codes = np.where(swapped, -1, last_codes[a])
         put("last_name", last_level, "surname", tf_codes)
-        put("middle_name", _middle_levels(cols.middle_sk[a], cols.middle_sk[b]))
+        put("middle_name", _middle_levels(cols.middle_sk[a], cols.middle_sk[b], raw=(cols.middle[a], cols.middle[b])))
         ga, gb = cols.gender[a], cols.gender[b]
-        put("gender", np.where((ga == 0) | (gb == 0), 0, np.where(ga == gb, 1, 2)).astype(np.int8))
+        # A gender read from names typed in the wrong fields means nothing; Иванов / Иванова differ in gender.
+        forms = np.array([names.surname_forms_differ(x, y) for x, y in zip(cols.last_sk[a].tolist(),
+                                                                          cols.last_sk[b].tolist(), strict=True)])
+        forms &= ~swapped
+        unknown = (ga == 0) | (gb == 0) | swapped
+        level = np.where(unknown, 0, np.where(ga == gb, 1, 2))
+        put("gender", np.where(forms, 2, level).astype(np.int8))
     if "company_name" in col:
         code = _shared(cols.multi["company"], a, b, cols.counts.get("company"))
         has_a, has_b = cols.multi["company"][a, 0] >= 0, cols.multi["company"][b, 0] >= 0
@@ -478,7 +491,10 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         fuzzy = np.zeros(pairs, dtype=bool)
         rest = np.nonzero(both & ~exact)[0]
         if len(rest):
-            fuzzy[rest] = _ratio(cols.text["address"][a[rest]], cols.text["address"][b[rest]]) >= 85
+            left, right = cols.text["address"][a[rest]], cols.text["address"][b[rest]]
+            numbers = np.array([_numbers_fit(x, y) for x, y in zip(left.tolist(), right.tolist(), strict=True)],
+                               dtype=bool)
+            fuzzy[rest] = (_ratio(left, right) >= 85) & numbers
         put("address", _levels(exact, fuzzy, both), "address", np.where(exact, codes[a], -1))
     if "company" in col:
         code = _shared(cols.multi["company"], a, b, cols.counts.get("company"))
@@ -510,6 +526,21 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         both = (codes[a, 0] >= 0) & (codes[b, 0] >= 0)
         put("domain", np.where(code >= 0, 1, np.where(both, 2, 0)).astype(np.int8), "domain", code)
 
+    # Colleagues share the company, the mail domain and the switchboard together: one piece of evidence
+    # ("the same workplace"), so only the strongest of the three counts.
+    workplace = [(col["company"], 1)] if "company" in col else []
+    if "email" in col:
+        workplace.append((col["email"], LEVELS["email"].index("domain")))
+    if "phone" in col:
+        workplace.append((col["phone"], LEVELS["phone"].index("shared_line")))
+    if len(workplace) > 1:
+        parts = np.stack([np.where(levels[:, i] == level, np.maximum(weights[:, i], 0), 0) for i, level in workplace])
+        extra = parts.sum(axis=0) - parts.max(axis=0)
+        for i, level in workplace:  # take the surplus off the weaker ones, so the reasons still add up
+            hit = (levels[:, i] == level) & (weights[:, i] > 0) & (parts.max(axis=0) > weights[:, i])
+            weights[hit, i] = 0
+        del extra
+
     contradiction = np.zeros(pairs, dtype=bool)
     if "first_name" in col:
         contradiction |= levels[:, col["first_name"]] == LEVELS["first_name"].index("different")
@@ -532,29 +563,52 @@ def _levels(exact, fuzzy, both):
 
 def _orient(cols, a, b):
     """First and last names of b as they line up with a's: swapped when b's first name is a's surname and the
-    other way round (typed in the wrong fields)."""
+    other way round (typed in the wrong fields; an initial counts as fitting: "Е. Дмитриев")."""
     fa, fb, la, lb = cols.first_sk[a], cols.first_sk[b], cols.last_stem[a], cols.last_stem[b]
-    direct = _jw(fa, fb) + _jw(la, lb)
-    cross_fl, cross_lf = _jw(fa, cols.last_sk[b]), _jw(la, _stem_of(fb))
-    swapped = (cross_fl + cross_lf > direct + 0.01) & (cross_fl >= 0.88) & (cross_lf >= 0.88)
+    d_first, d_last = _jw(fa, fb), _jw(la, lb)
+    s_fl, s_lf = _jw(fa, cols.last_sk[b]), _jw(la, _stem_of(fb))
+    short = np.nonzero(np.array([min(len(w) for w in four) == 1 for four in zip(
+        fa.tolist(), fb.tolist(), cols.last_sk[a].tolist(), cols.last_sk[b].tolist(), strict=True)], dtype=bool))[0]
+    for i in short.tolist():  # initials: rare, one by one
+        x, y = int(a[i]), int(b[i])
+        if _initial_fits(cols.first[x], cols.first[y]):
+            d_first[i] = max(d_first[i], 0.9)
+        if _initial_fits(cols.first[x], cols.last[y]):
+            s_fl[i] = max(s_fl[i], 0.9)
+        if _initial_fits(cols.last[x], cols.first[y]):
+            s_lf[i] = max(s_lf[i], 0.9)
+    swapped = (s_fl + s_lf > d_first + d_last + 0.01) & (s_fl >= 0.88) & (s_lf >= 0.88)
     first_b = np.where(swapped, cols.last_sk[b], fb)
     last_b = np.where(swapped, _stem_of(fb), lb)
     return swapped, fa, first_b, la, last_b
 
 
 def _stem_of(skeletons):
-    return np.array([names.surname_stem(s) if s else "" for s in skeletons.tolist()], dtype=object)
+    return np.array([names.fold_surname(s) for s in skeletons.tolist()], dtype=object)
 
 
-def _name_levels(left, right, fuzzy):
+def _one_edit(left, right):
+    """A typo: one letter dropped, added, changed or two swapped (names of four letters or more)."""
+    lower_left = [x.strip(" .").lower() for x in left.tolist()]
+    lower_right = [y.strip(" .").lower() for y in right.tolist()]
+    distance = process.cpdist(lower_left, lower_right, scorer=OSA.distance, dtype=np.int32, workers=1)
+    longer = np.array([max(len(x), len(y)) >= 4 for x, y in zip(lower_left, lower_right, strict=True)], dtype=bool)
+    return (distance <= 1) & longer
+
+
+def _name_levels(left, right, fuzzy, raw=None):
+    """exact (1) / fuzzy (2: Jaro-Winkler of the skeletons, or one typo in the skeletons or as typed) /
+    different (3) / missing (0)."""
     both = (left != "") & (right != "")
     exact = both & (left == right)
     close = both & ~exact
     out = np.where(exact, 1, np.where(both, 3, 0)).astype(np.int8)
     rest = np.nonzero(close)[0]
     if len(rest):
-        sim = _jw(left[rest], right[rest])
-        out[rest[sim >= fuzzy]] = 2
+        hit = (_jw(left[rest], right[rest]) >= fuzzy) | _one_edit(left[rest], right[rest])
+        if raw is not None:
+            hit |= _one_edit(raw[0][rest], raw[1][rest])
+        out[rest[hit]] = 2
     return out
 
 
@@ -573,14 +627,16 @@ def _first_levels(cols, a, b, first_a, first_b, swapped):
     level[rest & alias] = 2
     init_a = np.array([len(s) == 1 for s in first_a.tolist()], dtype=bool)
     init_b = np.array([len(s) == 1 for s in first_b.tolist()], dtype=bool)
-    first_letter = np.array([x[:1] == y[:1] for x, y in zip(first_a.tolist(), first_b.tolist(), strict=True)],
+    raw_b = np.where(swapped, cols.last[b], cols.first[b])
+    first_letter = np.array([_initial_fits(x, y) for x, y in zip(cols.first[a].tolist(), raw_b.tolist(), strict=True)],
                             dtype=bool)
     initial = rest & ~alias & (init_a | init_b) & first_letter
     level[initial] = 3
     open_ = np.nonzero(rest & ~alias & ~initial)[0]
     if len(open_):
         sim = _jw(first_a[open_], first_b[open_])
-        close = sim >= 0.88
+        close = ((sim >= 0.88) | _one_edit(first_a[open_], first_b[open_])
+                 | _one_edit(cols.first[a[open_]], raw_b[open_]))
         level[open_[close]] = 4
         level[open_[~close]] = 5
         # Across scripts, a spelling of one of the transliteration standards is the same name.
@@ -590,6 +646,24 @@ def _first_levels(cols, a, b, first_a, first_b, swapped):
     return level
 
 
+def _numbers_fit(x, y):
+    """House and flat numbers agree (one address may leave the flat out): Франка 188 is not Франка 71."""
+    nx = [w for w in x.split() if w.isdigit()]
+    ny = [w for w in y.split() if w.isdigit()]
+    short, long_ = (nx, ny) if len(nx) <= len(ny) else (ny, nx)
+    return long_[: len(short)] == short or set(short) <= set(long_)
+
+
+def _initial_fits(x, y):
+    """`J.` ~ Jorge, `Ю.` ~ Yuri, `Ж.` ~ Zhanna: the initial's sound starts the other name."""
+    x, y = x.strip(" ."), y.strip(" .")
+    if not x or not y:
+        return False
+    short, full = (x, y) if len(x) <= len(y) else (y, x)
+    initial = names.skeleton(short[:1])
+    return initial in (names.skeleton(full[:1]), names.skeleton(full[:2]))
+
+
 def _same_spelling(x, y):
     if names.is_cyrillic(x) == names.is_cyrillic(y):
         return False
@@ -597,8 +671,8 @@ def _same_spelling(x, y):
     return lat.strip().casefold() in names.latin_spellings(cyr.strip())
 
 
-def _middle_levels(left, right):
-    level = _name_levels(left, right, fuzzy=0.9)
+def _middle_levels(left, right, raw=None):
+    level = _name_levels(left, right, fuzzy=0.9, raw=raw)
     both = (left != "") & (right != "")
     init = np.array([(len(x) == 1 or len(y) == 1) and x[:1] == y[:1] for x, y in zip(left.tolist(), right.tolist(),
                                                                                    strict=True)], dtype=bool)
@@ -793,6 +867,11 @@ def keys_of(entity_key, value):
         return set(value)
     spec = keymod.spec_for(entity_key)
     row = {f: value.get(f) for f in spec.fields}
+    if isinstance(row.get("birthday"), str):
+        try:
+            row["birthday"] = date.fromisoformat(row["birthday"].strip()) if row["birthday"].strip() else None
+        except ValueError:
+            row["birthday"] = None
     comms = []
     for channel, name in ((Communication.Channel.PHONE, "phones"), (Communication.Channel.EMAIL, "emails"),
                           (Communication.Channel.WEB, "websites")):
