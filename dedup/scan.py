@@ -120,6 +120,7 @@ def load_columns(entity_key, *, queryset=None):
         days = np.array([scoring._day(v) for v in cols.values["birthday"]], dtype=np.int64)
         codes = cols.single["birthday"]
         cols.birthday_day = np.where(codes >= 0, days[codes.clip(0)], -1)
+    cols.derive()
     if "phone" in comparisons and cols.values.get("phone"):
         lines = _company_lines(entity_key, content_type, where, sub_params)
         values = cols.values["phone"]

@@ -47,6 +47,7 @@ Parameters are per entity (`DuplicateRule.parameters`, defaults in dedup/default
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
@@ -198,7 +199,30 @@ class Columns:
             cols.counts[kind] = np.zeros(len(values), dtype=np.int64)
         if ids is not None:
             cols.ids[:] = ids
+        cols.derive()
         return cols
+
+    def derive(self):
+        """Per-record forms the pair comparisons need, worked out once per distinct value (not per pair)."""
+
+        def mapped(array, fn):
+            table = {value: fn(value) for value in set(array.tolist())}
+            return np.array([table[value] for value in array.tolist()], dtype=object)
+
+        self.first_lo, self.last_lo = mapped(self.first_sk, str.lower), mapped(self.last_stem, str.lower)
+        self.last_sk_lo, self.middle_lo = mapped(self.last_sk, str.lower), mapped(self.middle_sk, str.lower)
+        self.first_stem = mapped(self.first_sk, names.fold_surname)
+        self.first_stem_lo = mapped(self.first_stem, str.lower)
+
+        def raw(value):
+            return value.strip(" .").lower()
+
+        self.first_raw, self.last_raw, self.middle_raw = (mapped(self.first, raw), mapped(self.last, raw),
+                                                          mapped(self.middle, raw))
+        self.first_cyr = np.array(mapped(self.first, names.is_cyrillic).tolist(), dtype=bool)
+        self.short = np.array([len(x) == 1 for x in self.first_sk.tolist()], dtype=bool) | np.array(
+            [len(x) == 1 for x in self.last_sk.tolist()], dtype=bool)
+        self.female_form = np.array([x.endswith("a") for x in self.last_sk.tolist()], dtype=bool)
 
     def _set_person(self, index, value, groups):
         last, first, middle, gender = keymod.split_person(value)
@@ -296,7 +320,7 @@ class Model:
     m: dict  # comparison -> {level: probability}
     u: dict
     prior: float = 0.3  # expected duplicates per record
-    calibration: list = field(default_factory=list)  # [[match weight, probability], ...] increasing
+    calibration: dict = field(default_factory=dict)  # {"slope", "intercept"}: sigmoid(slope × weight + intercept)
     possible_percent: int = 50
     duplicate_percent: int = 80
     auto_merge_percent: int = 97
@@ -314,10 +338,9 @@ class Model:
     def probability(self, weights):
         """Calibrated probability of match weights (array)."""
         weights = np.asarray(weights, dtype=np.float64)
-        if self.calibration and len(self.calibration) >= 2:
-            xs = np.array([p[0] for p in self.calibration], dtype=np.float64)
-            ys = np.array([p[1] for p in self.calibration], dtype=np.float64)
-            return np.interp(weights, xs, ys)
+        if self.calibration.get("slope"):
+            z = self.calibration["slope"] * weights + self.calibration.get("intercept", 0.0)
+            return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
         return 1.0 / (1.0 + np.exp2(-np.clip(weights, -60, 60)))
 
     def as_json(self):
@@ -337,7 +360,7 @@ def model_for(entity_key):
     m = {c: {**base["m"].get(c, {}), **stored.get("m", {}).get(c, {})} for c in comparisons}
     u = {c: {**base["u"].get(c, {}), **stored.get("u", {}).get(c, {})} for c in comparisons}
     model = Model(entity_key, comparisons, m, u, prior=stored.get("prior", base["prior"]),
-                  calibration=stored.get("calibration", base.get("calibration", [])))
+                  calibration=stored.get("calibration") or base.get("calibration") or {})
     if rule is not None:
         model.possible_percent = rule.possible_percent
         model.duplicate_percent = rule.duplicate_percent
@@ -366,9 +389,9 @@ class Weighed:
 
 
 def _jw(left, right):
-    """Jaro-Winkler of skeletons, case-folded (a typo may drop the h of ch/sh: Chad ~ Cad)."""
-    return process.cpdist([x.lower() for x in left.tolist()], [y.lower() for y in right.tolist()],
-                          scorer=JaroWinkler.normalized_similarity, dtype=np.float32, workers=1)
+    """Jaro-Winkler of case-folded skeletons (a typo may drop the h of ch/sh: Chad ~ Cad)."""
+    return process.cpdist(left.tolist(), right.tolist(), scorer=JaroWinkler.normalized_similarity,
+                          dtype=np.float32, workers=1)
 
 
 def _ratio(left, right, scorer=fuzz.token_set_ratio):
@@ -427,22 +450,21 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         swapped, first_a, first_b, last_a, last_b = _orient(cols, a, b)
         put("first_name", _first_levels(cols, a, b, first_a, first_b, swapped))
         last_codes = cols.single["surname"]
-        raw_last_b = np.where(swapped, cols.first[b], cols.last[b])
-        last_level = _name_levels(last_a, last_b, fuzzy=0.9, raw=(cols.last[a], raw_last_b))
-        for i in np.nonzero(np.array([len(x) == 1 or len(y) == 1 for x, y in zip(last_a.tolist(), last_b.tolist(),
-                                                                                strict=True)], dtype=bool))[0]:
+        raw_last_b = np.where(swapped, cols.first_raw[b], cols.last_raw[b])
+        last_level = _name_levels(last_a, last_b, fuzzy=0.9, raw=(cols.last_raw[a], raw_last_b))
+        for i in np.nonzero((cols.short[a] | cols.short[b]) & (last_level == 3))[0].tolist():
             x, y = int(a[i]), int(b[i])  # an initial where the surname should be (swapped fields)
-            if _initial_fits(cols.first[x] if swapped[i] else cols.last[x], cols.first[y] if swapped[i] else cols.last[y]):
+            if (len(last_a[i]) == 1 or len(last_b[i]) == 1) and _initial_fits(cols.first[x] if swapped[i] else cols.last[x], cols.first[y] if swapped[i] else cols.last[y]):
                 last_level[i] = 2
         # the exact surname's frequency: the code of a's surname (same stem on both sides)
         tf_codes = np.where(swapped, -1, last_codes[a])
         put("last_name", last_level, "surname", tf_codes)
-        put("middle_name", _middle_levels(cols.middle_sk[a], cols.middle_sk[b], raw=(cols.middle[a], cols.middle[b])))
+        put("middle_name", _middle_levels(cols.middle_lo[a], cols.middle_lo[b], raw=(cols.middle_raw[a],
+                                                                                    cols.middle_raw[b])))
         ga, gb = cols.gender[a], cols.gender[b]
         # A gender read from names typed in the wrong fields means nothing; Иванов / Иванова differ in gender.
-        forms = np.array([names.surname_forms_differ(x, y) for x, y in zip(cols.last_sk[a].tolist(),
-                                                                          cols.last_sk[b].tolist(), strict=True)])
-        forms &= ~swapped
+        forms = ((cols.last_stem[a] == cols.last_stem[b]) & (cols.last_sk[a] != cols.last_sk[b])
+                 & (cols.female_form[a] != cols.female_form[b]) & ~swapped)
         unknown = (ga == 0) | (gb == 0) | swapped
         level = np.where(unknown, 0, np.where(ga == gb, 1, 2))
         put("gender", np.where(forms, 2, level).astype(np.int8))
@@ -563,13 +585,12 @@ def _levels(exact, fuzzy, both):
 
 def _orient(cols, a, b):
     """First and last names of b as they line up with a's: swapped when b's first name is a's surname and the
-    other way round (typed in the wrong fields; an initial counts as fitting: "Е. Дмитриев")."""
-    fa, fb, la, lb = cols.first_sk[a], cols.first_sk[b], cols.last_stem[a], cols.last_stem[b]
+    other way round (typed in the wrong fields; an initial counts as fitting: "Е. Дмитриев").
+    Returns (swapped, a's first, b's first, a's last, b's last) as case-folded skeletons."""
+    fa, fb, la, lb = cols.first_lo[a], cols.first_lo[b], cols.last_lo[a], cols.last_lo[b]
     d_first, d_last = _jw(fa, fb), _jw(la, lb)
-    s_fl, s_lf = _jw(fa, cols.last_sk[b]), _jw(la, _stem_of(fb))
-    short = np.nonzero(np.array([min(len(w) for w in four) == 1 for four in zip(
-        fa.tolist(), fb.tolist(), cols.last_sk[a].tolist(), cols.last_sk[b].tolist(), strict=True)], dtype=bool))[0]
-    for i in short.tolist():  # initials: rare, one by one
+    s_fl, s_lf = _jw(fa, cols.last_sk_lo[b]), _jw(la, cols.first_stem_lo[b])
+    for i in np.nonzero(cols.short[a] | cols.short[b])[0].tolist():  # initials: rare, one by one
         x, y = int(a[i]), int(b[i])
         if _initial_fits(cols.first[x], cols.first[y]):
             d_first[i] = max(d_first[i], 0.9)
@@ -578,8 +599,8 @@ def _orient(cols, a, b):
         if _initial_fits(cols.last[x], cols.first[y]):
             s_lf[i] = max(s_lf[i], 0.9)
     swapped = (s_fl + s_lf > d_first + d_last + 0.01) & (s_fl >= 0.88) & (s_lf >= 0.88)
-    first_b = np.where(swapped, cols.last_sk[b], fb)
-    last_b = np.where(swapped, _stem_of(fb), lb)
+    first_b = np.where(swapped, cols.last_sk_lo[b], fb)
+    last_b = np.where(swapped, cols.first_stem_lo[b], lb)
     return swapped, fa, first_b, la, last_b
 
 
@@ -588,11 +609,11 @@ def _stem_of(skeletons):
 
 
 def _one_edit(left, right):
-    """A typo: one letter dropped, added, changed or two swapped (names of four letters or more)."""
-    lower_left = [x.strip(" .").lower() for x in left.tolist()]
-    lower_right = [y.strip(" .").lower() for y in right.tolist()]
-    distance = process.cpdist(lower_left, lower_right, scorer=OSA.distance, dtype=np.int32, workers=1)
-    longer = np.array([max(len(x), len(y)) >= 4 for x, y in zip(lower_left, lower_right, strict=True)], dtype=bool)
+    """A typo: one letter dropped, added, changed or two swapped (case-folded names of four letters or more)."""
+    left, right = left.tolist(), right.tolist()
+    distance = process.cpdist(left, right, scorer=OSA.distance, dtype=np.int32, workers=1)
+    longer = (np.fromiter(map(len, left), np.int32, len(left)) >= 4) | (np.fromiter(map(len, right), np.int32,
+                                                                                    len(right)) >= 4)
     return (distance <= 1) & longer
 
 
@@ -625,23 +646,22 @@ def _first_levels(cols, a, b, first_a, first_b, swapped):
             alias |= (ga[:, i] == gb[:, j]) & (ga[:, i] >= 0)
     rest = both & ~exact
     level[rest & alias] = 2
-    init_a = np.array([len(s) == 1 for s in first_a.tolist()], dtype=bool)
-    init_b = np.array([len(s) == 1 for s in first_b.tolist()], dtype=bool)
     raw_b = np.where(swapped, cols.last[b], cols.first[b])
-    first_letter = np.array([_initial_fits(x, y) for x, y in zip(cols.first[a].tolist(), raw_b.tolist(), strict=True)],
-                            dtype=bool)
-    initial = rest & ~alias & (init_a | init_b) & first_letter
+    initial = np.zeros(len(a), dtype=bool)
+    for i in np.nonzero(rest & ~alias & (cols.short[a] | cols.short[b]))[0].tolist():
+        initial[i] = (len(first_a[i]) == 1 or len(first_b[i]) == 1) and _initial_fits(cols.first[a[i]], raw_b[i])
     level[initial] = 3
     open_ = np.nonzero(rest & ~alias & ~initial)[0]
     if len(open_):
-        sim = _jw(first_a[open_], first_b[open_])
-        close = ((sim >= 0.88) | _one_edit(first_a[open_], first_b[open_])
-                 | _one_edit(cols.first[a[open_]], raw_b[open_]))
+        raw_lo = np.where(swapped, cols.last_raw[b], cols.first_raw[b])
+        close = ((_jw(first_a[open_], first_b[open_]) >= 0.88) | _one_edit(first_a[open_], first_b[open_])
+                 | _one_edit(cols.first_raw[a[open_]], raw_lo[open_]))
         level[open_[close]] = 4
         level[open_[~close]] = 5
         # Across scripts, a spelling of one of the transliteration standards is the same name.
-        for i in open_[~close].tolist():
-            if _same_spelling(cols.first[a[i]], cols.first[b[i]]):
+        scripts = cols.first_cyr[a[open_]] != np.where(swapped[open_], False, cols.first_cyr[b[open_]])
+        for i in open_[~close & scripts].tolist():
+            if _same_spelling(cols.first[a[i]], raw_b[i]):
                 level[i] = 1
     return level
 
@@ -664,6 +684,7 @@ def _initial_fits(x, y):
     return initial in (names.skeleton(full[:1]), names.skeleton(full[:2]))
 
 
+@lru_cache(maxsize=200_000)
 def _same_spelling(x, y):
     if names.is_cyrillic(x) == names.is_cyrillic(y):
         return False
@@ -674,8 +695,11 @@ def _same_spelling(x, y):
 def _middle_levels(left, right, raw=None):
     level = _name_levels(left, right, fuzzy=0.9, raw=raw)
     both = (left != "") & (right != "")
-    init = np.array([(len(x) == 1 or len(y) == 1) and x[:1] == y[:1] for x, y in zip(left.tolist(), right.tolist(),
-                                                                                   strict=True)], dtype=bool)
+    init = np.zeros(len(left), dtype=bool)
+    short = (np.fromiter(map(len, left.tolist()), np.int32, len(left)) == 1) | (
+        np.fromiter(map(len, right.tolist()), np.int32, len(right)) == 1)
+    for i in np.nonzero(short & both)[0].tolist():
+        init[i] = left[i][:1] == right[i][:1]
     level = np.where((level == 3) & init & both, 2, np.where(level == 2, 3, np.where(level == 3, 4, level)))
     return level.astype(np.int8)
 
@@ -749,7 +773,8 @@ class Verdict:
 def verdicts(cols, weighed, model, indexes=None):
     """Verdicts of the weighed pairs (all, or those at `indexes`)."""
     indexes = range(len(weighed.a)) if indexes is None else indexes
-    return [_verdict(cols, weighed, model, int(i)) for i in indexes]
+    outcomes = outcome_of(weighed, model)
+    return [_verdict(cols, weighed, model, int(i), outcomes[int(i)]) for i in indexes]
 
 
 def outcome_of(weighed, model):
@@ -777,7 +802,7 @@ def _shares_contact(weighed):
     return out
 
 
-def _verdict(cols, weighed, model, i):
+def _verdict(cols, weighed, model, i, outcome):
     a, b = int(weighed.a[i]), int(weighed.b[i])
     swapped = bool(weighed.swapped[i])
     reasons, conflicts = [], []
@@ -796,15 +821,8 @@ def _verdict(cols, weighed, model, i):
         reasons.append({"code": "swapped", "level": "swapped", "weight": 0.0, "agree": True})
         conflicts.append("swapped")
     reasons.sort(key=lambda r: (not r["agree"], -abs(r["weight"])))
-    outcome = outcome_of(_one(weighed, i), model)[0]
     return Verdict(outcome, float(weighed.probability[i]), float(weighed.total[i]), tuple(reasons),
                    tuple(dict.fromkeys(conflicts)), model.auto_merge_percent)
-
-
-def _one(weighed, i):
-    s = slice(i, i + 1)
-    return Weighed(weighed.a[s], weighed.b[s], weighed.comparisons, weighed.levels[s], weighed.weights[s],
-                   weighed.total[s], weighed.probability[s], weighed.contradiction[s], weighed.swapped[s], {})
 
 
 def _texts_differ(reason):
