@@ -168,6 +168,8 @@ class DuplicateGroup(models.Model):
     object_ids = models.JSONField(default=list)
     score = models.PositiveSmallIntegerField(default=0, db_index=True)
     reasons = models.JSONField(default=list)
+    # Every two records above the auto-merge threshold with no field conflict: "Merge automatically" is offered.
+    auto_mergeable = models.BooleanField(default=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

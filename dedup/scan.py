@@ -278,10 +278,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     apart += [pair for pair in contradicting if pair[0] in in_pairs and pair[1] in in_pairs]
     groups = _groups(cols.ids, pair_scores, apart)
     if groups:
-        best = [g.pop("best") for g in groups]
-        weighed = scoring.weigh(cols, [p[0] for p in best], [p[1] for p in best], scoring_model, cols.n)
-        for group, verdict in zip(groups, scoring.verdicts(cols, weighed, scoring_model), strict=True):
-            group["reasons"] = list(verdict.reasons)
+        _explain(cols, groups, scoring_model)
     result.groups = _live_only(model, groups)
     report(100)
     return result
@@ -322,6 +319,40 @@ def block_pairs(members, codes, max_block=MAX_BLOCK):
     low, high = np.minimum(left, right), np.maximum(left, right)
     distinct = low != high
     return low[distinct], high[distinct], skipped
+
+
+AUTO_MERGE_MAX = 6  # a bigger group is never merged automatically
+
+
+def _explain(cols, groups, model):
+    """Each group's reasons (its strongest pair's), and whether it may be merged automatically: every two of
+    its records called duplicates above the auto-merge threshold, with no field conflict between them."""
+    position = {int(pk): i for i, pk in enumerate(cols.ids.tolist())}
+    a, b, owner = [], [], []
+    for index, group in enumerate(groups):
+        best = group.pop("best")
+        a.append(best[0])
+        b.append(best[1])
+        owner.append(index)
+        members = [position[pk] for pk in group["ids"]]
+        if len(members) <= AUTO_MERGE_MAX:
+            for i, x in enumerate(members):
+                for y in members[i + 1:]:
+                    if (x, y) != tuple(best):
+                        a.append(x)
+                        b.append(y)
+                        owner.append(index)
+    weighed = scoring.weigh(cols, a, b, model, cols.n)
+    verdicts = scoring.verdicts(cols, weighed, model)
+    auto = [len(g["ids"]) <= AUTO_MERGE_MAX for g in groups]
+    seen = set()
+    for index, verdict in zip(owner, verdicts, strict=True):
+        if index not in seen:
+            groups[index]["reasons"] = list(verdict.reasons)
+            seen.add(index)
+        auto[index] = auto[index] and verdict.auto_mergeable
+    for group, flag in zip(groups, auto, strict=True):
+        group["auto_mergeable"] = bool(flag)
 
 
 def _groups(ids, pair_scores, apart=()):

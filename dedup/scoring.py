@@ -89,6 +89,9 @@ CONFLICT_FIELDS = ("first_name", "last_name", "middle_name", "gender", "birthday
                    "company_name", "tax_id", "kpp")
 CONTACT_POINTS = ("phone", "email")
 CONTRADICTION_CAP = 0.05  # names that contradict: never more likely than this
+# A shared role account (info@, a company's switchboard) says the records belong to one organisation, not
+# that they are one person: whatever its estimated weight, it counts at most this much.
+ROLE_ACCOUNT_MAX = 2.0
 # Frequencies in a small base say little about how rare a phone or a surname is among people at large: the
 # prior and the term frequencies count as if the base had at least this many records (they cancel out for a
 # value held by a fixed share of the base, so a big base is unaffected).
@@ -548,6 +551,11 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         both = (codes[a, 0] >= 0) & (codes[b, 0] >= 0)
         put("domain", np.where(code >= 0, 1, np.where(both, 2, 0)).astype(np.int8), "domain", code)
 
+    for comparison, level in (("email", "mailbox"), ("phone", "shared_line")):
+        if comparison in col:
+            index = col[comparison]
+            hit = levels[:, index] == LEVELS[comparison].index(level)
+            weights[hit, index] = np.minimum(weights[hit, index], ROLE_ACCOUNT_MAX)
     # Colleagues share the company, the mail domain and the switchboard together: one piece of evidence
     # ("the same workplace"), so only the strongest of the three counts.
     workplace = [(col["company"], 1)] if "company" in col else []
@@ -808,8 +816,8 @@ def _verdict(cols, weighed, model, i, outcome):
     reasons, conflicts = [], []
     for index, comparison in enumerate(weighed.comparisons):
         level = LEVELS[comparison][weighed.levels[i, index]]
-        if level == "missing":
-            continue
+        if level == "missing" or (comparison == "gender" and level == "same"):
+            continue  # nothing to say (the same gender still counts in the weight)
         weight = float(weighed.weights[i, index])
         reason = {"code": comparison, "level": level, "weight": round(weight, 1),
                   "agree": level not in ("different",) and weight >= 0}

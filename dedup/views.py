@@ -208,11 +208,12 @@ def group_not_duplicate(request, pk):
 
 @require_POST
 def group_merge_auto(request, pk):
-    """Merge a group whose records have no conflicting values: the oldest record stays."""
+    """Merge a group the engine is sure of (above the auto-merge threshold, no field conflict, names that agree)
+    and whose records have no conflicting values: the oldest record stays."""
     group, entity, members = _visible_group(request, pk)
     survivor = min(members, key=lambda o: (o.created_at, o.pk))
     others = [o for o in members if o.pk != survivor.pk]
-    if services.has_conflicts(survivor, others):
+    if not group.auto_mergeable or services.has_conflicts(survivor, others):
         messages.error(request, _("These records have different values: choose them on the merge screen."))
         return HttpResponseRedirect(reverse("dedup_merge", args=[entity.key]) + "?ids=" +
                                     ",".join(str(o.pk) for o in members))
