@@ -226,6 +226,18 @@ class Columns:
         self.short = np.array([len(x) == 1 for x in self.first_sk.tolist()], dtype=bool) | np.array(
             [len(x) == 1 for x in self.last_sk.tolist()], dtype=bool)
         self.female_form = np.array([x.endswith("a") for x in self.last_sk.tolist()], dtype=bool)
+        # Initials: the sound a name starts with (one and two letters), to tell whether "Ю." fits "Yuri".
+        for side in ("first", "last"):
+            raw_names = getattr(self, side)
+            stripped = mapped(raw_names, lambda v: v.strip(" ."))
+            setattr(self, f"{side}_len", np.fromiter(map(len, stripped.tolist()), np.int32, self.n))
+            setattr(self, f"{side}_init1", mapped(stripped, lambda v: names.skeleton(v[:1])))
+            setattr(self, f"{side}_init2", mapped(stripped, lambda v: names.skeleton(v[:2])))
+        self.address_numbers = mapped(self.text["address"], lambda v: tuple(w for w in v.split() if w.isdigit()))
+        days = np.where(self.birthday_day >= 0, self.birthday_day - 719163, 0).astype("datetime64[D]")
+        self.birth_year = days.astype("datetime64[Y]").astype(np.int64) + 1970
+        self.birth_month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+        self.birth_dom = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
 
     def _set_person(self, index, value, groups):
         last, first, middle, gender = keymod.split_person(value)
@@ -455,10 +467,13 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         last_codes = cols.single["surname"]
         raw_last_b = np.where(swapped, cols.first_raw[b], cols.last_raw[b])
         last_level = _name_levels(last_a, last_b, fuzzy=0.9, raw=(cols.last_raw[a], raw_last_b))
-        for i in np.nonzero((cols.short[a] | cols.short[b]) & (last_level == 3))[0].tolist():
-            x, y = int(a[i]), int(b[i])  # an initial where the surname should be (swapped fields)
-            if (len(last_a[i]) == 1 or len(last_b[i]) == 1) and _initial_fits(cols.first[x] if swapped[i] else cols.last[x], cols.first[y] if swapped[i] else cols.last[y]):
-                last_level[i] = 2
+        rest = np.nonzero((cols.short[a] | cols.short[b]) & (last_level == 3))[0]
+        if len(rest):  # an initial where the surname should be (swapped fields)
+            ra, rb, sw = a[rest], b[rest], swapped[rest]
+            one = (np.fromiter(map(len, last_a[rest].tolist()), np.int32, len(rest)) == 1) | (
+                np.fromiter(map(len, last_b[rest].tolist()), np.int32, len(rest)) == 1)
+            fits = np.where(sw, _fits(cols, ra, "first", rb, "first"), _fits(cols, ra, "last", rb, "last"))
+            last_level[rest[one & fits]] = 2
         # the exact surname's frequency: the code of a's surname (same stem on both sides)
         tf_codes = np.where(swapped, -1, last_codes[a])
         put("last_name", last_level, "surname", tf_codes)
@@ -508,7 +523,7 @@ def weigh(cols, a, b, model, records, *, min_count=2):
             m = model.m["email"].get("domain") or 0.05
             weights[hit, index] = np.minimum(np.log2(m * records / held), model.weight("email", "domain") + 4)
     if "birthday" in col:
-        put("birthday", _birthday_levels(cols.birthday_day[a], cols.birthday_day[b]))
+        put("birthday", _birthday_levels(cols, a, b))
     if "address" in col:
         codes = cols.single["address"]
         exact = (codes[a] == codes[b]) & (codes[a] >= 0)
@@ -517,9 +532,10 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         rest = np.nonzero(both & ~exact)[0]
         if len(rest):
             left, right = cols.text["address"][a[rest]], cols.text["address"][b[rest]]
-            numbers = np.array([_numbers_fit(x, y) for x, y in zip(left.tolist(), right.tolist(), strict=True)],
-                               dtype=bool)
-            fuzzy[rest] = (_ratio(left, right) >= 85) & numbers
+            alike = np.nonzero(_ratio(left, right) >= 85)[0]
+            fuzzy[rest[alike]] = [_numbers_fit(x, y) for x, y in zip(cols.address_numbers[a[rest[alike]]].tolist(),
+                                                                  cols.address_numbers[b[rest[alike]]].tolist(),
+                                                                  strict=True)]
         put("address", _levels(exact, fuzzy, both), "address", np.where(exact, codes[a], -1))
     if "company" in col:
         code = _shared(cols.multi["company"], a, b, cols.counts.get("company"))
@@ -597,15 +613,18 @@ def _orient(cols, a, b):
     Returns (swapped, a's first, b's first, a's last, b's last) as case-folded skeletons."""
     fa, fb, la, lb = cols.first_lo[a], cols.first_lo[b], cols.last_lo[a], cols.last_lo[b]
     d_first, d_last = _jw(fa, fb), _jw(la, lb)
-    s_fl, s_lf = _jw(fa, cols.last_sk_lo[b]), _jw(la, cols.first_stem_lo[b])
-    for i in np.nonzero(cols.short[a] | cols.short[b])[0].tolist():  # initials: rare, one by one
-        x, y = int(a[i]), int(b[i])
-        if _initial_fits(cols.first[x], cols.first[y]):
-            d_first[i] = max(d_first[i], 0.9)
-        if _initial_fits(cols.first[x], cols.last[y]):
-            s_fl[i] = max(s_fl[i], 0.9)
-        if _initial_fits(cols.last[x], cols.first[y]):
-            s_lf[i] = max(s_lf[i], 0.9)
+    # Only pairs whose names do not line up as typed can be swapped.
+    s_fl, s_lf = np.zeros(len(a), dtype=np.float32), np.zeros(len(a), dtype=np.float32)
+    loose = np.nonzero((d_first < 0.88) | (d_last < 0.88) | cols.short[a] | cols.short[b])[0]
+    if len(loose):
+        s_fl[loose] = _jw(fa[loose], cols.last_sk_lo[b[loose]])
+        s_lf[loose] = _jw(la[loose], cols.first_stem_lo[b[loose]])
+    short = np.nonzero(cols.short[a] | cols.short[b])[0]  # initials
+    if len(short):
+        sa, sb = a[short], b[short]
+        d_first[short] = np.where(_fits(cols, sa, "first", sb, "first"), np.maximum(d_first[short], 0.9), d_first[short])
+        s_fl[short] = np.where(_fits(cols, sa, "first", sb, "last"), np.maximum(s_fl[short], 0.9), s_fl[short])
+        s_lf[short] = np.where(_fits(cols, sa, "last", sb, "first"), np.maximum(s_lf[short], 0.9), s_lf[short])
     swapped = (s_fl + s_lf > d_first + d_last + 0.01) & (s_fl >= 0.88) & (s_lf >= 0.88)
     first_b = np.where(swapped, cols.last_sk_lo[b], fb)
     last_b = np.where(swapped, cols.first_stem_lo[b], lb)
@@ -656,8 +675,13 @@ def _first_levels(cols, a, b, first_a, first_b, swapped):
     level[rest & alias] = 2
     raw_b = np.where(swapped, cols.last[b], cols.first[b])
     initial = np.zeros(len(a), dtype=bool)
-    for i in np.nonzero(rest & ~alias & (cols.short[a] | cols.short[b]))[0].tolist():
-        initial[i] = (len(first_a[i]) == 1 or len(first_b[i]) == 1) and _initial_fits(cols.first[a[i]], raw_b[i])
+    cand = np.nonzero(rest & ~alias & (cols.short[a] | cols.short[b]))[0]
+    if len(cand):
+        ca, cb = a[cand], b[cand]
+        one = (np.fromiter(map(len, first_a[cand].tolist()), np.int32, len(cand)) == 1) | (
+            np.fromiter(map(len, first_b[cand].tolist()), np.int32, len(cand)) == 1)
+        fits = np.where(swapped[cand], _fits(cols, ca, "first", cb, "last"), _fits(cols, ca, "first", cb, "first"))
+        initial[cand] = one & fits
     level[initial] = 3
     open_ = np.nonzero(rest & ~alias & ~initial)[0]
     if len(open_):
@@ -674,10 +698,18 @@ def _first_levels(cols, a, b, first_a, first_b, swapped):
     return level
 
 
-def _numbers_fit(x, y):
+def _fits(cols, a, side_a, b, side_b):
+    """Vectorised `_initial_fits` of a's `side_a` name ("first"/"last") and b's `side_b` name."""
+    len_a, len_b = getattr(cols, f"{side_a}_len")[a], getattr(cols, f"{side_b}_len")[b]
+    i1a, i2a = getattr(cols, f"{side_a}_init1")[a], getattr(cols, f"{side_a}_init2")[a]
+    i1b, i2b = getattr(cols, f"{side_b}_init1")[b], getattr(cols, f"{side_b}_init2")[b]
+    a_short = len_a <= len_b
+    fits = np.where(a_short, (i1a == i1b) | (i1a == i2b), (i1b == i1a) | (i1b == i2a))
+    return fits.astype(bool) & (len_a > 0) & (len_b > 0)
+
+
+def _numbers_fit(nx, ny):
     """House and flat numbers agree (one address may leave the flat out): Франка 188 is not Франка 71."""
-    nx = [w for w in x.split() if w.isdigit()]
-    ny = [w for w in y.split() if w.isdigit()]
     short, long_ = (nx, ny) if len(nx) <= len(ny) else (ny, nx)
     return long_[: len(short)] == short or set(short) <= set(long_)
 
@@ -712,14 +744,19 @@ def _middle_levels(left, right, raw=None):
     return level.astype(np.int8)
 
 
-def _birthday_levels(da, db):
+def _birthday_levels(cols, a, b):
+    """exact / close (a day off, a month off, day and month swapped, the year one digit off) / different."""
+    da, db = cols.birthday_day[a], cols.birthday_day[b]
     both = (da >= 0) & (db >= 0)
     exact = both & (da == db)
-    close = np.zeros(len(da), dtype=bool)
-    rest = np.nonzero(both & ~exact)[0]
-    for i in rest.tolist():
-        close[i] = _close_dates(date.fromordinal(int(da[i])), date.fromordinal(int(db[i])))
-    return np.where(exact, 1, np.where(close, 2, np.where(both, 3, 0))).astype(np.int8)
+    ya, yb = cols.birth_year[a], cols.birth_year[b]
+    ma, mb = cols.birth_month[a], cols.birth_month[b]
+    xa, xb = cols.birth_dom[a], cols.birth_dom[b]
+    digits = sum(((ya // 10**k) % 10 != (yb // 10**k) % 10).astype(np.int64) for k in range(4))
+    close = (np.abs(da - db) <= 1) | ((ya == yb) & (xa == xb) & (np.abs(ma - mb) == 1))
+    close |= (ya == yb) & (xa == mb) & (ma == xb)
+    close |= (ma == mb) & (xa == xb) & (digits == 1)
+    return np.where(exact, 1, np.where(both & close, 2, np.where(both, 3, 0))).astype(np.int8)
 
 
 def _close_dates(x, y):
