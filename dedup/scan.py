@@ -12,7 +12,6 @@ are joined into groups (connected components, "not a duplicate" marks never join
 explained by its strongest pair.
 """
 
-import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,9 +56,15 @@ def _fetch(sql, params):
         return cursor.fetchall()
 
 
+_KIND_OF = {"phone": "phone", "email": "email", "company": "company", "company_name": "company",
+            "birthday": "birthday", "address": "address", "position": "position", "tax_id": "tax_id", "kpp": "kpp",
+            "domain": "domain"}
+
+
 def load_columns(entity_key, *, queryset=None):
     """Every scanned record's comparison values as scoring.Columns, straight from the match-key table: one
-    query per kind (codes by dense_rank, so equal values get equal codes), term frequencies counted on them."""
+    plain index read per kind the entity is compared on (equal values get equal codes, term frequencies are
+    counted on the codes); email domains and surname stems are derived from the emails and the names."""
     model = registry[entity_key].model
     content_type = ContentType.objects.get_for_model(model)
     table = MatchKey._meta.db_table
@@ -68,50 +73,40 @@ def load_columns(entity_key, *, queryset=None):
     if queryset is not None:
         sub_sql, sub_params = _subquery(queryset)
         where += f" AND object_id IN ({sub_sql})"
-    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""  # byte order = Python's str order
-
-    def coded(kind):
-        rows = _fetch(f"SELECT object_id, dense_rank() OVER (ORDER BY value{collate}) - 1 FROM {table} "
-                      f"WHERE {where}", [content_type.pk, kind, *sub_params])
-        return np.array(rows, dtype=np.int64).reshape(-1, 2)
-
-    def distinct(kind):
-        return [r[0] for r in _fetch(f"SELECT DISTINCT value{collate} FROM {table} WHERE {where} ORDER BY 1",
-                                     [content_type.pk, kind, *sub_params])]
 
     comparisons = scoring.comparisons_for(entity_key)
-    person = "first_name" in comparisons
-    kinds = {"phone", "email", "email_domain", "company", "domain", "birthday", "address", "position", "tax_id",
-             "kpp", "surname"}
-    arrays = {kind: coded(kind) for kind in sorted(kinds)}
+    kinds = sorted({_KIND_OF[c] for c in comparisons if c in _KIND_OF})
+    fetched = {}
+    for kind in kinds:
+        rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}", [content_type.pk, kind, *sub_params])
+        fetched[kind] = (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows])
+        del rows
     person_rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}",
-                         [content_type.pk, "person", *sub_params]) if person else []
+                         [content_type.pk, "person", *sub_params]) if "first_name" in comparisons else []
     person_ids = np.fromiter((r[0] for r in person_rows), dtype=np.int64, count=len(person_rows))
-    ids = np.unique(np.concatenate([person_ids] + [arr[:, 0] for arr in arrays.values()]))
+    ids = np.unique(np.concatenate([person_ids] + [object_ids for object_ids, _v in fetched.values()]))
     cols = scoring.Columns(len(ids))
     cols.ids[:] = ids
     if len(person_rows):
         _fill_person(cols, np.searchsorted(ids, person_ids), [r[1] for r in person_rows])
     del person_rows
-    for kind, arr in arrays.items():
-        index, codes = np.searchsorted(ids, arr[:, 0]), arr[:, 1]
-        size = int(codes.max()) + 1 if len(codes) else 0
-        cols.counts[kind] = np.bincount(codes, minlength=size).astype(np.int64)
-        if kind in cols.multi:
-            order = np.lexsort((codes, index))
-            index, codes = index[order], codes[order]
-            starts = np.r_[0, np.nonzero(np.diff(index))[0] + 1] if len(index) else np.zeros(0, np.int64)
-            slot = np.arange(len(index)) - np.repeat(starts, np.diff(np.r_[starts, len(index)]))
-            keep = slot < scoring.SLOTS
-            cols.multi[kind][index[keep], slot[keep]] = codes[keep]
-        else:
-            cols.single[kind][index] = codes
-        needs_values = kind in ("phone", "email", "email_domain", "company", "domain", "address", "position",
-                                "tax_id", "kpp", "birthday")
-        if needs_values and len(codes):
-            cols.values[kind] = distinct(kind)
-        else:
-            cols.values[kind] = [""] * size
+    if "email" in fetched:  # the domain of each email, as the email_domain keys hold it
+        object_ids, values = fetched["email"]
+        fetched["email_domain"] = (object_ids, [v.rsplit("@", 1)[-1] for v in values])
+    for kind, (object_ids, values) in fetched.items():
+        table_of = {}
+        codes = np.fromiter((table_of.setdefault(v, len(table_of)) for v in values), dtype=np.int64,
+                            count=len(values))
+        cols.values[kind] = list(table_of)
+        _place(cols, kind, np.searchsorted(ids, object_ids), codes)
+    if "first_name" in comparisons:  # surname stems, coded like a kind (their frequency weighs the surname)
+        table_of = {}
+        stems = cols.last_stem.tolist()
+        codes = np.fromiter((table_of.setdefault(v, len(table_of)) if v else -1 for v in stems), dtype=np.int64,
+                            count=len(stems))
+        cols.values["surname"] = list(table_of)
+        present = codes >= 0
+        _place(cols, "surname", np.nonzero(present)[0], codes[present])
     for kind in ("address", "position", "company"):
         values = np.array(cols.values.get(kind) or [""], dtype=object)
         codes = cols.single[kind] if kind in cols.single else cols.multi[kind][:, 0]
@@ -122,10 +117,24 @@ def load_columns(entity_key, *, queryset=None):
         cols.birthday_day = np.where(codes >= 0, days[codes.clip(0)], -1)
     cols.derive()
     if "phone" in comparisons and cols.values.get("phone"):
+        lookup = {v: c for c, v in enumerate(cols.values["phone"])}
         lines = _company_lines(entity_key, content_type, where, sub_params)
-        values = cols.values["phone"]
-        cols.company_lines = np.array(sorted(bisect.bisect_left(values, v) for v in lines), dtype=np.int64)
+        cols.company_lines = np.array(sorted(lookup[v] for v in lines if v in lookup), dtype=np.int64)
     return cols
+
+
+def _place(cols, kind, index, codes):
+    """Codes of one kind into the columns (up to SLOTS per record for multi-valued kinds) and their counts."""
+    cols.counts[kind] = np.bincount(codes, minlength=len(cols.values[kind])).astype(np.int64)
+    if kind in cols.multi:
+        order = np.lexsort((codes, index))
+        index, codes = index[order], codes[order]
+        starts = np.r_[0, np.nonzero(np.diff(index))[0] + 1] if len(index) else np.zeros(0, np.int64)
+        slot = np.arange(len(index)) - np.repeat(starts, np.diff(np.r_[starts, len(index)]))
+        keep = slot < scoring.SLOTS
+        cols.multi[kind][index[keep], slot[keep]] = codes[keep]
+    else:
+        cols.single[kind][index] = codes
 
 
 def _fill_person(cols, index, values):
@@ -188,10 +197,20 @@ def candidate_pairs(cols, entity_key, rule, result=None):
         lefts.append(left)
         rights.append(right)
     if rule.uses_names and "first_name" in scoring.comparisons_for(entity_key):
+        last_letter = _first_letters(cols.last_lo)
+        first_letter = _first_letters(cols.first_lo)
+        low, high = np.minimum(last_letter, first_letter), np.maximum(last_letter, first_letter)
         for kind in SUPPORT_KINDS:
             members, codes = _flat(cols, kind)
-            left, right, skipped = block_pairs(members, codes, MAX_BLOCK)
-            result.skipped_blocks += skipped
+            # A shared company/birthday/address together with the first letter of the surname, or of the first
+            # name, or both letters in either order (swapped fields): blocks stay small as the base grows.
+            parts = []
+            for letters in (last_letter, first_letter, low * 2048 + high):
+                left, right, skipped = block_pairs(members, codes * 4_194_304 + letters[members], MAX_BLOCK)
+                result.skipped_blocks += skipped
+                parts.append(left.astype(np.int64) * cols.n + right)
+            unique = np.unique(np.concatenate(parts))
+            left, right = unique // cols.n, unique % cols.n
             result.candidate_pairs += len(left)
             for start in range(0, len(left), PAIR_CHUNK):
                 a, b = left[start:start + PAIR_CHUNK], right[start:start + PAIR_CHUNK]
@@ -204,6 +223,12 @@ def candidate_pairs(cols, entity_key, rule, result=None):
     right = np.concatenate(rights).astype(np.int64)
     unique = np.unique(left * cols.n + right)
     return unique // cols.n, unique % cols.n
+
+
+def _first_letters(skeletons):
+    """Code of each record's first letter (0 when empty)."""
+    return np.fromiter((ord(s[0]) % 2048 if s else 0 for s in skeletons.tolist()), dtype=np.int64,
+                       count=len(skeletons))
 
 
 def _flat(cols, kind):

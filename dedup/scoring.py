@@ -406,11 +406,11 @@ class Weighed:
 def _jw(left, right):
     """Jaro-Winkler of case-folded skeletons (a typo may drop the h of ch/sh: Chad ~ Cad)."""
     return process.cpdist(left.tolist(), right.tolist(), scorer=JaroWinkler.normalized_similarity,
-                          dtype=np.float32, workers=1)
+                          dtype=np.float32, workers=-1)
 
 
 def _ratio(left, right, scorer=fuzz.token_set_ratio):
-    return process.cpdist(left.tolist(), right.tolist(), scorer=scorer, dtype=np.uint8, workers=1)
+    return process.cpdist(left.tolist(), right.tolist(), scorer=scorer, dtype=np.uint8, workers=-1)
 
 
 def _shared(codes, a, b, counts=None):
@@ -638,7 +638,7 @@ def _stem_of(skeletons):
 def _one_edit(left, right):
     """A typo: one letter dropped, added, changed or two swapped (case-folded names of four letters or more)."""
     left, right = left.tolist(), right.tolist()
-    distance = process.cpdist(left, right, scorer=OSA.distance, dtype=np.int32, workers=1)
+    distance = process.cpdist(left, right, scorer=OSA.distance, dtype=np.int32, workers=-1)
     longer = (np.fromiter(map(len, left), np.int32, len(left)) >= 4) | (np.fromiter(map(len, right), np.int32,
                                                                                     len(right)) >= 4)
     return (distance <= 1) & longer
