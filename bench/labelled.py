@@ -453,7 +453,7 @@ def _corrupt(rng, card, case, companies, employers):
         field_name = rng.choice(["last_name", "first_name", "middle_name"] if card.middle_name else ["last_name", "first_name"])
         setattr(card, field_name, _typo(rng, getattr(card, field_name)))
     elif case == "ocr":
-        setattr(card, "last_name", _ocr(rng, card.last_name))
+        card.last_name = _ocr(rng, card.last_name)
     elif case == "translit" and cyrillic:
         scheme = SCHEMES["ukrainian"] if card.locale == "uk" and rng.random() < 0.6 else rng.choice(list(SCHEMES.values()))
         card.last_name, card.first_name, card.middle_name = (

@@ -22,7 +22,6 @@ from django.db import connection
 from rapidfuzz import fuzz, process
 
 from crm_site.registry import registry
-
 from dedup import keys as keymod
 from dedup.matching import SUPPORT_KINDS, combine, exact_reason, name_reason, rule_for
 from dedup.models import MatchKey, NotDuplicate

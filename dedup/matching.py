@@ -15,7 +15,7 @@ from crm_site.normalize import format_phone
 from crm_site.registry import registry
 
 from . import keys as keymod
-from .models import DuplicateRule, MatchKey, NotDuplicate
+from .models import DuplicateRule, NotDuplicate
 
 DEFAULT_RULES = {
     "contact": {"criteria": ["phone", "email", "name"], "name_threshold": 90, "match_against": []},
