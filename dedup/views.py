@@ -52,7 +52,23 @@ def check(request, entity):
         found = find_candidates(entity.key, record_keys, exclude=exclude,
                                 display=form_display_name(entity.key, data), limit=10)
         warnings = selectors.warnings_for(request.user, found)
-    return render(request, "dedup/warnings.html", {"warnings": warnings})
+    by_field, unplaced = _by_field(entity, warnings)
+    return render(request, "dedup/warnings.html", {"warnings": warnings, "by_field": by_field, "unplaced": unplaced})
+
+
+def _by_field(entity, warnings):
+    """Each warning next to the first form field it is about (name, phone, email); every slot listed, so one
+    with nothing to say is emptied. The form's slots are `field-note-<field>` (includes/field.html and
+    includes/channel_formsets.html)."""
+    spec = keymod.spec_for(entity.key)
+    name_field = "last_name" if spec.person else (spec.own_name or "")
+    targets = {"name": name_field, "phone": "ch-phone", "email": "ch-email"}
+    slots = {key: [] for key, target in targets.items() if target}
+    unplaced = []
+    for warning in warnings:
+        place = next((f for f in warning["fields"] if f in slots), None)
+        (slots[place] if place else unplaced).append(warning)
+    return [{"target": targets[key], "warnings": items} for key, items in slots.items()], unplaced
 
 
 def _without_hidden(data, hidden):
@@ -66,7 +82,12 @@ def record_candidates(request, entity, pk):
     entity = _entity(entity)
     obj = get_object_or_404(entity.model.objects.visible_to(request.user, READ), pk=pk)
     warnings = selectors.warnings_for(request.user, candidates_for_record(obj, limit=10))
-    return render(request, "dedup/warnings.html", {"warnings": warnings, "record": obj, "entity": entity})
+    # The lead conversion page: "Use this contact / company" goes back to it with the record chosen.
+    use_url = request.GET.get("use", "")
+    if not (use_url.startswith("/") and url_has_allowed_host_and_scheme(use_url, {request.get_host()})):
+        use_url = ""
+    return render(request, "dedup/warnings.html", {"warnings": warnings, "record": obj, "entity": entity,
+                                                   "use_url": use_url, "use_keys": ("contact", "company")})
 
 
 def _ids(raw):

@@ -327,6 +327,9 @@ class ObjectEditView(EntityView):
         if form.is_valid() and all(fs.is_valid() for fs in formsets):
             creating = self.object.pk is None
             editable = [fs for fs in formsets if not fs.read_only]
+            confirm = ui.create_confirmation(request, self.entity, form, formsets) if creating else None
+            if confirm:  # e.g. a likely duplicate: asked once more, nothing saved yet
+                return self.show(form, self.formsets_to_show(formsets), extra={"create_confirm": confirm})
             try:
                 obj = services.record_save(user=request.user, form=form, channel_formsets=editable)
             except PermissionDenied as error:
@@ -362,11 +365,11 @@ class ObjectEditView(EntityView):
             return next_url
         return obj.get_absolute_url()
 
-    def show(self, form, formsets, status=200):
+    def show(self, form, formsets, status=200, extra=None):
         return self.render(
             "form",
             {"form": form, "formsets": formsets, "object": self.object, "is_new": self.object.pk is None,
-             "next": self.request.GET.get("next", self.request.POST.get("next", ""))},
+             "next": self.request.GET.get("next", self.request.POST.get("next", "")), **(extra or {})},
             status=status,
         )
 
