@@ -615,7 +615,7 @@ def _orient(cols, a, b):
     d_first, d_last = _jw(fa, fb), _jw(la, lb)
     # Only pairs whose names do not line up as typed can be swapped.
     s_fl, s_lf = np.zeros(len(a), dtype=np.float32), np.zeros(len(a), dtype=np.float32)
-    loose = np.nonzero((d_first < 0.88) | (d_last < 0.88) | cols.short[a] | cols.short[b])[0]
+    loose = np.nonzero((fa != fb) | (la != lb))[0]
     if len(loose):
         s_fl[loose] = _jw(fa[loose], cols.last_sk_lo[b[loose]])
         s_lf[loose] = _jw(la[loose], cols.first_stem_lo[b[loose]])
