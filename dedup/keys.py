@@ -293,3 +293,20 @@ def _write_keys(rows):
 
 def enabled_entities():
     return [entity.key for entity in registry if spec_for(entity.key).enabled]
+
+
+_current = set()  # entities whose stored keys are known to be of this version (checked once per process)
+
+
+def ensure_current(entity_key):
+    """Keys written before the scoring engine (issue 18) have no `person` key, so names could not be compared
+    and "same phone, different person" would go unseen: rebuild them once, the first time they are needed."""
+    if entity_key in _current:
+        return
+    spec = spec_for(entity_key)
+    if spec.person:
+        content_type = ContentType.objects.get_for_model(registry[entity_key].model)
+        stored = MatchKey.objects.filter(content_type=content_type)
+        if stored.filter(kind=MatchKey.Kind.NAME).exists() and not stored.filter(kind=MatchKey.Kind.PERSON).exists():
+            keys_rebuild(entity_key)
+    _current.add(entity_key)

@@ -265,6 +265,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
         return result
     report = progress or (lambda percent: None)
     content_type = ContentType.objects.get_for_model(model)
+    keymod.ensure_current(entity_key)
     cols = load_columns(entity_key, queryset=queryset)
     result.records = cols.n
     report(30)

@@ -968,6 +968,7 @@ def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_con
     `shared_contacts`: also return records that only share a phone or email (NO_MATCH verdicts), for the
     warnings while typing ("this phone belongs to ...")."""
     target = target or entity_key
+    keymod.ensure_current(target)
     model = model_for(target)
     if target != entity_key:
         model.prior = CROSS_PRIOR

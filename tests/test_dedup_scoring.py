@@ -299,3 +299,14 @@ def test_match_keys_hold_the_person_parts_and_gender(user):
                .values_list("kind", "value"))
     assert ("person", "Иванова|Мария|Петровна|f") in keys
     assert ("surname", "ivanov") in keys and ("email_domain", "acme.ru") in keys
+
+
+def test_keys_written_before_the_scoring_engine_are_rebuilt_once(user):
+    from dedup import keys
+
+    a = contact(user, last_name="Пономарев", first_name="Руслан", phones=["+7 495 123-45-67"])
+    b = contact(user, last_name="Савин", first_name="Николай", phones=["+7 495 123-45-67"])
+    MatchKey.objects.filter(kind__in=["person", "surname", "email_domain", "position"]).delete()  # old keys
+    keys._current.discard("contact")
+    assert not grouped(a, b)
+    assert MatchKey.objects.filter(kind="person", object_id__in=[a.pk, b.pk]).count() == 2
