@@ -631,10 +631,6 @@ def _orient(cols, a, b):
     return swapped, fa, first_b, la, last_b
 
 
-def _stem_of(skeletons):
-    return np.array([names.fold_surname(s) for s in skeletons.tolist()], dtype=object)
-
-
 def _one_edit(left, right):
     """A typo: one letter dropped, added, changed or two swapped (case-folded names of four letters or more)."""
     left, right = left.tolist(), right.tolist()
