@@ -5,6 +5,9 @@
   panel's context, or None to hide it.
 - navigation items: a link in the side menu (the bin, my activities, duplicates...).
 - header items: a template included in the top bar (activity counters, notifications...).
+- create checks: `check(request, entity, form, formsets)` run before a new record is saved from the form;
+  a dict returned asks the user once more (the form is shown again with it as `create_confirm`, and saving
+  with `confirmed=1` goes ahead): a likely duplicate, for instance.
 Register them in AppConfig.ready().
 """
 
@@ -38,7 +41,14 @@ class HeaderItem:
     context: object = None  # callable(request) -> dict | None
 
 
-card_panels, nav_items, header_items = [], [], []
+@dataclass(frozen=True)
+class CreateCheck:
+    name: str
+    check: object  # callable(request, entity, form, formsets) -> dict | None
+    order: int = 100
+
+
+card_panels, nav_items, header_items, create_checks = [], [], [], []
 
 
 def _add(items, item):
@@ -58,6 +68,21 @@ def register_nav_item(**kwargs):
 
 def register_header_item(**kwargs):
     return _add(header_items, HeaderItem(**kwargs))
+
+
+def register_create_check(**kwargs):
+    return _add(create_checks, CreateCheck(**kwargs))
+
+
+def create_confirmation(request, entity, form, formsets):
+    """The first create check that asks for a confirmation, or None (also when the user already confirmed)."""
+    if request.POST.get("confirmed"):
+        return None
+    for item in create_checks:
+        context = item.check(request, entity, form, formsets)
+        if context:
+            return context
+    return None
 
 
 def panels_for(request, obj, entity, slot):

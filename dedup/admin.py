@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from crm_site.registry import registry
 
@@ -18,7 +20,8 @@ class DuplicateRuleForm(forms.ModelForm):
 
     class Meta:
         model = DuplicateRule
-        fields = ("entity", "criteria", "name_threshold", "match_against", "enabled")
+        fields = ("entity", "criteria", "name_threshold", "match_against", "enabled", "possible_percent",
+                  "duplicate_percent", "auto_merge_percent")
 
 
 class ScanScheduleForm(forms.ModelForm):
@@ -31,9 +34,36 @@ class ScanScheduleForm(forms.ModelForm):
 
 @admin.register(DuplicateRule)
 class DuplicateRuleAdmin(admin.ModelAdmin):
+    """The rule and the scoring model's parameters: thresholds editable, the weights shown as estimated
+    (`manage.py estimate_match_weights ENTITY` re-estimates them; empty = built-in defaults)."""
+
     form = DuplicateRuleForm
-    list_display = ("entity", "criteria", "name_threshold", "match_against", "enabled")
-    list_editable = ("name_threshold", "enabled")
+    list_display = ("entity", "criteria", "possible_percent", "duplicate_percent", "auto_merge_percent", "enabled",
+                    "estimated_at")
+    list_editable = ("possible_percent", "duplicate_percent", "auto_merge_percent", "enabled")
+    readonly_fields = ("weights", "estimated_at", "estimated_from")
+
+    def get_fields(self, request, obj=None):
+        return [*DuplicateRuleForm.Meta.fields, "weights", "estimated_at", "estimated_from"]
+
+    @admin.display(description=_("weights (log2 m/u) per comparison level"))
+    def weights(self, obj):
+        from .scoring import LEVELS, comparisons_for, model_for
+
+        if not obj or not obj.pk or obj.entity not in registry:
+            return "—"
+        model = model_for(obj.entity)
+        rows = []
+        for comparison in comparisons_for(obj.entity):
+            cells = format_html_join(
+                " ", "<span title=\"m {} · u {}\">{}: <b>{}</b></span>",
+                ((f"{model.m.get(comparison, {}).get(level, 0):.3g}", f"{model.u.get(comparison, {}).get(level, 0):.3g}",
+                  level, f"{model.weight(comparison, level):+.1f}") for level in LEVELS[comparison][1:]))
+            rows.append((comparison, cells))
+        table = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        source = _("estimated") if obj.parameters else _("built-in defaults")
+        return format_html("<p>{} · {}: {}</p><table>{}</table>", source, _("prior, duplicates per record"),
+                           f"{model.prior:.3g}", table)
 
 
 @admin.register(ScanSchedule)

@@ -13,5 +13,6 @@ class DedupConfig(AppConfig):
 
         events.listen(listeners.on_event, bulk=listeners.on_events)
         ui.register_nav_item(name="duplicates", label=_("Duplicates"), url_name="dedup_groups", icon="list", order=80)
+        ui.register_create_check(name="duplicates", check=listeners.create_check)
         ui.register_card_panel(name="dedup_merges", template="dedup/merges_panel.html", slot="side", order=60,
                                context=listeners.merges_panel_context)

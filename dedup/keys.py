@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from crm_site.models import Communication
 from crm_site.registry import registry
 
-from . import normalize
+from . import names, normalize
 from .models import MatchKey
 
 PERSON_FIELDS = ("last_name", "first_name", "middle_name")
@@ -61,7 +61,8 @@ def spec_for(entity_key):
                 if any(f.name == "name" for f in related._meta.get_fields()) and _registered(related):
                     links.append(field.name)
     plain = []
-    for kind, field in (("tax_id", "tax_id"), ("birthday", "birthday"), ("address", "address"), ("domain", "website")):
+    for kind, field in (("tax_id", "tax_id"), ("kpp", "kpp"), ("birthday", "birthday"), ("address", "address"),
+                        ("domain", "website"), ("position", "position")):
         if field in names:
             plain.append((kind, field))
     return Spec(entity_key, person, own_name, "company_name" if "company_name" in names else "", tuple(links),
@@ -86,6 +87,12 @@ def keys_from_values(spec, row, comms=(), companies=()):
         if name:
             keys.add(("name", name))
             keys.update(("name_block", block) for block in normalize.name_blocks(name))
+        person = person_value(*(row.get(f) or "" for f in PERSON_FIELDS))
+        if person:
+            keys.add(("person", person))
+            stem = names.surname_stem(row.get("last_name") or "")
+            if stem:
+                keys.add(("surname", stem))
     if spec.own_name:
         company = normalize.company_key(row.get(spec.own_name))
         if company:
@@ -110,13 +117,21 @@ def keys_from_values(spec, row, comms=(), companies=()):
             value = value if len(value) >= 6 else ""
         elif kind == "domain":
             value = normalize.domain_key(value)
+        elif kind == "kpp":
+            value = normalize.tax_id_key(value)
+        elif kind == "position":
+            value = " ".join(normalize.name_tokens(value or ""))
         if value:
             keys.add((kind, value))
     for channel, normalized, raw in comms:
         if channel == Communication.Channel.PHONE:
-            value = normalized if normalized.startswith("+") else normalize.phone_key(raw)
+            # The stored E.164 form, unless the default region could not have read it (no +, or +7 0…).
+            plausible = normalized.startswith("+") and not normalized.startswith("+70")
+            value = normalized if plausible else normalize.phone_key(raw)
         elif channel == Communication.Channel.EMAIL:
             value = normalize.email_key(normalized)
+            if value:
+                keys.add(("email_domain", value.rsplit("@", 1)[1]))
         elif channel == Communication.Channel.WEB:
             value = normalize.domain_key(raw)
             channel = "domain"
@@ -125,6 +140,22 @@ def keys_from_values(spec, row, comms=(), companies=()):
         if value:
             keys.add((str(channel), value))
     return {(kind, value[:MAX_VALUE]) for kind, value in keys}
+
+
+def person_value(last="", first="", middle=""):
+    """The `person` key: the name parts as typed (spaces tidied, each at most 80 characters) and the gender
+    read from them, `Иванова|Мария|Петровна|f`. Scoring compares the parts one by one and shows them in its
+    reasons; the gender is worked out once here (pymorphy3), not at every comparison."""
+    parts = [" ".join(str(p or "").replace("|", " ").split())[:80] for p in (last, first, middle)]
+    if not any(parts):
+        return ""
+    return "|".join([*parts, names.gender(*parts)])
+
+
+def split_person(value):
+    """(last, first, middle, gender) of a `person` key."""
+    parts = (value or "").split("|")
+    return tuple(parts + [""] * (4 - len(parts)))[:4]
 
 
 def record_keys(obj):
@@ -288,3 +319,20 @@ def _write_keys(rows):
 
 def enabled_entities():
     return [entity.key for entity in registry if spec_for(entity.key).enabled]
+
+
+_current = set()  # entities whose stored keys are known to be of this version (checked once per process)
+
+
+def ensure_current(entity_key):
+    """Keys written before the scoring engine (issue 18) have no `person` key, so names could not be compared
+    and "same phone, different person" would go unseen: rebuild them once, the first time they are needed."""
+    if entity_key in _current:
+        return
+    spec = spec_for(entity_key)
+    if spec.person:
+        content_type = ContentType.objects.get_for_model(registry[entity_key].model)
+        stored = MatchKey.objects.filter(content_type=content_type)
+        if stored.filter(kind=MatchKey.Kind.NAME).exists() and not stored.filter(kind=MatchKey.Kind.PERSON).exists():
+            keys_rebuild(entity_key)
+    _current.add(entity_key)

@@ -57,3 +57,23 @@ def merges_panel_context(request, obj, entity):
 
     merges = merges_for_card(user=request.user, obj=obj)
     return {"merges": merges} if merges else None
+
+
+def create_check(request, entity, form, formsets):
+    """Before a new record is saved from its form: the records the engine is sure it duplicates, so the form
+    asks once more ("Create anyway" / "Open the existing one")."""
+    from access.fields import hidden_fields
+
+    from .matching import find_candidates, form_display_name, keys_from_form, rule_for
+    from .selectors import warnings_for
+    from .views import _without_hidden
+
+    if not keys.spec_for(entity.key).enabled or rule_for(entity.key) is None:
+        return None
+    data = _without_hidden(request.POST, hidden_fields(request.user, entity.key))
+    found = find_candidates(entity.key, keys_from_form(entity.key, data), display=form_display_name(entity.key, data),
+                            limit=10)
+    sure = [c for c in found if c.entity.key == entity.key and c.verdict is not None and c.verdict.is_duplicate]
+    if not sure:
+        return None
+    return {"duplicates": warnings_for(request.user, sure)}

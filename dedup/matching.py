@@ -1,7 +1,8 @@
-"""Duplicate rules, pair scoring and explanations, and candidates for one record or for typed values.
+"""Duplicate rules, explanations, and candidates for one record or for typed values.
 
-A pair's score (0-100) and reasons come from one function, `score_pair()`, used by the form warnings and
-by the background scan, so both explain a match the same way.
+A pair's percent and reasons come from one engine, `dedup.scoring` (evidence weighed field by field), used by
+the form warnings, the background scan and the import, so all of them explain a match the same way.
+`score_pair()` is the rule-based scorer of before issue 18, kept for comparison (bench) and old stored groups.
 """
 
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from crm_site.normalize import format_phone
 from crm_site.registry import registry
 
 from . import keys as keymod
-from .models import DuplicateRule, MatchKey, NotDuplicate
+from .models import DuplicateRule, NotDuplicate
 
 # Criterion -> the exact match-key kind it compares.
 EXACT_KINDS = {"phone": "phone", "email": "email", "tax_id": "tax_id", "domain": "domain", "company_name": "company"}
@@ -29,6 +30,10 @@ class Rule:
     criteria: list
     name_threshold: int = 90
     match_against: list = field(default_factory=list)
+    possible_percent: int = 50
+    duplicate_percent: int = 80
+    auto_merge_percent: int = 97
+    parameters: dict = field(default_factory=dict)  # estimated m/u, prior, calibration ({} = defaults)
 
     @property
     def exact_kinds(self):
@@ -46,12 +51,14 @@ class Rule:
 
 
 def rule_for(entity_key):
-    """The entity's enabled rule (admin-edited), else the built-in default; None when it has no rule."""
+    """The entity's enabled rule (admin-edited), else the built-in default; None when it has no rule.
+    Everything the engine is tuned by — criteria, thresholds, estimated parameters — is read here."""
     row = DuplicateRule.objects.filter(entity=entity_key).first()
     if row is not None:
         if not row.enabled:
             return None
-        return Rule(row.entity, list(row.criteria), row.name_threshold, list(row.match_against or []))
+        return Rule(row.entity, list(row.criteria), row.name_threshold, list(row.match_against or []),
+                    row.possible_percent, row.duplicate_percent, row.auto_merge_percent, dict(row.parameters or {}))
     default = default_rule(entity_key)
     return Rule(entity_key, **default) if default else None
 
@@ -132,9 +139,72 @@ SUPPORT_LABELS = {"company": lambda: _("same company"), "birthday": lambda: _("s
                   "address": lambda: _("same address")}
 
 
+def _pair(reason):
+    values = reason.get("values") or ["", ""]
+    return {"a": values[0], "b": values[1]}
+
+
+# Sentences of the scoring engine's reasons: (comparison, level) -> text with %(value)s or %(a)s / %(b)s.
+LEVEL_TEXTS = {
+    ("first_name", "exact"): lambda: _("same first name %(a)s"),
+    ("first_name", "alias"): lambda: _("first names are forms of one name: %(a)s / %(b)s"),
+    ("first_name", "initial"): lambda: _("first name initial fits: %(a)s / %(b)s"),
+    ("first_name", "fuzzy"): lambda: _("first names alike: %(a)s / %(b)s"),
+    ("first_name", "different"): lambda: _("first names differ: %(a)s / %(b)s"),
+    ("last_name", "exact"): lambda: _("same last name %(a)s"),
+    ("last_name", "fuzzy"): lambda: _("last names alike: %(a)s / %(b)s"),
+    ("last_name", "different"): lambda: _("last names differ: %(a)s / %(b)s"),
+    ("middle_name", "exact"): lambda: _("same patronymic %(a)s"),
+    ("middle_name", "initial"): lambda: _("patronymic initial fits: %(a)s / %(b)s"),
+    ("middle_name", "fuzzy"): lambda: _("patronymics alike: %(a)s / %(b)s"),
+    ("middle_name", "different"): lambda: _("patronymics differ: %(a)s / %(b)s"),
+    ("gender", "different"): lambda: _("different gender: %(a)s / %(b)s"),
+    ("phone", "exact"): lambda: _("same phone %(value)s"),
+    ("phone", "shared_line"): lambda: _("same phone %(value)s, a company's main line"),
+    ("phone", "different"): lambda: _("phones differ"),
+    ("email", "exact"): lambda: _("same email %(value)s"),
+    ("email", "mailbox"): lambda: _("same shared mailbox %(value)s"),
+    ("email", "domain"): lambda: _("same email domain %(value)s"),
+    ("email", "different"): lambda: _("emails differ"),
+    ("birthday", "exact"): lambda: _("same birthday %(a)s"),
+    ("birthday", "close"): lambda: _("birthdays close: %(a)s / %(b)s"),
+    ("birthday", "different"): lambda: _("birthdays differ: %(a)s / %(b)s"),
+    ("address", "exact"): lambda: _("same address"),
+    ("address", "fuzzy"): lambda: _("addresses alike"),
+    ("address", "different"): lambda: _("addresses differ"),
+    ("company", "exact"): lambda: _("same company"),
+    ("company", "fuzzy"): lambda: _("companies alike"),
+    ("company", "different"): lambda: _("companies differ"),
+    ("position", "exact"): lambda: _("same position"),
+    ("position", "fuzzy"): lambda: _("positions alike"),
+    ("position", "different"): lambda: _("positions differ"),
+    ("company_name", "exact"): lambda: _("same company name"),
+    ("company_name", "fuzzy"): lambda: _("company names alike"),
+    ("company_name", "different"): lambda: _("company names differ"),
+    ("tax_id", "exact"): lambda: _("same tax ID %(a)s"),
+    ("tax_id", "different"): lambda: _("tax IDs differ: %(a)s / %(b)s"),
+    ("kpp", "exact"): lambda: _("same KPP"),
+    ("kpp", "different"): lambda: _("another branch (KPP %(a)s / %(b)s)"),
+    ("domain", "exact"): lambda: _("same website %(value)s"),
+    ("domain", "different"): lambda: _("websites differ"),
+    ("swapped", "swapped"): lambda: _("first and last name swapped"),
+}
+
+
 def explain(reason, names=None):
-    """One reason as a sentence, e.g. "same phone +7 495 123-45-67" or "name similarity 91% (A ~ B)"."""
+    """One reason as a sentence, e.g. "same phone +7 495 123-45-67" or "first names differ: Руслан / Николай"."""
     code = reason.get("code")
+    if "level" in reason:  # the scoring engine's reasons
+        text = LEVEL_TEXTS.get((code, reason["level"]))
+        if text is None:
+            return ""
+        value = reason.get("value", "")
+        if code == "phone" and value:
+            value = format_phone(value)
+        pair = _pair(reason)
+        if reason["level"] == "exact" and pair["a"] and pair["b"] and pair["a"].casefold() != pair["b"].casefold():
+            pair["a"] = f"{pair['a']} / {pair['b']}"  # the same name spelled otherwise (Щербаков / Shcherbakov)
+        return text() % {"value": value, **pair}
     if code == "phone":
         return _("same phone %(value)s") % {"value": format_phone(reason["value"])}
     if code == "email":
@@ -157,8 +227,10 @@ def explain(reason, names=None):
     return str(reason.get("value", ""))
 
 
-def explain_all(reasons):
-    return "; ".join(explain(r) for r in reasons)
+def explain_all(reasons, limit=6):
+    """The reasons as one sentence: what agreed first, then what disagreed (a reason of no weight is left out)."""
+    texts = [explain(r) for r in reasons if not ("level" in r and r["level"] in ("same",))]
+    return "; ".join([t for t in texts if t][:limit])
 
 
 # ---------------------------------------------------------------------------
@@ -171,10 +243,28 @@ class Candidate:
     obj: object
     score: int
     reasons: list
+    verdict: object = None  # dedup.scoring.Verdict
 
     @property
     def explanation(self):
         return explain_all(self.reasons)
+
+    @property
+    def different_person(self):
+        """Same phone or email, but the names contradict: shown as such, never as a duplicate."""
+        return self.verdict is not None and self.verdict.outcome == "different_person"
+
+    @property
+    def fields(self):
+        """The form fields the match is about, for showing the warning next to them: phone, email, name."""
+        out = []
+        for reason in self.reasons:
+            code = reason.get("code")
+            field_name = {"phone": "phone", "email": "email", "first_name": "name", "last_name": "name",
+                          "middle_name": "name", "name": "name", "company_name": "name"}.get(code)
+            if field_name and reason.get("agree", True) and field_name not in out:
+                out.append(field_name)
+        return out
 
 
 def keys_from_form(entity_key, data):
@@ -205,54 +295,34 @@ def form_display_name(entity_key, data):
 
 
 def find_candidates(entity_key, record_keys, *, exclude=None, display="", limit=20):
-    """Records (live, any owner) whose keys match `record_keys` under the entity's rule, best first.
+    """Records (live, any owner) that may be the record with `record_keys`, best first: possible duplicates and
+    better, and "same phone, different person" ones (flagged, after the others).
 
     `exclude`: (model, pk) of the record itself. Access is applied by the caller (warnings show records the
-    user may not read as "exists, owned by ...").
-    """
+    user may not read as "exists, owned by ...")."""
+    from . import scoring
+
     rule = rule_for(entity_key)
     if rule is None or not record_keys:
         return []
-    by_kind = _by_kind(record_keys)
     results = []
     for target_key in [entity_key] + [k for k in rule.match_against if k in registry and k != entity_key]:
         target = registry[target_key]
-        target_spec = keymod.spec_for(target_key)
-        if not target_spec.enabled:
+        if not keymod.spec_for(target_key).enabled or rule_for(target_key) is None:
             continue
-        cross_company = target_key != entity_key and bool(target_spec.own_name)
-        content_type = ContentType.objects.get_for_model(target.model)
-        wanted = {kind: by_kind.get(kind, set()) for kind in rule.exact_kinds}
-        if cross_company:
-            wanted["company"] = by_kind.get("company", set())
-        if rule.uses_names:
-            wanted["name_block"] = by_kind.get("name_block", set())
-            for kind in SUPPORT_KINDS:  # same birthday/company/address: names that differ more than a typo
-                wanted[kind] = by_kind.get(kind, set())
-        lookup = MatchKey.objects.none()
-        for kind, values in wanted.items():
-            if values:
-                lookup = lookup | MatchKey.objects.filter(content_type=content_type, kind=kind, value__in=values)
-        ids = set(lookup.values_list("object_id", flat=True)[:2000])
+        skip = set()
         if exclude is not None and exclude[0] is target.model:
-            ids.discard(exclude[1])
-            ids -= _not_duplicates(content_type, exclude[1])
-        if not ids:
-            continue
-        live = target.model.objects.filter(pk__in=ids).select_related("owner")
-        their_keys = {}
-        for object_id, kind, value in MatchKey.objects.filter(content_type=content_type, object_id__in=ids).values_list(
-            "object_id", "kind", "value"
-        ):
-            their_keys.setdefault(object_id, set()).add((kind, value))
-        for obj in live:
-            score, reasons = score_pair(rule, record_keys, their_keys.get(obj.pk, set()), cross_company=cross_company)
-            if score:
-                for reason in reasons:
-                    if reason["code"] == "name":
-                        reason["names"] = [display, str(obj)]
-                results.append(Candidate(target, obj, score, reasons))
-    results.sort(key=lambda c: (-c.score, c.entity.key, c.obj.pk))
+            skip = {exclude[1]} | _not_duplicates(ContentType.objects.get_for_model(target.model), exclude[1])
+        [matches] = scoring.match_rows(entity_key, [set(record_keys)], target=target_key, exclude=skip, limit=limit,
+                                       shared_contacts=True)
+        objects = target.model.objects.filter(pk__in=[m.object_id for m in matches]).select_related("owner")
+        by_pk = {obj.pk: obj for obj in objects}
+        for match in matches:
+            obj = by_pk.get(match.object_id)
+            if obj is not None:
+                verdict = match.verdict
+                results.append(Candidate(target, obj, verdict.percent, list(verdict.reasons), verdict))
+    results.sort(key=lambda c: (c.different_person, -c.score, c.entity.key, c.obj.pk))
     return results[:limit]
 
 

@@ -20,6 +20,13 @@ class MatchKey(models.Model):
         DOMAIN = "domain", _("website domain")
         BIRTHDAY = "birthday", _("birthday")
         ADDRESS = "address", _("address")
+        # For scoring (issue 18): the name parts with the gender, the surname without its gender ending, the
+        # domain of each email, the position, a company's KPP.
+        PERSON = "person", _("person")
+        SURNAME = "surname", _("surname")
+        EMAIL_DOMAIN = "email_domain", _("email domain")
+        POSITION = "position", _("position")
+        KPP = "kpp", _("KPP")
 
     # No index of its own: the composite indexes below start with it (one less index to write per key).
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -62,6 +69,23 @@ class DuplicateRule(models.Model):
         help_text=_("Other entities checked while typing, e.g. [\"contact\", \"company\"] for leads."),
     )
     enabled = models.BooleanField(_("enabled"), default=True)
+    # The scoring model (dedup/scoring.py): thresholds on the calibrated percent, and the estimated weights.
+    possible_percent = models.PositiveSmallIntegerField(
+        _("possible duplicate from, %"), default=50, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Warnings while typing show records from this confidence."))
+    duplicate_percent = models.PositiveSmallIntegerField(
+        _("duplicate from, %"), default=80, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("The scan groups, and the import matches, records from this confidence."))
+    auto_merge_percent = models.PositiveSmallIntegerField(
+        _("automatic merge from, %"), default=97, validators=[MinValueValidator(50), MaxValueValidator(100)],
+        help_text=_("Merge automatically only from this confidence, and only when no field has two different "
+                    "values."))
+    parameters = models.JSONField(
+        _("estimated parameters"), default=dict, blank=True,
+        help_text=_("m and u of each comparison level, the prior and the calibration, as estimated by "
+                    "manage.py estimate_match_weights. Empty: the built-in defaults."))
+    estimated_at = models.DateTimeField(_("estimated"), null=True, blank=True)
+    estimated_from = models.CharField(_("estimated from"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("duplicate rule")
@@ -77,6 +101,8 @@ class DuplicateRule(models.Model):
         unknown = set(self.criteria or ()) - set(self.Criterion.values)
         if unknown:
             raise ValidationError({"criteria": _("Unknown criteria: %(names)s") % {"names": ", ".join(sorted(unknown))}})
+        if not self.possible_percent <= self.duplicate_percent <= self.auto_merge_percent:
+            raise ValidationError(_("The thresholds must grow: possible ≤ duplicate ≤ automatic merge."))
 
 
 class ScanSchedule(models.Model):
@@ -142,6 +168,8 @@ class DuplicateGroup(models.Model):
     object_ids = models.JSONField(default=list)
     score = models.PositiveSmallIntegerField(default=0, db_index=True)
     reasons = models.JSONField(default=list)
+    # Every two records above the auto-merge threshold with no field conflict: "Merge automatically" is offered.
+    auto_mergeable = models.BooleanField(default=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -9,7 +9,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from crm_site.normalize import normalize_email, normalize_phone, normalize_url
+import phonenumbers
+
+from crm_site.normalize import normalize_email, normalize_phone, normalize_url, parse_phone
 
 __all__ = [
     "address_key", "company_key", "domain_key", "email_key", "name_blocks", "name_key", "phone_key",
@@ -17,9 +19,23 @@ __all__ = [
 ]
 
 
+OTHER_REGIONS = ("RU", "UA", "BY", "KZ", "US")
+
+
 def phone_key(value, region=None):
-    """E.164 without extension (`8 (495) 123-45-67 доб. 12` → `+74951234567`); '' when too short to mean much."""
+    """E.164 without extension (`8 (495) 123-45-67 доб. 12` → `+74951234567`); '' when too short to mean much.
+
+    A number the default region cannot read is tried as international (`380 93 829 69 28` typed without +)
+    and in the neighbouring regions (`(044) 618-98-77` in a base whose region is RU)."""
     key = normalize_phone(value, region)
+    number = parse_phone(value, region)
+    if key and (number is None or not phonenumbers.is_valid_number(number)):
+        digits = re.sub(r"\D", "", value or "")
+        for attempt, attempt_region in [(f"+{digits}", None), *((value, r) for r in OTHER_REGIONS)]:
+            number = parse_phone(attempt, attempt_region or region)
+            if number is not None and phonenumbers.is_valid_number(number):
+                key = normalize_phone(attempt, attempt_region or region)
+                break
     return key if len(re.sub(r"\D", "", key)) >= 6 else ""
 
 
@@ -54,12 +70,26 @@ _TRANSLATE = str.maketrans(_CYRILLIC)
 # Latin spellings of the same sound folded to one (order matters: longest first).
 # Ukrainian г is "h" and Russian г is "g": both fold to "g"; х (kh/h) folds with them too.
 _FOLDS = [
-    ("shch", "\x01"), ("sch", "\x01"), ("sh", "\x01"), ("tch", "\x02"), ("ch", "\x02"), ("zh", "\x03"),
-    ("kh", "g"), ("ph", "f"), ("ts", "c"), ("tz", "c"), ("ck", "k"), ("q", "k"), ("x", "ks"), ("w", "v"),
-    ("h", "g"), ("j", "i"), ("y", "i"),
+    ("shch", "\x01"), ("shh", "\x01"), ("sch", "\x01"), ("sh", "\x01"), ("tch", "\x02"), ("ch", "\x02"),
+    ("zh", "\x03"), ("kh", "g"), ("ph", "f"), ("ts", "c"), ("tc", "c"), ("cz", "c"), ("ck", "k"),
+    ("q", "k"), ("x", "ks"), ("w", "v"), ("h", "g"), ("j", "i"), ("y", "i"),
 ]
+# Letters with marks that some schemes use (ISO 9, GOST 7.79 A, scientific, ALA-LC): spelled out first.
+_MARKED = str.maketrans({"š": "sh", "ŝ": "shch", "č": "ch", "ĉ": "ch", "ž": "zh", "â": "ya", "û": "yu", "ë": "yo",
+                         "ǎ": "a", "è": "e", "ė": "e", "ì": "i", "ỳ": "y", "ŭ": "u"})
+# Soft and hard signs written as primes, quotes or backticks by the transliteration schemes.
+_SIGNS = re.compile(r"[ʹʺ'’ʼ`\"″′”“]")
+
+
+def _fold_marks(text):
+    """Case-folded, ё→е, letters with marks spelled out or without the mark (й kept), primes and quotes of the
+    transliteration schemes dropped: `Žuravlëva`, `I͡uriĭ`, `Ob”yedkov` become plain words."""
+    text = unicodedata.normalize("NFC", (text or "").casefold())
+    text = text.replace("йо", "ё").replace("ьо", "ё").replace("ё", "е").replace("й", "\x04").translate(_MARKED)
+    text = _SIGNS.sub("", _strip_accents(text))
+    return text.replace("\x04", "й")
 _VOWEL_AFTER_I = re.compile(r"i(?=[aeiou])")  # ya/ia/a, yu/iu/u, ye/ie/e: Yelena = Elena, Mariya = Maria
-_APOSTROPHES = re.compile(r"['’ʼ`]")
+_APOSTROPHES = re.compile(r"['’ʼ`ʹʺ]")
 _REPEATS = re.compile(r"(.)\1+")
 _NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
 
@@ -72,9 +102,14 @@ def _strip_accents(text):
 
 @lru_cache(maxsize=500_000)  # names and company words repeat a lot: a bulk rebuild hits the cache
 def translit(text):
-    """The canonical Latin skeleton of a word: `Щербаков` and `Shcherbakov` and `Scherbakow` → the same."""
-    text = (text or "").casefold().replace("ё", "е").replace("й", "\x04")
-    text = _strip_accents(text).replace("\x04", "й").translate(_TRANSLATE)
+    """The canonical Latin skeleton of a word: `Щербаков`, `Shcherbakov`, `Scherbakow` and the spellings of the
+    transliteration standards (passport ICAO 9303, GOST 7.79, GOST 52535, BGN/PCGN, MVD, ISO 9, ALA-LC,
+    Wikipedia, Moscow metro — the schemas of `iuliia`, checked in tests/test_dedup_names.py) → the same."""
+    text = _fold_marks(text).translate(_TRANSLATE)
+    if text.startswith("x"):  # GOST 7.79 B writes х as x (Xabarov); inside a word x is mostly ks (Alexey)
+        text = "kh" + text[1:]
+    text = re.sub(r"(?<=[bcdfghklmnprstvz])yo", "e", text)  # ё after a consonant: Pyotr, Zhuravlyova
+    text = re.sub(r"^yo", "e", text)  # Yolkin = Ёлкин
     for old, new in _FOLDS:
         text = text.replace(old, new)
     text = _VOWEL_AFTER_I.sub("", text)
@@ -86,7 +121,7 @@ def name_tokens(*parts):
     """Words of a person's name, case-folded, ё→е, without punctuation, transliterated."""
     text = " ".join(part for part in parts if part)
     text = _APOSTROPHES.sub("", text)  # O'Brien, В'ячеслав: one word
-    text = _NON_WORD.sub(" ", text.casefold().replace("ё", "е"))
+    text = _NON_WORD.sub(" ", _fold_marks(text))
     return [token for token in (translit(word) for word in text.split()) if token]
 
 
@@ -149,8 +184,14 @@ def company_key(value):
     return "".join(translit(word) for word in words)
 
 
+ADDRESS_WORDS = {"ул", "улица", "д", "дом", "кв", "квартира", "г", "город", "пр", "просп", "проспект", "пер",
+                 "переулок", "вул", "вулиця", "буд", "будинок", "м", "місто", "st", "street", "str", "apt",
+                 "apartment", "ave", "avenue", "rd", "road", "корп", "стр", "офис", "оф"}
+
+
 def address_key(value):
-    """Address words without punctuation and common abbreviations (`ул.`, `д.`), transliterated."""
+    """Address words without punctuation and the usual abbreviations (`ул.`, `д.`, `кв.`), transliterated, in
+    a fixed order: `Москва, ул. Ленина, д. 33` and `улица Ленина, дом 33, Москва` are one key."""
     text = _NON_WORD.sub(" ", (value or "").casefold().replace("ё", "е"))
-    skip = {"ул", "улица", "д", "дом", "кв", "г", "город", "пр", "просп", "вул", "st", "street", "str", "apt", "м"}
-    return " ".join(translit(word) for word in text.split() if word not in skip)
+    words = [translit(word) for word in text.split() if word not in ADDRESS_WORDS]
+    return " ".join(sorted(words, key=lambda w: (w.isdigit(), w)))

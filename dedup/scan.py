@@ -1,33 +1,37 @@
-"""The duplicate scan over one entity: blocking on stored match keys, bulk scoring, connected groups.
+"""The duplicate scan over one entity: blocking on stored match keys, every candidate pair weighed in bulk by
+the scoring engine, connected groups.
 
 Never all pairs. Candidate pairs come from
-- exact keys (phone, email, tax id, domain, company name): SQL groups records sharing a value;
-- for the name rule (similar names AND a shared company, birthday or address): records sharing one of
-  those values form a block; its pairs are made in numpy and their name keys (order-free, transliterated)
-  scored in bulk with rapidfuzz `cpdist` (uint8, in chunks). Name-only blocks (`ivan|p`, stored for the
-  warnings while typing) would add no pair the rule can report, so the scan does not pay for them.
-Only pairs that satisfy the entity's rule are scored in Python (with the same reasons as the warnings),
-then joined into groups (connected components). "Not a duplicate" marks remove pairs first.
+- exact keys (phone, email, tax id, domain, company name): records sharing a value form a block (values
+  shared by more than MAX_EXACT_GROUP records, an office switchboard, are left out: they prove nothing);
+- for people: records sharing a company, birthday or address form a block, and its pairs whose surnames are
+  alike (or swapped with the first name) are kept.
+Every candidate pair is then weighed field by field (dedup/scoring.py, vectorised over numpy arrays: the same
+levels, weights and term frequencies as the warnings and the import), the pairs the model calls duplicates
+are joined into groups (connected components, "not a duplicate" marks never joined), and each group is
+explained by its strongest pair.
 """
 
 from dataclasses import dataclass, field
-from itertools import combinations
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
 
 from crm_site.registry import registry
 
 from . import keys as keymod
-from .matching import SUPPORT_KINDS, combine, exact_reason, name_reason, rule_for
+from . import names, scoring
+from .matching import rule_for
 from .models import MatchKey, NotDuplicate
 
 MAX_EXACT_GROUP = 50  # a value shared by more records (an office switchboard) says nothing about duplicates
 MAX_BLOCK = 5000  # a company/birthday/address shared by more records is too common to pair them all
-PAIR_CHUNK = 1_000_000
-_AGGREGATE = {True: "array_agg(object_id ORDER BY object_id)", False: "group_concat(object_id)"}
+PAIR_CHUNK = 500_000
+SURNAME_CUTOFF = 0.8  # Jaro-Winkler of the surnames (or a swapped surname/first name) to weigh a support pair
+SUPPORT_KINDS = scoring.SUPPORT_KINDS
 
 
 @dataclass
@@ -38,7 +42,7 @@ class ScanResult:
     matched_pairs: int = 0
     skipped_blocks: int = 0
     groups: list = field(default_factory=list)  # {"ids": [...], "score": int, "reasons": [...]}
-    pairs: dict = field(default_factory=dict)  # (a, b) -> (score, reasons): the matched pairs
+    pairs: dict = field(default_factory=dict)  # (a, b) -> percent: the pairs called duplicates
 
 
 def _subquery(queryset):
@@ -52,6 +56,206 @@ def _fetch(sql, params):
         return cursor.fetchall()
 
 
+_KIND_OF = {"phone": "phone", "email": "email", "company": "company", "company_name": "company",
+            "birthday": "birthday", "address": "address", "position": "position", "tax_id": "tax_id", "kpp": "kpp",
+            "domain": "domain"}
+
+
+def load_columns(entity_key, *, queryset=None):
+    """Every scanned record's comparison values as scoring.Columns, straight from the match-key table: one
+    plain index read per kind the entity is compared on (equal values get equal codes, term frequencies are
+    counted on the codes); email domains and surname stems are derived from the emails and the names."""
+    model = registry[entity_key].model
+    content_type = ContentType.objects.get_for_model(model)
+    table = MatchKey._meta.db_table
+    where = "content_type_id = %s AND kind = %s"
+    sub_params = []
+    if queryset is not None:
+        sub_sql, sub_params = _subquery(queryset)
+        where += f" AND object_id IN ({sub_sql})"
+
+    comparisons = scoring.comparisons_for(entity_key)
+    kinds = sorted({_KIND_OF[c] for c in comparisons if c in _KIND_OF})
+    fetched = {}
+    for kind in kinds:
+        rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}", [content_type.pk, kind, *sub_params])
+        fetched[kind] = (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows])
+        del rows
+    person_rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}",
+                         [content_type.pk, "person", *sub_params]) if "first_name" in comparisons else []
+    person_ids = np.fromiter((r[0] for r in person_rows), dtype=np.int64, count=len(person_rows))
+    ids = np.unique(np.concatenate([person_ids] + [object_ids for object_ids, _v in fetched.values()]))
+    cols = scoring.Columns(len(ids))
+    cols.ids[:] = ids
+    if len(person_rows):
+        _fill_person(cols, np.searchsorted(ids, person_ids), [r[1] for r in person_rows])
+    del person_rows
+    if "email" in fetched:  # the domain of each email, as the email_domain keys hold it
+        object_ids, values = fetched["email"]
+        fetched["email_domain"] = (object_ids, [v.rsplit("@", 1)[-1] for v in values])
+    for kind, (object_ids, values) in fetched.items():
+        table_of = {}
+        codes = np.fromiter((table_of.setdefault(v, len(table_of)) for v in values), dtype=np.int64,
+                            count=len(values))
+        cols.values[kind] = list(table_of)
+        _place(cols, kind, np.searchsorted(ids, object_ids), codes)
+    if "first_name" in comparisons:  # surname stems, coded like a kind (their frequency weighs the surname)
+        table_of = {}
+        stems = cols.last_stem.tolist()
+        codes = np.fromiter((table_of.setdefault(v, len(table_of)) if v else -1 for v in stems), dtype=np.int64,
+                            count=len(stems))
+        cols.values["surname"] = list(table_of)
+        present = codes >= 0
+        _place(cols, "surname", np.nonzero(present)[0], codes[present])
+    for kind in ("address", "position", "company"):
+        values = np.array(cols.values.get(kind) or [""], dtype=object)
+        codes = cols.single[kind] if kind in cols.single else cols.multi[kind][:, 0]
+        cols.text[kind] = np.where(codes >= 0, values[codes.clip(0)], "")
+    if cols.values.get("birthday"):
+        days = np.array([scoring._day(v) for v in cols.values["birthday"]], dtype=np.int64)
+        codes = cols.single["birthday"]
+        cols.birthday_day = np.where(codes >= 0, days[codes.clip(0)], -1)
+    cols.derive()
+    if "phone" in comparisons and cols.values.get("phone"):
+        lookup = {v: c for c, v in enumerate(cols.values["phone"])}
+        lines = _company_lines(entity_key, content_type, where, sub_params)
+        cols.company_lines = np.array(sorted(lookup[v] for v in lines if v in lookup), dtype=np.int64)
+    return cols
+
+
+def _place(cols, kind, index, codes):
+    """Codes of one kind into the columns (up to SLOTS per record for multi-valued kinds) and their counts."""
+    cols.counts[kind] = np.bincount(codes, minlength=len(cols.values[kind])).astype(np.int64)
+    if kind in cols.multi:
+        order = np.lexsort((codes, index))
+        index, codes = index[order], codes[order]
+        starts = np.r_[0, np.nonzero(np.diff(index))[0] + 1] if len(index) else np.zeros(0, np.int64)
+        slot = np.arange(len(index)) - np.repeat(starts, np.diff(np.r_[starts, len(index)]))
+        keep = slot < scoring.SLOTS
+        cols.multi[kind][index[keep], slot[keep]] = codes[keep]
+    else:
+        cols.single[kind][index] = codes
+
+
+def _fill_person(cols, index, values):
+    """Name parts of many records: each distinct spelling is worked out once."""
+    parts = [keymod.split_person(v) for v in values]
+    lasts = [p[0] for p in parts]
+    firsts = [p[1] for p in parts]
+    middles = [p[2] for p in parts]
+    genders = [p[3] for p in parts]
+    cols.last[index] = np.array(lasts, dtype=object)
+    cols.first[index] = np.array(firsts, dtype=object)
+    cols.middle[index] = np.array(middles, dtype=object)
+    sk, stem, first_sk, groups = {}, {}, {}, {}
+    for word in set(lasts) | set(middles):
+        sk[word] = names.skeleton(word)
+    for word in set(lasts):
+        stem[word] = names.surname_stem(word)
+    group_codes = {}
+    for word in set(firsts):
+        first_sk[word] = scoring._first_word_skeleton(word)
+        groups[word] = [group_codes.setdefault(g, len(group_codes)) for g in sorted(names.first_name_groups(word))[:2]]
+    cols.last_sk[index] = np.array([sk[w] for w in lasts], dtype=object)
+    cols.middle_sk[index] = np.array([sk[w] for w in middles], dtype=object)
+    cols.last_stem[index] = np.array([stem[w] for w in lasts], dtype=object)
+    cols.first_sk[index] = np.array([first_sk[w] for w in firsts], dtype=object)
+    cols.gender[index] = np.array([{"m": 1, "f": 2}.get(g, 0) for g in genders], dtype=np.int8)
+    first_groups = np.full((len(firsts), 2), -1, dtype=np.int32)
+    for i, word in enumerate(firsts):
+        for slot, code in enumerate(groups[word]):
+            first_groups[i, slot] = code
+    cols.first_groups[index] = first_groups
+
+
+def _company_lines(entity_key, content_type, where, params):
+    """The scanned records' phones that are a company-like record's own number."""
+    types = [ContentType.objects.get_for_model(e.model).pk for e in registry
+             if e.key != entity_key and keymod.spec_for(e.key).own_name]
+    if not types:
+        return []
+    table = MatchKey._meta.db_table
+    marks = ", ".join(["%s"] * len(types))
+    return [r[0] for r in _fetch(
+        f"SELECT DISTINCT value FROM {table} WHERE {where} AND value IN "
+        f"(SELECT value FROM {table} WHERE kind = 'phone' AND content_type_id IN ({marks}))",
+        [content_type.pk, "phone", *params, *types])]
+
+
+def candidate_pairs(cols, entity_key, rule, result=None):
+    """(a, b) index arrays, a < b, of the pairs worth weighing (see the module's doc)."""
+    result = result or ScanResult(entity_key)
+    lefts, rights = [], []
+    exact = list(rule.exact_kinds)
+    if "company_name" in scoring.comparisons_for(entity_key) and "company" not in exact:
+        exact.append("company")
+    for kind in exact:
+        members, codes = _flat(cols, kind)
+        left, right, skipped = block_pairs(members, codes, MAX_EXACT_GROUP)
+        result.skipped_blocks += skipped
+        result.candidate_pairs += len(left)
+        lefts.append(left)
+        rights.append(right)
+    if rule.uses_names and "first_name" in scoring.comparisons_for(entity_key):
+        last_letter = _first_letters(cols.last_lo)
+        first_letter = _first_letters(cols.first_lo)
+        low, high = np.minimum(last_letter, first_letter), np.maximum(last_letter, first_letter)
+        for kind in SUPPORT_KINDS:
+            members, codes = _flat(cols, kind)
+            # A shared company/birthday/address together with the first letter of the surname, or of the first
+            # name, or both letters in either order (swapped fields): blocks stay small as the base grows.
+            parts = []
+            for letters in (last_letter, first_letter, low * 2048 + high):
+                left, right, skipped = block_pairs(members, codes * 4_194_304 + letters[members], MAX_BLOCK)
+                result.skipped_blocks += skipped
+                parts.append(left.astype(np.int64) * cols.n + right)
+            unique = np.unique(np.concatenate(parts))
+            left, right = unique // cols.n, unique % cols.n
+            result.candidate_pairs += len(left)
+            for start in range(0, len(left), PAIR_CHUNK):
+                a, b = left[start:start + PAIR_CHUNK], right[start:start + PAIR_CHUNK]
+                keep = _surnames_alike(cols, a, b)
+                lefts.append(a[keep])
+                rights.append(b[keep])
+    if not lefts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    left = np.concatenate(lefts).astype(np.int64)
+    right = np.concatenate(rights).astype(np.int64)
+    unique = np.unique(left * cols.n + right)
+    return unique // cols.n, unique % cols.n
+
+
+def _first_letters(skeletons):
+    """Code of each record's first letter (0 when empty)."""
+    return np.fromiter((ord(s[0]) % 2048 if s else 0 for s in skeletons.tolist()), dtype=np.int64,
+                       count=len(skeletons))
+
+
+def _flat(cols, kind):
+    if kind in cols.multi:
+        codes = cols.multi[kind]
+        index = np.nonzero(codes >= 0)
+        return index[0], codes[index]
+    codes = cols.single[kind]
+    index = np.nonzero(codes >= 0)[0]
+    return index, codes[index]
+
+
+def _surnames_alike(cols, a, b):
+    la, lb = cols.last_stem[a], cols.last_stem[b]
+    fa, fb = cols.first_sk[a], cols.first_sk[b]
+
+    def jw(x, y):
+        return process.cpdist(x.tolist(), y.tolist(), scorer=JaroWinkler.normalized_similarity, dtype=np.float32,
+                              score_cutoff=SURNAME_CUTOFF, workers=-1)
+
+    keep = jw(la, lb) >= SURNAME_CUTOFF
+    rest = np.nonzero(~keep)[0]
+    if len(rest):
+        keep[rest] = (jw(la[rest], fb[rest]) >= SURNAME_CUTOFF) & (jw(fa[rest], lb[rest]) >= SURNAME_CUTOFF)
+    return keep
+
+
 def scan_entity(entity_key, *, queryset=None, progress=None):
     """Find duplicate groups among the live records of an entity (or of `queryset`)."""
     rule = rule_for(entity_key)
@@ -59,109 +263,49 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     result = ScanResult(entity_key)
     if rule is None or not keymod.spec_for(entity_key).enabled:
         return result
-    content_type = ContentType.objects.get_for_model(model)
-    table = MatchKey._meta.db_table
-    # Keys exist only for live records (removed on delete); a subset is scanned through a subquery.
-    where = "content_type_id = %s AND kind = %s"
-    sub_sql, sub_params = "", []
-    if queryset is not None:
-        sub_sql, sub_params = _subquery(queryset)
-        where += f" AND object_id IN ({sub_sql})"
     report = progress or (lambda percent: None)
-    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""  # byte order: sorting is faster
+    content_type = ContentType.objects.get_for_model(model)
+    keymod.ensure_current(entity_key)
+    cols = load_columns(entity_key, queryset=queryset)
+    result.records = cols.n
+    report(30)
+    a, b = candidate_pairs(cols, entity_key, rule, result)
+    report(50)
+    scoring_model = scoring.model_for(entity_key)
+    kept_a, kept_b, kept_p = [], [], []
+    contradicting = []  # pairs whose names contradict: never in one group, even through a third record
+    for start in range(0, len(a), PAIR_CHUNK):
+        weighed = scoring.weigh(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model,
+                                cols.n)
+        keep = scoring.outcome_of(weighed, scoring_model) == scoring.DUPLICATE
+        kept_a.append(weighed.a[keep])
+        kept_b.append(weighed.b[keep])
+        kept_p.append(weighed.probability[keep])
+        contradicting += list(zip(weighed.a[weighed.contradiction].tolist(), weighed.b[weighed.contradiction].tolist(),
+                                  strict=True))
+        report(50 + 40 * min(start + PAIR_CHUNK, len(a)) / max(len(a), 1))
+    a = np.concatenate(kept_a) if kept_a else np.empty(0, np.int64)
+    b = np.concatenate(kept_b) if kept_b else np.empty(0, np.int64)
+    percent = np.rint(np.concatenate(kept_p) * 100).astype(int) if kept_p else np.empty(0, int)
+    pair_scores = {(int(x), int(y)): int(p) for x, y, p in zip(a.tolist(), b.tolist(), percent.tolist(), strict=True)}
 
-    # 1. Exact keys: only the values shared by 2..MAX_EXACT_GROUP records come back from the database.
-    exact = []
-    for kind in rule.exact_kinds:
-        for value, members in _fetch(
-            f"SELECT value, {_AGGREGATE[connection.vendor == 'postgresql']} FROM {table} WHERE {where} "
-            f"GROUP BY value HAVING count(*) > 1", [content_type.pk, kind, *sub_params]
-        ):
-            if isinstance(members, str):  # SQLite's group_concat
-                members = [int(pk) for pk in members.split(",")]
-            if len(members) > MAX_EXACT_GROUP:
-                result.skipped_blocks += 1
-            else:
-                exact.append((kind, value, members))
-    report(20)
-
-    # 2. Names and, for the name rule, each record's company/birthday/address as dense integer codes.
-    rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}", [content_type.pk, "name", *sub_params])
-    name_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    name_values = [r[1] for r in rows]
-    del rows
-    support_rows = {}
-    if rule.uses_names:
-        for kind in SUPPORT_KINDS:
-            rows = _fetch(f"SELECT object_id, dense_rank() OVER (ORDER BY value{collate}) FROM {table} "
-                          f"WHERE {where}", [content_type.pk, kind, *sub_params])
-            support_rows[kind] = np.array(rows, dtype=np.int64).reshape(-1, 2)
-            del rows
-    member_ids = [pk for _k, _v, members in exact for pk in members]
-    ids = np.unique(np.concatenate([name_ids, np.array(member_ids, dtype=np.int64)]
-                                   + [arr[:, 0] for arr in support_rows.values()]))
-    result.records = len(ids)
-    names = np.full(len(ids), "", dtype=object)
-    if len(name_ids):
-        names[np.searchsorted(ids, name_ids)] = name_values
-    has_name = names != ""
-    report(40)
-
-    matched = {}  # (index a, index b), a < b -> list of reasons
-    for kind, value, members in exact:
-        idx = np.searchsorted(ids, np.array(members, dtype=np.int64))
-        for a, b in combinations(sorted(idx.tolist()), 2):
-            result.candidate_pairs += 1
-            matched.setdefault((a, b), []).append(exact_reason(kind, value))
-
-    # 3. Similar names with a shared company, birthday or address. Records sharing one of those values form
-    # a block; every pair in a block has its names scored in bulk. (Name-only blocks would add nothing: the
-    # rule needs the shared value anyway.)
-    if rule.uses_names:
-        support = {}
-        for kind, arr in support_rows.items():
-            codes = np.full(len(ids), -1, dtype=np.int64)
-            codes[np.searchsorted(ids, arr[:, 0])] = arr[:, 1]
-            support[kind] = codes
-        seen = set()
-        for step, kind in enumerate(SUPPORT_KINDS):
-            arr = support_rows[kind]
-            left, right, skipped = block_pairs(np.searchsorted(ids, arr[:, 0]), arr[:, 1], MAX_BLOCK)
-            result.skipped_blocks += skipped
-            for start in range(0, len(left), PAIR_CHUNK):
-                a, b = left[start:start + PAIR_CHUNK], right[start:start + PAIR_CHUNK]
-                result.candidate_pairs += len(a)
-                keep = has_name[a] & has_name[b]
-                a, b = a[keep], b[keep]
-                scores = process.cpdist(names[a].tolist(), names[b].tolist(), scorer=fuzz.ratio, dtype=np.uint8,
-                                        score_cutoff=rule.name_cutoff, workers=-1)
-                keep = np.nonzero(scores)[0]
-                a, b, scores = a[keep], b[keep], scores[keep]
-                shared = {k: (support[k][a] == support[k][b]) & (support[k][a] >= 0) for k in SUPPORT_KINDS}
-                shared[kind] = np.ones(len(a), dtype=bool)  # a multi-valued company may not be the first code
-                for i in range(len(a)):
-                    pair = (int(a[i]), int(b[i]))
-                    if pair in seen:
-                        continue
-                    seen.add(pair)
-                    kinds = [k for k in SUPPORT_KINDS if shared[k][i]]
-                    matched.setdefault(pair, []).append(name_reason(int(scores[i]), rule.name_threshold, kinds))
-            report(40 + 15 * (step + 1))
-
-    # 3. "Not a duplicate" marks, then scores and groups.
+    # "Not a duplicate" marks, then groups, each explained by its strongest pair.
     marks = NotDuplicate.objects.filter(content_type=content_type).values_list("first_id", "second_id")
-    index = {int(pk): i for i, pk in enumerate(ids.tolist())} if marks.exists() else {}
+    index = {int(pk): i for i, pk in enumerate(cols.ids.tolist())} if marks.exists() else {}
     apart = []
     for first, second in marks:
         if first in index and second in index:
             pair = tuple(sorted((index[first], index[second])))
-            matched.pop(pair, None)
+            pair_scores.pop(pair, None)
             apart.append(pair)
-    result.matched_pairs = len(matched)
-    pair_scores = {pair: combine(reasons) for pair, reasons in matched.items()}
-    result.pairs = {(int(ids[a]), int(ids[b])): value for (a, b), value in pair_scores.items()}
-    result.groups = _live_only(model, _groups(ids, pair_scores, apart))
-    _attach_names(model, result.groups)
+    result.matched_pairs = len(pair_scores)
+    result.pairs = {(int(cols.ids[x]), int(cols.ids[y])): p for (x, y), p in pair_scores.items()}
+    in_pairs = {x for pair in pair_scores for x in pair}  # only those can meet in a group
+    apart += [pair for pair in contradicting if pair[0] in in_pairs and pair[1] in in_pairs]
+    groups = _groups(cols.ids, pair_scores, apart)
+    if groups:
+        _explain(cols, groups, scoring_model)
+    result.groups = _live_only(model, groups)
     report(100)
     return result
 
@@ -203,10 +347,45 @@ def block_pairs(members, codes, max_block=MAX_BLOCK):
     return low[distinct], high[distinct], skipped
 
 
+AUTO_MERGE_MAX = 6  # a bigger group is never merged automatically
+
+
+def _explain(cols, groups, model):
+    """Each group's reasons (its strongest pair's), and whether it may be merged automatically: every two of
+    its records called duplicates above the auto-merge threshold, with no field conflict between them."""
+    position = {int(pk): i for i, pk in enumerate(cols.ids.tolist())}
+    a, b, owner = [], [], []
+    for index, group in enumerate(groups):
+        best = group.pop("best")
+        a.append(best[0])
+        b.append(best[1])
+        owner.append(index)
+        members = [position[pk] for pk in group["ids"]]
+        if len(members) <= AUTO_MERGE_MAX:
+            for i, x in enumerate(members):
+                for y in members[i + 1:]:
+                    if (x, y) != tuple(best):
+                        a.append(x)
+                        b.append(y)
+                        owner.append(index)
+    weighed = scoring.weigh(cols, a, b, model, cols.n)
+    verdicts = scoring.verdicts(cols, weighed, model)
+    auto = [len(g["ids"]) <= AUTO_MERGE_MAX for g in groups]
+    seen = set()
+    for index, verdict in zip(owner, verdicts, strict=True):
+        if index not in seen:
+            groups[index]["reasons"] = list(verdict.reasons)
+            seen.add(index)
+        auto[index] = auto[index] and verdict.auto_mergeable
+    for group, flag in zip(groups, auto, strict=True):
+        group["auto_mergeable"] = bool(flag)
+
+
 def _groups(ids, pair_scores, apart=()):
-    """Connected records as groups. `apart`: pairs marked "not a duplicate", which never end up in one group,
-    not even through a third record (the strongest pairs are joined first; a join that would bring a marked
-    pair together is left out)."""
+    """Connected records as groups, each with its mean pair score and its strongest pair ("best").
+
+    `apart`: pairs marked "not a duplicate", which never end up in one group, not even through a third record
+    (the strongest pairs are joined first; a join that would bring a marked pair together is left out)."""
     parent = {}
     banned = {}  # root -> the records its group may not take in
     members = {}  # root -> its records (kept only when there are marks)
@@ -221,7 +400,7 @@ def _groups(ids, pair_scores, apart=()):
             x = parent[x]
         return x
 
-    for a, b in sorted(pair_scores, key=lambda pair: -pair_scores[pair][0]) if banned else pair_scores:
+    for a, b in sorted(pair_scores, key=lambda pair: -pair_scores[pair]) if banned else pair_scores:
         root_a, root_b = find(a), find(b)
         if root_a == root_b:
             continue
@@ -239,23 +418,17 @@ def _groups(ids, pair_scores, apart=()):
     for node in parent:
         groups_of.setdefault(find(node), []).append(node)
     edges = {}
-    for (a, b), (score, reasons) in pair_scores.items():
-        if find(a) == find(b):  # a pair left out above scores no group
-            edges.setdefault(find(a), []).append((score, reasons))
+    for pair, score in pair_scores.items():
+        if find(pair[0]) == find(pair[1]):  # a pair left out above scores no group
+            edges.setdefault(find(pair[0]), []).append((score, pair))
     groups = []
     for root, nodes in groups_of.items():
         if root not in edges:
             continue  # a record whose only pairs were left out
-        scores = [score for score, _r in edges[root]]
-        reasons, seen = [], set()
-        for _score, pair_reasons in sorted(edges[root], key=lambda e: -e[0]):
-            for reason in pair_reasons:
-                marker = (reason["code"], reason.get("value"), reason.get("similarity"))
-                if marker not in seen and len(reasons) < 6:
-                    seen.add(marker)
-                    reasons.append(dict(reason))
+        scores = [score for score, _pair in edges[root]]
+        best = max(edges[root], key=lambda edge: (edge[0], -edge[1][0], -edge[1][1]))[1]
         groups.append({"ids": sorted(int(ids[n]) for n in nodes), "score": round(sum(scores) / len(scores)),
-                       "reasons": reasons})
+                       "best": best, "reasons": []})
     groups.sort(key=lambda g: (-g["score"], g["ids"][0]))
     return groups
 
@@ -285,18 +458,3 @@ def _live_only(model, groups):
         if len(ids) >= 2:
             out.append({**group, "ids": ids})
     return out
-
-
-def _attach_names(model, groups):
-    """Name reasons show the names compared ("Ivanov Ivan ~ Иванов Иван"): the first two members' names."""
-    wanted = {pk for g in groups if any(r["code"] == "name" for r in g["reasons"]) for pk in g["ids"][:2]}
-    if not wanted:
-        return
-    spec = keymod.spec_for(registry.for_model(model).key)
-    fields = spec.person or ((spec.own_name,) if spec.own_name else ())
-    labels = {row[0]: " ".join(part for part in row[1:] if part)
-              for row in _with_pks(model.objects.order_by(), wanted).values_list("pk", *fields)}
-    for group in groups:
-        for reason in group["reasons"]:
-            if reason["code"] == "name":
-                reason["names"] = [labels.get(pk, str(pk)) for pk in group["ids"][:2]]

@@ -55,5 +55,8 @@ def warnings_for(user, candidates):
             "owner": owner.get_full_name() or owner.get_username(),
             "score": candidate.score,
             "explanation": candidate.explanation if readable else "",
+            "different_person": candidate.different_person,
+            "fields": candidate.fields,
+            "sure": candidate.verdict is not None and candidate.verdict.is_duplicate,
         })
     return out

@@ -465,7 +465,8 @@ def duplicates_scan(*, entity_key, user=None, run=None, queryset=None):
             DuplicateGroup.objects.filter(entity=entity_key).exclude(scan=run).delete()
             DuplicateGroup.objects.bulk_create(
                 [DuplicateGroup(scan=run, entity=entity_key, object_ids=g["ids"], score=g["score"],
-                                reasons=g["reasons"]) for g in result.groups],
+                                reasons=g["reasons"], auto_mergeable=g.get("auto_mergeable", False))
+                 for g in result.groups],
                 batch_size=2000,
             )
     except Exception as error:

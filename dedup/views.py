@@ -53,7 +53,23 @@ def check(request, entity):
         found = find_candidates(entity.key, record_keys, exclude=exclude,
                                 display=form_display_name(entity.key, data), limit=10)
         warnings = selectors.warnings_for(request.user, found)
-    return render(request, "dedup/warnings.html", {"warnings": warnings})
+    by_field, unplaced = _by_field(entity, warnings)
+    return render(request, "dedup/warnings.html", {"warnings": warnings, "by_field": by_field, "unplaced": unplaced})
+
+
+def _by_field(entity, warnings):
+    """Each warning next to the first form field it is about (name, phone, email); every slot listed, so one
+    with nothing to say is emptied. The form's slots are `field-note-<field>` (includes/field.html and
+    includes/channel_formsets.html)."""
+    spec = keymod.spec_for(entity.key)
+    name_field = "last_name" if spec.person else (spec.own_name or "")
+    targets = {"name": name_field, "phone": "ch-phone", "email": "ch-email"}
+    slots = {key: [] for key, target in targets.items() if target}
+    unplaced = []
+    for warning in warnings:
+        place = next((f for f in warning["fields"] if f in slots), None)
+        (slots[place] if place else unplaced).append(warning)
+    return [{"target": targets[key], "warnings": items} for key, items in slots.items()], unplaced
 
 
 def _without_hidden(data, hidden):
@@ -67,7 +83,12 @@ def record_candidates(request, entity, pk):
     entity = _entity(entity)
     obj = record_for_user_or_404(request.user, entity, pk)
     warnings = selectors.warnings_for(request.user, candidates_for_record(obj, limit=10))
-    return render(request, "dedup/warnings.html", {"warnings": warnings, "record": obj, "entity": entity})
+    # The lead conversion page: "Use this contact / company" goes back to it with the record chosen.
+    use_url = safe_next(request, param="use")
+    if not use_url.startswith("/"):
+        use_url = ""
+    return render(request, "dedup/warnings.html", {"warnings": warnings, "record": obj, "entity": entity,
+                                                   "use_url": use_url, "use_keys": ("contact", "company")})
 
 
 def _ids(raw):
@@ -209,11 +230,12 @@ def group_not_duplicate(request, pk):
 
 @require_POST
 def group_merge_auto(request, pk):
-    """Merge a group whose records have no conflicting values: the oldest record stays."""
+    """Merge a group the engine is sure of (above the auto-merge threshold, no field conflict, names that agree)
+    and whose records have no conflicting values: the oldest record stays."""
     group, entity, members = _visible_group(request, pk)
     survivor = min(members, key=lambda o: (o.created_at, o.pk))
     others = [o for o in members if o.pk != survivor.pk]
-    if services.has_conflicts(survivor, others):
+    if not group.auto_mergeable or services.has_conflicts(survivor, others):
         messages.error(request, _("These records have different values: choose them on the merge screen."))
         return HttpResponseRedirect(reverse("dedup_merge", args=[entity.key]) + "?ids=" +
                                     ",".join(str(o.pk) for o in members))

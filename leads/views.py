@@ -21,6 +21,7 @@ def convert(request, pk):
         messages.info(request, _("This lead has already been converted."))
         return HttpResponseRedirect(lead.get_absolute_url())
     form = LeadConvertForm(request.POST or None, user=request.user, lead=lead)
+    suggested = [] if form.is_bound else _use_existing(request, form, lead)
     if request.method == "POST" and form.is_valid():
         try:
             result = services.lead_convert(user=request.user, lead=lead, **form.cleaned_data)
@@ -32,5 +33,30 @@ def convert(request, pk):
             return HttpResponseRedirect(lead.get_absolute_url())
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "leads/convert.html", {"lead": lead, "form": form, "entity": registry["lead"]}, status=status
+        request, "leads/convert.html", {"lead": lead, "form": form, "entity": registry["lead"], "suggested": suggested},
+        status=status,
     )
+
+
+def _use_existing(request, form, lead):
+    """An existing contact/company instead of a new one: the one clicked ("Use this contact", ?contact=<pk>), or
+    else the one the duplicate engine is sure the lead's person/company is (and the user may read)."""
+    from dedup.matching import candidates_for_record
+
+    chosen = {}
+    for key in ("contact", "company"):
+        raw = request.GET.get(key, "")
+        if raw.isdigit():
+            chosen[key] = form.fields[key].queryset.filter(pk=int(raw)).first()
+    if not chosen:
+        for candidate in candidates_for_record(lead, limit=10):
+            key = candidate.entity.key
+            if key in ("contact", "company") and key not in chosen and candidate.verdict.is_duplicate:
+                chosen[key] = form.fields[key].queryset.filter(pk=candidate.obj.pk).first()
+    suggested = []
+    for key, obj in chosen.items():
+        if obj is not None:
+            form.initial[key] = obj.pk
+            form.initial[f"create_{key}"] = False
+            suggested.append(obj)
+    return suggested

@@ -71,7 +71,9 @@ def test_contact_rule_similar_name_needs_support(user):
     found = candidates_for_record(b)
     assert [c.obj for c in found] == [a]
     text = found[0].explanation
-    assert "name similarity 100%" in text and "same birthday" in text and "Иванов Иван" in text
+    # (before issue 18 the sentence was "name similarity 100% (Иванов Иван ~ Ivan Ivanov); same birthday")
+    assert "first and last name swapped" in text and "same birthday" in text
+    assert "same last name Ivanov / Иванов" in text and "same first name Ivan / Иван" in text
     # Same name but nothing else in common: a namesake, not a duplicate.
     c = contact(user, last_name="Иванов", first_name="Иван", birthday=date(1990, 5, 5), address="Киев")
     assert a not in [x.obj for x in candidates_for_record(c)]

@@ -168,3 +168,58 @@ def test_scheduled_scans_are_due_once(user):
     schedule = ScanSchedule.objects.get(entity="contact")
     assert schedule.is_due(timezone.now() + timezone.timedelta(days=1))
     assert not ScanSchedule(frequency="never").is_due()
+
+
+def test_warnings_go_next_to_the_field_that_matched(user, user_client):
+    contact(user, last_name="Петров", first_name="Пётр", phones=["+7 495 123-45-67"], emails=["p@petrov.ru"])
+    text = check(user_client, last_name="Petrov", first_name="Petr",
+                 **{"ch-phone-0-value": "8 (495) 123-45-67"}).content.decode()
+    assert 'id="field-note-last_name" hx-swap-oob="innerHTML"' in text
+    assert 'id="field-note-ch-phone" hx-swap-oob="innerHTML"' in text
+    phone_slot = text.split('id="field-note-ch-phone"')[1].split('id="field-note-')[0]
+    name_slot = text.split('id="field-note-last_name"')[1].split('id="field-note-')[0]
+    # Next to the strongest evidence (the phone here), once.
+    assert "Петров" in phone_slot and "same phone +7 495 123-45-67" in phone_slot
+    assert "Петров" not in name_slot
+    page = user_client.get(reverse("contact_add")).content.decode()
+    assert 'id="field-note-last_name"' in page and 'id="field-note-ch-phone"' in page
+
+
+def test_same_phone_different_person_is_shown_apart(user, user_client):
+    contact(user, last_name="Пономарев", first_name="Руслан", phones=["+7 495 123-45-67"])
+    text = check(user_client, last_name="Савин", first_name="Николай",
+                 **{"ch-phone-0-value": "+7 495 123-45-67"}).content.decode()
+    assert "Same phone or email, different person" in text and "Possible duplicates" not in text
+    assert "first names differ" in text
+
+
+def test_saving_a_sure_duplicate_asks_once_more(user, user_client):
+    from tests.factories import post_data
+
+    existing = contact(user, last_name="Сидоров", first_name="Антон", phones=["+7 916 321-00-00"])
+    data = post_data("contact", user, phones=["8 916 321 00 00"], last_name="Сидоров", first_name="Антон",
+                     middle_name="")
+    before = Contact.objects.count()
+    response = user_client.post(reverse("contact_add"), data)
+    text = response.content.decode()
+    assert response.status_code == 200 and Contact.objects.count() == before
+    assert "Create anyway" in text and "Open the existing one" in text and existing.get_absolute_url() in text
+    response = user_client.post(reverse("contact_add"), {**data, "confirmed": "1"})
+    assert response.status_code == 302 and Contact.objects.count() == before + 1
+
+
+def test_lead_conversion_offers_and_picks_the_existing_contact(user, user_client):
+    person = contact(user, last_name="Петров", first_name="Иван", middle_name="Ильич", phones=["+7 495 123-45-67"],
+                     emails=["ivan@petrov.ru"])
+    lead = make_lead(user, last_name="Петров", first_name="Иван", middle_name="Ильич", phones=["84951234567"],
+                     emails=["ivan@petrov.ru"])
+    page = user_client.get(reverse("lead_convert", args=[lead.pk]))
+    form = page.context["form"]
+    assert form.initial["contact"] == person.pk and form.initial["create_contact"] is False
+    convert_url = reverse("lead_convert", args=[lead.pk])
+    warnings = user_client.get(reverse("dedup_record", args=["lead", lead.pk]) + f"?use={convert_url}").content.decode()
+    assert f'{convert_url}?contact={person.pk}' in warnings and "Use this contact" in warnings
+    page = user_client.get(convert_url + f"?contact={person.pk}")
+    assert page.context["form"].initial["contact"] == person.pk
+    assert user_client.get(reverse("dedup_record", args=["lead", lead.pk]) + "?use=https://evil.example.com/"
+                           ).content.decode().count("evil") == 0

@@ -325,8 +325,9 @@ def test_create_redirects_to_safe_next_only(key, user_client, user):
     response = user_client.post(url(key, "add"), {**post_data(key, user), "next": "/somewhere/?x=1"})
     assert response.status_code == 302
     assert response["Location"] == "/somewhere/?x=1"
+    # The same record a second time: confirmed past the duplicate question (issue 18), so the redirect is tested.
     response = user_client.post(
-        url(key, "add"), {**post_data(key, user), "next": "https://evil.example.com/"}
+        url(key, "add"), {**post_data(key, user), "next": "https://evil.example.com/", "confirmed": "1"}
     )
     assert response.status_code == 302
     assert "evil" not in response["Location"]

@@ -253,6 +253,10 @@ class ObjectEditView(EntityView):
         # A read-only channel left out of the POST stays unbound: nothing to check, nothing to save.
         formsets = [fs for fs in self.formsets(request.POST) if fs.is_bound]
         if form.is_valid() and all(fs.is_valid() for fs in formsets):
+            creating = self.object.pk is None
+            confirm = ui.create_confirmation(request, self.entity, form, formsets) if creating else None
+            if confirm:  # e.g. a likely duplicate: asked once more, nothing saved yet
+                return self.show(form, self.formsets_to_show(formsets), extra={"create_confirm": confirm})
             try:
                 obj = self.save(form, formsets)
             except services.VersionConflict as error:
@@ -287,11 +291,11 @@ class ObjectEditView(EntityView):
     def success_url(self, obj):
         return safe_next(self.request, obj.get_absolute_url())
 
-    def show(self, form, formsets, status=200):
+    def show(self, form, formsets, status=200, extra=None):
         return self.render(
             "form",
             {"form": form, "formsets": formsets, "object": self.object, "is_new": self.object.pk is None,
-             "next": self.request.GET.get("next", self.request.POST.get("next", ""))},
+             "next": self.request.GET.get("next", self.request.POST.get("next", "")), **(extra or {})},
             status=status,
         )
 

@@ -1,8 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from crm_site.registry import registry
+from dedup.management.entity_arg import resolve_entity
 from dedup.matching import explain
 
 
@@ -10,13 +11,12 @@ class Command(BaseCommand):
     help = "Scan one entity for duplicates (the same scan as the Duplicates page) and print the groups."
 
     def add_arguments(self, parser):
-        parser.add_argument("entity", help="entity key: " + ", ".join(registry.keys()))
+        parser.add_argument("entity", help="entity, e.g. contact or contacts: " + ", ".join(registry.keys()))
         parser.add_argument("--json", action="store_true", help='print [{"ids": [...], "score": ..., "reasons": [...]}]')
         parser.add_argument("--save", action="store_true", help="also store the groups for the Duplicates page")
 
     def handle(self, *args, entity, **options):
-        if entity not in registry:
-            raise CommandError(f"unknown entity {entity!r}; known: {', '.join(registry.keys())}")
+        entity = resolve_entity(entity)
         if options["save"]:
             from dedup.services import duplicates_scan
 
