@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "crm_site.apps.CrmSiteConfig",
+    "crm_site.customfields.apps.CustomFieldsConfig",
     "access.apps.AccessConfig",
     "companies.apps.CompaniesConfig",
     "contacts.apps.ContactsConfig",

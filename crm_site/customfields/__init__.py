@@ -19,7 +19,7 @@ Definitions (`crm_site.customfields.models.CustomField`, cached per process, dro
 
 Per field (each delegates to its FieldType, one class per type in `crm_site.customfields.types`)
     ``field.form_field(user=None)``     a django.forms.Field (choices of a link restricted to what `user` reads)
-    ``field.clean(value)``              any input (form value, JSON, import cell already parsed) -> the stored JSON
+    ``field.clean_value(value, user=None)`` any input (form value, JSON, import cell already parsed) -> the stored JSON
                                         value; ValidationError with the field's own message. Input rules
                                         (regex, min/max, phone/email format) included; None for empty.
     ``field.display(value)``            text as people read it (card, history, timeline)
@@ -37,7 +37,7 @@ Helpers
     ``filter_queryset(queryset, entity_key, name, lookup, value)``  the same, by name
     ``importable_fields(entity_key)``   [ImportableField(name, code, label, type, multiple, parse)] for a mapping
                                         screen; ``parse(text, locale=None)`` turns a file's cell into a value
-                                        ``clean`` accepts. The import's target provider (dedup.importing.targets)
+                                        ``clean_value`` accepts. The import's target provider (dedup.importing.targets)
                                         is registered in AppConfig.ready().
     ``values_for(obj)``                 {name: stored value} of one record
 
@@ -60,11 +60,14 @@ def code_of(name):
     return name[len(FIELD_PREFIX):] if is_custom(name) else name
 
 
-def __getattr__(attr):
-    # The registry functions live in .registry (they import models): loaded on first use, after apps are ready.
-    from . import registry as _registry
+_SUBMODULES = {"registry", "models", "types", "filters", "signals", "apps", "admin", "views", "services", "layout",
+               "export", "tasks", "vcard", "urls", "forms", "migrations", "changes"}
 
-    try:
-        return getattr(_registry, attr)
-    except AttributeError:
-        raise AttributeError(attr) from None
+
+def __getattr__(attr):
+    # The registry functions live in .registry (it imports models): loaded on first use, after apps are ready.
+    if attr.startswith("__") or attr in _SUBMODULES:
+        raise AttributeError(attr)
+    import importlib
+
+    return getattr(importlib.import_module(__name__ + ".registry"), attr)
