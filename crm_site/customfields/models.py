@@ -143,9 +143,12 @@ class CustomField(models.Model):
             return {"value": ", ".join(name for name, _url in shown), "link": shown[0][1] if len(shown) == 1 else ""}
         link = ""
         if value not in (None, "", []) and not isinstance(value, list):
-            link = self.kind.link_of(self, value)
-            if "{record}" in link:
-                link = link.replace("{record}", str(obj.pk))
+            if self.type == "file":
+                from django.urls import reverse
+
+                link = reverse("customfield_file", args=[self.pk, obj.pk]) if obj.pk else ""
+            else:
+                link = self.kind.link_of(self, value)
         return {"value": self.display(value), "link": link}
 
     def filter_queryset(self, queryset, lookup, value):

@@ -660,12 +660,6 @@ class FileType(FieldType):
     def display_one(self, field, value):
         return value.get("filename") or value.get("name", "") if isinstance(value, dict) else str(value)
 
-    def link_of(self, field, value):
-        from django.urls import reverse
-
-        if isinstance(value, dict) and value.get("name"):
-            return reverse("customfield_file", args=[field.pk]) + "?record={record}"
-        return ""
 
 
 class _RecordChoice(forms.ModelChoiceField):
