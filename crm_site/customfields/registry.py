@@ -35,17 +35,23 @@ def _fresh():
 
 
 def definitions(entity_key):
-    """Every custom field of the entity, in card order (its options loaded)."""
+    """Every custom field of the entity, in card order (its options loaded). All entities' fields are read at once
+    (two queries), so a page touching several kinds of record reads them once."""
     from .models import CustomField
 
     _fresh()
-    found = _local["by_entity"].get(entity_key)
-    if found is None:
-        found = list(CustomField.objects.filter(entity=entity_key).prefetch_related("options").order_by("order", "pk"))
-        for field in found:
+    by_entity = _local["by_entity"]
+    if not by_entity.get("__loaded__"):
+        by_entity.clear()
+        for field in CustomField.objects.prefetch_related("options").order_by("entity", "order", "pk"):
             field.choices  # noqa: B018  (fills the options cache)
-        _local["by_entity"][entity_key] = found
-    return found
+            by_entity.setdefault(field.entity, []).append(field)
+        by_entity["__loaded__"] = True
+    return by_entity.get(entity_key, [])
+
+
+def any_loaded():
+    return any(fields for key, fields in _local["by_entity"].items() if key != "__loaded__")
 
 
 def definition(entity_key, name):
@@ -116,7 +122,7 @@ def _parser(field):
             text = text.strip()
             if field.multiple and field.kind.can_be_multiple:
                 parts = [part.strip() for part in text.replace("\n", ";").split(";")]
-                return [field.clean_value(part) for part in parts if part] or None
+                return field.clean_value([part for part in parts if part])
         value = field.clean_value(text)
         return value
 

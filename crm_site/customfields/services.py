@@ -63,7 +63,7 @@ def apply_custom(*, obj, given, baseline, modes, user, creating, condition_chang
     defaults fill what is not given. Required fields: checked on create, when given empty, and when the record
     moves to a stage/status from which they are required (`condition_changed`). Unique: no other live record
     of the entity holds the value. `system`: a service's own values ({code: value}), cleaned but past the field
-    rules; a code without a definition is kept as it is."""
+    rules, replacing the whole set; a code without a definition is kept as it is."""
     from access.models import FieldRule
 
     entity_key = type(obj).entity().key
@@ -71,6 +71,9 @@ def apply_custom(*, obj, given, baseline, modes, user, creating, condition_chang
     stored = dict(baseline.custom_fields or {}) if baseline is not None else {}
     values = dict(obj.custom_fields or {})
     errors, changed = {}, set()
+    if system is not None:  # a service's own values replace the record's whole set (a merge, its undo)
+        values = {}
+        changed |= {code for code in stored if code not in system}
     for code, value in (system or {}).items():
         field = fields.get(code)
         if field is None:
