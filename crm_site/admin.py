@@ -170,10 +170,10 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         """The model form plus one field per custom field the user may see (read-only ones disabled)."""
+        from django.contrib.admin.utils import flatten_fieldsets
+
         from .customfields import is_custom
         from .customfields.registry import visible_definitions
-
-        from django.contrib.admin.utils import flatten_fieldsets
 
         if "fields" not in kwargs:  # what Django's get_form would compute, without the custom fields
             kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))

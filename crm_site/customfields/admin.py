@@ -38,7 +38,7 @@ def _condition_choices(entity_key):
 
 
 class CustomFieldForm(forms.ModelForm):
-    required_from = forms.ChoiceField(label=_("required from (a stage or a status) on"), required=False,
+    required_from = forms.ChoiceField(label=_("Required from (a stage or a status) on"), required=False,
                                       help_text=_("Leave empty: required always (when “required” is ticked)."))
 
     class Meta:
@@ -49,7 +49,16 @@ class CustomFieldForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        from django.forms.fields import InvalidJSONInput
+
         self.fields["entity"].widget = forms.Select(choices=_entity_choices())
+        for name in ("default", "show_when_values"):
+            self.fields[name].widget.attrs.update(rows=2, cols=40)
+        self.fields["default"].help_text = _("As the field stores it, in JSON: \"text\", 12, true, \"2026-12-31\", "
+                                             "[\"option_code\"].")
+        self.fields["show_when_field"].help_text = _("A field name, e.g. stage, type or cf_level.")
+        if self.instance.default is None:
+            self.initial["default"] = InvalidJSONInput("")
         self.fields["target_entity"].widget = forms.Select(choices=[("", "—"), *_entity_choices()])
         entity_key = self.instance.entity or (self.data.get("entity") if self.data else "") or ""
         self.fields["required_from"].choices = _condition_choices(entity_key) if entity_key else [("", "—")]
@@ -71,6 +80,17 @@ class CustomFieldForm(forms.ModelForm):
         return cleaned
 
 
+class EntityFilter(admin.SimpleListFilter):
+    title = _("record type")
+    parameter_name = "entity"
+
+    def lookups(self, request, model_admin):
+        return _entity_choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(entity=self.value()) if self.value() else queryset
+
+
 class ChoiceInline(admin.TabularInline):
     model = CustomFieldChoice
     extra = 1
@@ -81,9 +101,8 @@ class ChoiceInline(admin.TabularInline):
 class CustomFieldAdmin(admin.ModelAdmin):
     form = CustomFieldForm
     inlines = [ChoiceInline]
-    list_display = ("label", "code", "entity_name", "type_name", "required", "filterable", "show_in_list",
-                    "fill_rate")
-    list_filter = ("entity", "type", "required", "filterable")
+    list_display = ("label", "code", "entity_name", "type_name", "fill_rate", "required", "show_in_list")
+    list_filter = (EntityFilter, "type", "required", "filterable")
     search_fields = ("label", "code")
     ordering = ("entity", "order", "pk")
     fieldsets = (

@@ -18,4 +18,7 @@ class CustomFieldsConfig(AppConfig):
             post_save.connect(signals.changed, sender=model, dispatch_uid=f"cf-{model.__name__}-save")
             post_delete.connect(signals.changed, sender=model, dispatch_uid=f"cf-{model.__name__}-delete")
         signals.register_import_targets()
+        from . import lists_bridge
+
+        lists_bridge.register()
         del registry

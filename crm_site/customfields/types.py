@@ -499,6 +499,14 @@ class DateTimeType(FieldType):
     sort_expression = range_expression
 
 
+class YesNoSelect(forms.NullBooleanSelect):
+    """Yes / no / not set ("—", never "Unknown")."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "—"), ("true", _("yes")), ("false", _("no"))]
+
+
 @register
 class BooleanType(FieldType):
     key = "boolean"
@@ -516,8 +524,7 @@ class BooleanType(FieldType):
         raise ValidationError(_("Enter yes or no."))
 
     def form_field(self, field, user=None):
-        return forms.NullBooleanField(widget=forms.Select(choices=[("unknown", "—"), ("true", _("yes")),
-                                                                    ("false", _("no"))]))
+        return forms.NullBooleanField(widget=YesNoSelect())
 
     def display_one(self, field, value):
         return _("yes") if value else _("no")
