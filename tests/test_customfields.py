@@ -437,3 +437,32 @@ def test_big_export_runs_in_the_background_for_its_user_only(export_fields, admi
     from access.models import AuditLog
 
     assert AuditLog.objects.filter(action=AuditLog.EXPORT, actor=marketer).count() == 1
+
+
+def test_card_layout_per_pipeline_and_shown_when(user, client_for):
+    from crm_site.customfields.models import CardLayout, CardSection
+    from deals.models import Pipeline, Stage
+
+    _field("contract_no", "text", entity="deal", section="Paperwork")
+    won_only = _field("won_reason", "text", entity="deal")
+    pipeline = Pipeline.objects.get(is_default=True)
+    first, second = list(pipeline.stages.order_by("order"))[:2]
+    won_only.show_when_field, won_only.show_when_values = "stage", [second.pk]
+    won_only.save()
+    deal = make_deal(user, stage=first)
+    deal = services.record_update(user=user, obj=deal, data={"cf_contract_no": "Д-1", "cf_won_reason": "price"})
+    client = client_for(user)
+    card = client.get(deal.get_absolute_url()).content.decode()
+    assert "Paperwork" in card and "<dd>Д-1</dd>" in card and "<dd>price</dd>" not in card  # not in that stage yet
+    other = Pipeline.objects.create(code="other", name_en="Other")
+    Stage.objects.create(pipeline=other, code="s1", name_en="S1", order=1)
+    mine = CardLayout.objects.create(entity="deal", pipeline=pipeline)
+    CardSection.objects.create(layout=mine, title="Contract first", order=0, fields=["cf_contract_no", "title"])
+    CardSection.objects.create(layout=mine, title="Money", order=1, fields=["amount", "currency"])
+    card = client.get(deal.get_absolute_url()).content.decode()
+    assert card.index("Contract first") < card.index("Money") and "Paperwork" not in card
+    form = client.get(reverse("deal_edit", args=[deal.pk])).content.decode()
+    assert form.index("Contract first") < form.index('name="cf_contract_no"') < form.index('name="title"')
+    assert 'data-show-when="stage"' in form
+    services.record_update(user=user, obj=deal, data={"stage": second.pk})
+    assert "<dd>price</dd>" in client.get(deal.get_absolute_url()).content.decode()
