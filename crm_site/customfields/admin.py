@@ -4,7 +4,7 @@ layouts."""
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import CardLayout, CardSection, CustomField, CustomFieldChoice
@@ -120,7 +120,7 @@ class CustomFieldAdmin(admin.ModelAdmin):
     @admin.display(description=_("type"), ordering="type")
     def type_name(self, obj):
         label = str(TYPES[obj.type].label) if obj.type in TYPES else obj.type
-        return f"{label}, {_t('several values')}" if obj.multiple else label
+        return f"{label}, {gettext('several values')}" if obj.multiple else label
 
     @admin.display(description=_("filled in"))
     def fill_rate(self, obj):
@@ -154,7 +154,7 @@ class CustomFieldAdmin(admin.ModelAdmin):
                     from access.models import FieldRule
 
                     FieldRule.objects.filter(entity=obj.entity, field="cf_" + old["code"]).update(field=obj.name)
-                messages.info(request, _t("%(count)s records' values were converted.") % {"count": count})
+                messages.info(request, gettext("%(count)s records' values were converted.") % {"count": count})
 
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, object_id)
@@ -163,7 +163,7 @@ class CustomFieldAdmin(admin.ModelAdmin):
             from .services import fill_rates
 
             counts, _total = fill_rates(obj.entity, [obj.code])
-            extra_context["title"] = _t("Delete the field “%(label)s” and its values in %(count)s records?") % {
+            extra_context["title"] = gettext("Delete the field “%(label)s” and its values in %(count)s records?") % {
                 "label": obj.label, "count": counts.get(obj.code, 0)}
         return super().delete_view(request, object_id, extra_context)
 
@@ -211,5 +211,5 @@ class CardLayoutAdmin(admin.ModelAdmin):
         for entity in registry:
             fields = [name for name, _label in entity.rule_fields() if "_" in name or name.isalpha()]
             names.append(f"{entity.key}: {', '.join(fields)}")
-        context["subtitle"] = _t("Field names to use: ") + " | ".join(names)
+        context["subtitle"] = gettext("Field names to use: ") + " | ".join(names)
         return super().render_change_form(request, context, add, change, form_url, obj)

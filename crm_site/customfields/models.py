@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import FIELD_PREFIX
@@ -102,7 +102,7 @@ class CustomField(models.Model):
         values = value if isinstance(value, list) else [value]
         for item in values:
             if self.regex and isinstance(item, str) and not re.fullmatch(self.regex, item):
-                raise ValidationError(message or _t("The value does not match the pattern."))
+                raise ValidationError(message or gettext("The value does not match the pattern."))
             number = None
             if self.type in ("integer", "decimal"):
                 number = Decimal(str(item))
@@ -112,13 +112,13 @@ class CustomField(models.Model):
                 number = Decimal(len(item))  # length limits
             if number is not None:
                 if self.min_value is not None and number < self.min_value:
-                    raise ValidationError(message or (_t("At least %(n)s.") % {"n": _n(self.min_value)}
+                    raise ValidationError(message or (gettext("At least %(n)s.") % {"n": _n(self.min_value)}
                                           if self.type not in ("text", "long_text", "url", "email", "phone")
-                                          else _t("At least %(n)s characters.") % {"n": _n(self.min_value)}))
+                                          else gettext("At least %(n)s characters.") % {"n": _n(self.min_value)}))
                 if self.max_value is not None and number > self.max_value:
-                    raise ValidationError(message or (_t("At most %(n)s.") % {"n": _n(self.max_value)}
+                    raise ValidationError(message or (gettext("At most %(n)s.") % {"n": _n(self.max_value)}
                                           if self.type not in ("text", "long_text", "url", "email", "phone")
-                                          else _t("At most %(n)s characters.") % {"n": _n(self.max_value)}))
+                                          else gettext("At most %(n)s characters.") % {"n": _n(self.max_value)}))
 
     def form_field(self, user=None):
         field = self.kind.form_field(self, user=user)
@@ -171,24 +171,24 @@ class CustomField(models.Model):
 
         errors = {}
         if self.entity not in registry:
-            errors["entity"] = [_t("Unknown record type.")]
+            errors["entity"] = [gettext("Unknown record type.")]
         if self.type not in TYPES:
-            errors["type"] = [_t("Unknown type.")]
+            errors["type"] = [gettext("Unknown type.")]
         if self.type == "link" and self.target_entity not in registry:
-            errors["target_entity"] = [_t("Choose the kind of record the field links to.")]
+            errors["target_entity"] = [gettext("Choose the kind of record the field links to.")]
         if self.multiple and self.type in TYPES and not TYPES[self.type].can_be_multiple:
-            errors["multiple"] = [_t("A field of this type holds one value.")]
+            errors["multiple"] = [gettext("A field of this type holds one value.")]
         if self.regex:
             try:
                 re.compile(self.regex)
             except re.error:
-                errors["regex"] = [_t("This is not a valid regular expression.")]
+                errors["regex"] = [gettext("This is not a valid regular expression.")]
         if self.pk:
             old = CustomField.objects.filter(pk=self.pk).values_list("type", "multiple").first()
             if old and self.type != old[0] and self.type not in TYPES[old[0]].widens_to:
-                errors["type"] = [_t("The type can only be widened (integer → decimal, any → text).")]
+                errors["type"] = [gettext("The type can only be widened (integer → decimal, any → text).")]
             if old and old[1] and not self.multiple and self.type == old[0]:
-                errors["multiple"] = [_t("A field with several values cannot go back to one value.")]
+                errors["multiple"] = [gettext("A field with several values cannot go back to one value.")]
         if self.default not in (None, "", []) and not errors:
             try:
                 self.default = self.clean_value(self.default)
