@@ -494,3 +494,24 @@ def test_every_type_survives_merge_and_exports_to_csv(every_type, admin_user, cl
     assert row["Budget (currency)"] == "USD" and row["Last Service"] == "2026-05-01" and row["Vip"] == "yes"
     assert row["Interests"] == "Cars; Boats" and row["Referrer"] == "Referrer LLC" and row["Scan"] == "scan.pdf"
     assert row["Home Phone"] == "'+7 495 123-45-67"  # CSV escapes a leading + (a spreadsheet would compute it)
+
+
+def test_files_and_admin_condition_choices_are_guarded(user, other_user, admin_user, client_for, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    scan = _field("scan", "file")
+    contact = services.record_create(user=user, entity="contact", data={
+        "last_name": "Private", "cf_scan": SimpleUploadedFile("a.html", b"<script>1</script>")})
+    url = reverse("customfield_file", args=[scan.pk, contact.pk])
+    response = client_for(user).get(url)
+    assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
+    assert client_for(other_user).get(url).status_code == 404  # the record is out of their reach
+    FieldRule.objects.create(role=Role.objects.get(name="Employee"), entity="contact", field="cf_scan",
+                             mode=FieldRule.HIDDEN)
+    assert client_for(user).get(url).status_code == 404  # the field is hidden from their role
+    from crm_site.customfields.admin import CustomFieldForm
+    from deals.models import Stage
+
+    stage = Stage.objects.first()
+    form = CustomFieldForm(data={"entity": "contact", "code": "x", "label": "X", "type": "text", "order": 0,
+                                 "required": "on", "required_from": f"stage:{stage.pk}", "show_when_values": "[]"})
+    assert not form.is_valid() and "required_from" in form.errors

@@ -61,7 +61,15 @@ class CustomFieldForm(forms.ModelForm):
             self.initial["default"] = InvalidJSONInput("")
         self.fields["target_entity"].widget = forms.Select(choices=[("", "—"), *_entity_choices()])
         entity_key = self.instance.entity or (self.data.get("entity") if self.data else "") or ""
-        self.fields["required_from"].choices = _condition_choices(entity_key) if entity_key else [("", "—")]
+        if entity_key:
+            self.fields["required_from"].choices = _condition_choices(entity_key)
+        else:  # a new field: every record type's stages and statuses (checked against the type on save)
+            from crm_site.registry import registry
+
+            choices = [("", "—")]
+            for entity in registry:
+                choices += [item for item in _condition_choices(entity.key)[1:] if item not in choices]
+            self.fields["required_from"].choices = choices
         if self.instance.required_from_field:
             self.initial["required_from"] = f"{self.instance.required_from_field}:{self.instance.required_from_id}"
         if self.instance.pk:
@@ -74,6 +82,9 @@ class CustomFieldForm(forms.ModelForm):
         choice = cleaned.get("required_from") or ""
         if choice:
             name, _sep, pk = choice.partition(":")
+            if choice not in dict(_condition_choices(cleaned.get("entity") or self.instance.entity or "")):
+                self.add_error("required_from", gettext("This record type has no such stage or status."))
+                return cleaned
             self.instance.required_from_field, self.instance.required_from_id = name, int(pk)
         else:
             self.instance.required_from_field, self.instance.required_from_id = "", None
