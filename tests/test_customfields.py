@@ -515,3 +515,30 @@ def test_files_and_admin_condition_choices_are_guarded(user, other_user, admin_u
     form = CustomFieldForm(data={"entity": "contact", "code": "x", "label": "X", "type": "text", "order": 0,
                                  "required": "on", "required_from": f"stage:{stage.pk}", "show_when_values": "[]"})
     assert not form.is_valid() and "required_from" in form.errors
+
+
+def test_list_link_cells_cost_the_same_queries_for_more_rows(user, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _field("referrer", "link", target_entity="company", show_in_list=True)
+    _field("curator", "user", show_in_list=True)
+    client = client_for(user)
+
+    def add(count):
+        for index in range(count):
+            company = make_company(user, name=f"Ref {index}")
+            services.record_create(user=user, entity="contact", data={
+                "last_name": f"L{index}", "cf_referrer": company.pk, "cf_curator": user.pk})
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("contact_list")).content.decode()
+        return len(captured), page
+
+    add(2)
+    few, page = queries()
+    assert "Ref 1" in page
+    add(6)
+    many, page = queries()
+    assert "Ref 5" in page and many == few

@@ -40,6 +40,8 @@ Helpers
                                         ``clean_value`` accepts. The import's target provider (dedup.importing.targets)
                                         is registered in AppConfig.ready().
     ``values_for(obj)``                 {name: stored value} of one record
+    ``prefetch_cells(fields, objs, user)`` a list page's link/user cells in a few queries (call once per page,
+                                        before list_cell, or each such cell costs a query or two)
 
 Writing values
     Through the write services only (crm_site.services.record_create / record_update / the bulk variants):

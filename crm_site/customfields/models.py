@@ -137,6 +137,9 @@ class CustomField(models.Model):
         return self.kind.export_cell(self, value)
 
     def list_cell(self, obj, user=None):
+        prefetched = getattr(obj, "_cf_cells", None)
+        if prefetched is not None and self.code in prefetched:
+            return prefetched[self.code]
         value = (obj.custom_fields or {}).get(self.code)
         if self.type == "link" and value not in (None, "", []):
             shown = self.kind.restricted_display(self, value, user)

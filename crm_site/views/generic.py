@@ -94,6 +94,10 @@ class ObjectListView(EntityView):
         ]
         objects = list(page)
         reachable = reachable_targets(request.user, objects, list_columns)
+        from ..customfields.registry import prefetch_cells
+
+        prefetch_cells([self.custom_columns[n] for n in list_columns if n in self.custom_columns], objects,
+                       request.user)
         rows = [{"object": obj, "cells": [self.cell(obj, name, reachable) for name in list_columns]} for obj in objects]
         params = request.GET.copy()
         params.pop("page", None)
