@@ -114,6 +114,8 @@ def write_creates(*, user, entity, inputs, reason="", event_kind=events.CREATED,
         except PermissionDenied as error:
             result.errors[index] = error
             continue
+        for name, value in system.items():  # and after: the service's own values win over the data
+            setattr(obj, name, value)
         wanted, channel_errors = _wanted_channels(entity, item.channels, modes, existing=None)
         errors.update(channel_errors)
         errors.update(record_input.validate(obj, skip=set(errors)))  # every bad field at once
