@@ -87,7 +87,15 @@ class VersionConflict(ValidationError):
 # Creates
 
 
-def write_creates(*, user, entity, inputs, reason="", event_kind=events.CREATED, event_data=None, related=()):
+def write_creates(*, user, entity, inputs, **kwargs):
+    """See _write_creates; custom field ids and unique values are checked once for the batch."""
+    from .customfields.batch import batch
+
+    with batch(entity.key, user, [i.data for i in inputs]):
+        return _write_creates(user=user, entity=entity, inputs=inputs, **kwargs)
+
+
+def _write_creates(*, user, entity, inputs, reason="", event_kind=events.CREATED, event_data=None, related=()):
     """Insert new records: validated, department from the owner, history, channels, links, the entity's hook,
     events (one call per batch) and the re-check that each record is within the user's reach.
 
@@ -177,8 +185,16 @@ def _insert(user, entity, prepared, links, reason):
 # Updates
 
 
-def write_updates(*, user, entity, inputs, action=EDIT, recheck=True, reason="", manager="objects",
-                  event_kind=events.CHANGED, event_data=None, related=()):
+def write_updates(*, user, entity, inputs, **kwargs):
+    """See _write_updates; custom field ids and unique values are checked once for the batch."""
+    from .customfields.batch import batch
+
+    with batch(entity.key, user, [i.data for i in inputs]):
+        return _write_updates(user=user, entity=entity, inputs=inputs, **kwargs)
+
+
+def _write_updates(*, user, entity, inputs, action=EDIT, recheck=True, reason="", manager="objects",
+                   event_kind=events.CHANGED, event_data=None, related=()):
     """Change existing records, locked first: same rules and results as write_creates.
 
     `action`: the right the user needs on each record beforehand (edit; delete for the bin; None when the caller

@@ -542,3 +542,29 @@ def test_list_link_cells_cost_the_same_queries_for_more_rows(user, client_for):
     add(6)
     many, page = queries()
     assert "Ref 5" in page and many == few
+
+
+def test_bulk_writes_check_ids_once_and_unique_values_within_the_batch(user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _field("curator", "user")
+    _field("referrer", "link", target_entity="company")
+    _field("passport", "text", unique=True)
+    company = make_company(user, name="Ref")
+
+    def rows(count, start):
+        return [{"data": {"last_name": f"B{start + i}", "cf_curator": user.pk, "cf_referrer": company.pk}}
+                for i in range(count)]
+
+    services.records_create_bulk(user=user, entity="contact", rows=rows(1, 100))  # warms the per-user caches
+    with CaptureQueriesContext(connection) as few:
+        services.records_create_bulk(user=user, entity="contact", rows=rows(2, 0))
+    with CaptureQueriesContext(connection) as many:
+        services.records_create_bulk(user=user, entity="contact", rows=rows(12, 10))
+    assert len(many) == len(few)
+    result = services.records_create_bulk(user=user, entity="contact", rows=[
+        {"data": {"last_name": "U1", "cf_passport": "4510 123456"}},
+        {"data": {"last_name": "U2", "cf_passport": "4510 123456"}}])
+    assert result.objs[0] is not None and result.objs[1] is None
+    assert "cf_passport" in result.errors[1].message_dict

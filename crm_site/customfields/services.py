@@ -135,7 +135,9 @@ def apply_custom(*, obj, given, baseline, modes, user, creating, condition_chang
         others = type(obj).objects.filter(contains_q(code, values[code]))
         if obj.pk:
             others = others.exclude(pk=obj.pk)
-        if others.exists():
+        from .batch import seen_before
+
+        if seen_before(field, values[code]) or others.exists():
             errors[field.name] = [_("Another record already has this “%(field)s”.") % {"field": field.label}]
     if not errors:
         obj.custom_fields = values

@@ -698,6 +698,14 @@ class _IdType(FieldType):
                                                                  and len(pk.strip()) <= 18)):
             raise ValidationError(_("“%(value)s” is not an id.") % {"value": str(value)[:40]})
         pk = int(pk)
+        from .batch import current
+
+        batch = current()
+        allowed = batch.allowed.get(field.pk) if batch is not None and user is not None else None
+        if allowed is not None:
+            if pk not in allowed:
+                raise ValidationError(_("There is no choice with the id %(id)s you can use.") % {"id": pk})
+            return pk
         if not self.choices_queryset(field, user).filter(pk=pk).exists():
             raise ValidationError(_("There is no choice with the id %(id)s you can use.") % {"id": pk})
         return pk
