@@ -272,37 +272,47 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     a, b = candidate_pairs(cols, entity_key, rule, result)
     report(50)
     scoring_model = scoring.model_for(entity_key)
-    kept_a, kept_b, kept_p = [], [], []
-    contradicting = []  # pairs whose names contradict: never in one group, even through a third record
+    kept_a, kept_b, kept_p, apart_a, apart_b = [], [], [], [], []
     for start in range(0, len(a), PAIR_CHUNK):
         weighed = scoring.weigh(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model,
                                 cols.n)
         keep = scoring.outcome_of(weighed, scoring_model) == scoring.DUPLICATE
         kept_a.append(weighed.a[keep])
         kept_b.append(weighed.b[keep])
-        kept_p.append(weighed.probability[keep])
-        contradicting += list(zip(weighed.a[weighed.contradiction].tolist(), weighed.b[weighed.contradiction].tolist(),
-                                  strict=True))
+        kept_p.append(np.rint(weighed.probability[keep] * 100).astype(np.int64))
+        # pairs whose names contradict: never in one group, even through a third record
+        apart_a.append(weighed.a[weighed.contradiction])
+        apart_b.append(weighed.b[weighed.contradiction])
+        del weighed
         report(50 + 40 * min(start + PAIR_CHUNK, len(a)) / max(len(a), 1))
-    a = np.concatenate(kept_a) if kept_a else np.empty(0, np.int64)
-    b = np.concatenate(kept_b) if kept_b else np.empty(0, np.int64)
-    percent = np.rint(np.concatenate(kept_p) * 100).astype(int) if kept_p else np.empty(0, int)
-    pair_scores = {(int(x), int(y)): int(p) for x, y, p in zip(a.tolist(), b.tolist(), percent.tolist(), strict=True)}
+    del a, b
+    a, b, percent = (np.concatenate(kept_a), np.concatenate(kept_b), np.concatenate(kept_p)) if kept_a else (
+        np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+    contra_a = np.concatenate(apart_a) if apart_a else np.empty(0, np.int64)
+    contra_b = np.concatenate(apart_b) if apart_b else np.empty(0, np.int64)
 
     # "Not a duplicate" marks, then groups, each explained by its strongest pair.
-    marks = NotDuplicate.objects.filter(content_type=content_type).values_list("first_id", "second_id")
-    index = {int(pk): i for i, pk in enumerate(cols.ids.tolist())} if marks.exists() else {}
-    apart = []
-    for first, second in marks:
-        if first in index and second in index:
-            pair = tuple(sorted((index[first], index[second])))
-            pair_scores.pop(pair, None)
-            apart.append(pair)
-    result.matched_pairs = len(pair_scores)
-    result.pairs = {(int(cols.ids[x]), int(cols.ids[y])): p for (x, y), p in pair_scores.items()}
-    in_pairs = {x for pair in pair_scores for x in pair}  # only those can meet in a group
-    apart += [pair for pair in contradicting if pair[0] in in_pairs and pair[1] in in_pairs]
-    groups = _groups(cols.ids, pair_scores, apart)
+    marks = np.array(list(NotDuplicate.objects.filter(content_type=content_type)
+                          .values_list("first_id", "second_id")), dtype=np.int64).reshape(-1, 2)
+    marked_a = marked_b = np.empty(0, np.int64)
+    if len(marks):
+        where_first = np.searchsorted(cols.ids, marks[:, 0]).clip(0, cols.n - 1)
+        where_second = np.searchsorted(cols.ids, marks[:, 1]).clip(0, cols.n - 1)
+        known = (cols.ids[where_first] == marks[:, 0]) & (cols.ids[where_second] == marks[:, 1])
+        marked_a = np.minimum(where_first, where_second)[known]
+        marked_b = np.maximum(where_first, where_second)[known]
+        unmarked = ~np.isin(a * cols.n + b, marked_a * cols.n + marked_b)
+        a, b, percent = a[unmarked], b[unmarked], percent[unmarked]
+    result.matched_pairs = len(a)
+    ids_a, ids_b = cols.ids[a].tolist(), cols.ids[b].tolist()
+    result.pairs = dict(zip(zip(ids_a, ids_b, strict=True), percent.tolist(), strict=True))
+    in_pairs = np.zeros(cols.n, dtype=bool)  # only those can meet in a group
+    in_pairs[a] = True
+    in_pairs[b] = True
+    inside = in_pairs[contra_a] & in_pairs[contra_b]
+    apart_a = np.concatenate([marked_a, contra_a[inside]])
+    apart_b = np.concatenate([marked_b, contra_b[inside]])
+    groups = _group_arrays(cols.ids, a, b, percent, apart_a, apart_b)
     if groups:
         _explain(cols, groups, scoring_model)
     result.groups = _live_only(model, groups)
@@ -347,13 +357,130 @@ def block_pairs(members, codes, max_block=MAX_BLOCK):
     return low[distinct], high[distinct], skipped
 
 
+def _components(nodes, a, b):
+    """Connected components of the graph on `nodes` (0..nodes-1) with edges (a, b): each node's smallest
+    member (min-label propagation with pointer jumping, vectorised)."""
+    label = np.arange(nodes, dtype=np.int64)
+    if not len(a):
+        return label
+    while True:
+        low = np.minimum(label[a], label[b])
+        before = label.copy()
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        label = label[label]
+        while True:  # pointer jumping until every node points at a root
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return label
+
+
+def _group_arrays(ids, a, b, score, apart_a=(), apart_b=()):
+    """Connected records as groups, each with its mean pair score and its strongest pair ("best").
+
+    (a[i], b[i]) are the pairs called duplicates (positions in `ids`), score[i] their percent. (apart_a[j],
+    apart_b[j]) never end up in one group, not even through a third record: in a component holding such a pair,
+    the strongest pairs are joined first and a join that would bring an apart pair together is left out (the
+    rest — nearly every component — is joined as it is, vectorised)."""
+    a, b, score = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(score, np.int64)
+    apart_a, apart_b = np.asarray(apart_a, np.int64), np.asarray(apart_b, np.int64)
+    if not len(a):
+        return []
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    la, lb = inverse[:len(a)], inverse[len(a):]
+    label = _components(len(nodes), la, lb)
+    edge_ok = np.ones(len(a), dtype=bool)
+    if len(apart_a):
+        pos_a, pos_b = np.searchsorted(nodes, apart_a).clip(0, len(nodes) - 1), np.searchsorted(
+            nodes, apart_b).clip(0, len(nodes) - 1)
+        known = (nodes[pos_a] == apart_a) & (nodes[pos_b] == apart_b)
+        pos_a, pos_b = pos_a[known], pos_b[known]
+        clash = label[pos_a] == label[pos_b]
+        if clash.any():
+            label, edge_ok = _greedy(label, la, lb, score, nodes, pos_a[clash], pos_b[clash])
+    la, lb, score_ok = la[edge_ok], lb[edge_ok], score[edge_ok]
+    edge_label = label[la]
+    order = np.lexsort((lb, la, -score_ok, edge_label))  # per group: the strongest pair, then the lowest
+    edge_label, first = edge_label[order], np.r_[True, edge_label[order][1:] != edge_label[order][:-1]]
+    best_a, best_b = la[order][first], lb[order][first]
+    roots = edge_label[first]
+    sums = np.bincount(label[la], weights=score_ok, minlength=len(nodes))[roots]
+    counts = np.bincount(label[la], minlength=len(nodes))[roots]
+    means = np.round(sums / counts).astype(np.int64)
+    member_order = np.lexsort((ids[nodes], label))
+    member_label = label[member_order]
+    starts = np.searchsorted(member_label, roots)
+    ends = np.searchsorted(member_label, roots, side="right")
+    member_ids = ids[nodes][member_order].tolist()
+    groups = [{"ids": member_ids[s:e], "score": int(m), "best": (int(x), int(y)), "reasons": []}
+              for s, e, m, x, y in zip(starts.tolist(), ends.tolist(), means.tolist(), nodes[best_a].tolist(),
+                                       nodes[best_b].tolist(), strict=True)]
+    groups.sort(key=lambda g: (-g["score"], g["ids"][0]))
+    return groups
+
+
+def _greedy(label, la, lb, score, nodes, ban_a, ban_b):
+    """The components holding an apart pair, joined strongest pair first without joining an apart pair (in
+    Python: such components are few and small). Returns the new labels and which edges still count."""
+    bad = np.unique(label[ban_a])
+    edge_ok = np.ones(len(la), dtype=bool)
+    label = label.copy()
+    touched = np.isin(label[la], bad)
+    edge_ok[touched] = False
+    index = np.nonzero(touched)[0]
+    index = index[np.lexsort((lb[index], la[index], -score[index]))]  # strongest first, then as found
+    banned = {}
+    for x, y in zip(ban_a.tolist(), ban_b.tolist(), strict=True):
+        banned.setdefault(x, set()).add(y)
+        banned.setdefault(y, set()).add(x)
+    parent, members = {}, {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, x, y in zip(index.tolist(), la[index].tolist(), lb[index].tolist(), strict=True):
+        root_x, root_y = find(x), find(y)
+        if root_x == root_y:
+            edge_ok[i] = True
+            continue
+        group_x, group_y = members.get(root_x, {root_x}), members.get(root_y, {root_y})
+        if banned.get(root_x, set()) & group_y:
+            continue
+        low, high = min(root_x, root_y), max(root_x, root_y)
+        members[low] = group_x | group_y
+        banned[low] = banned.get(root_x, set()) | banned.get(root_y, set())
+        members.pop(high, None)
+        banned.pop(high, None)
+        parent[high] = low
+        edge_ok[i] = True
+    for node in parent:
+        label[node] = find(node)
+    return label, np.where(touched, label[la] == label[lb], edge_ok)
+
+
+def _groups(ids, pair_scores, apart=()):
+    """`_group_arrays` for pairs given as {(a, b): percent} and [(a, b)] (positions in `ids`)."""
+    pairs = np.array(list(pair_scores), dtype=np.int64).reshape(-1, 2)
+    apart = np.array(list(apart), dtype=np.int64).reshape(-1, 2)
+    return _group_arrays(ids, pairs[:, 0], pairs[:, 1], np.array(list(pair_scores.values()), dtype=np.int64),
+                         apart[:, 0], apart[:, 1])
+
+
 AUTO_MERGE_MAX = 6  # a bigger group is never merged automatically
 
 
 def _explain(cols, groups, model):
     """Each group's reasons (its strongest pair's), and whether it may be merged automatically: every two of
-    its records called duplicates above the auto-merge threshold, with no field conflict between them."""
-    position = {int(pk): i for i, pk in enumerate(cols.ids.tolist())}
+    its records called duplicates above the auto-merge threshold, with no field conflict between them (checked
+    vectorised over all those pairs; the reasons are worked out for the strongest pair only)."""
+    position = dict(zip(cols.ids.tolist(), range(cols.n), strict=True))
     a, b, owner = [], [], []
     for index, group in enumerate(groups):
         best = group.pop("best")
@@ -369,68 +496,14 @@ def _explain(cols, groups, model):
                         b.append(y)
                         owner.append(index)
     weighed = scoring.weigh(cols, a, b, model, cols.n)
-    verdicts = scoring.verdicts(cols, weighed, model)
-    auto = [len(g["ids"]) <= AUTO_MERGE_MAX for g in groups]
-    seen = set()
-    for index, verdict in zip(owner, verdicts, strict=True):
-        if index not in seen:
-            groups[index]["reasons"] = list(verdict.reasons)
-            seen.add(index)
-        auto[index] = auto[index] and verdict.auto_mergeable
-    for group, flag in zip(groups, auto, strict=True):
-        group["auto_mergeable"] = bool(flag)
-
-
-def _groups(ids, pair_scores, apart=()):
-    """Connected records as groups, each with its mean pair score and its strongest pair ("best").
-
-    `apart`: pairs marked "not a duplicate", which never end up in one group, not even through a third record
-    (the strongest pairs are joined first; a join that would bring a marked pair together is left out)."""
-    parent = {}
-    banned = {}  # root -> the records its group may not take in
-    members = {}  # root -> its records (kept only when there are marks)
-    for a, b in apart:
-        banned.setdefault(a, set()).add(b)
-        banned.setdefault(b, set()).add(a)
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in sorted(pair_scores, key=lambda pair: -pair_scores[pair]) if banned else pair_scores:
-        root_a, root_b = find(a), find(b)
-        if root_a == root_b:
-            continue
-        if banned:
-            group_a, group_b = members.get(root_a, {root_a}), members.get(root_b, {root_b})
-            if banned.get(root_a, set()) & group_b:
-                continue
-            low, high = min(root_a, root_b), max(root_a, root_b)
-            members[low] = group_a | group_b
-            banned[low] = banned.get(root_a, set()) | banned.get(root_b, set())
-            members.pop(high, None)
-            banned.pop(high, None)
-        parent[max(root_a, root_b)] = min(root_a, root_b)
-    groups_of = {}
-    for node in parent:
-        groups_of.setdefault(find(node), []).append(node)
-    edges = {}
-    for pair, score in pair_scores.items():
-        if find(pair[0]) == find(pair[1]):  # a pair left out above scores no group
-            edges.setdefault(find(pair[0]), []).append((score, pair))
-    groups = []
-    for root, nodes in groups_of.items():
-        if root not in edges:
-            continue  # a record whose only pairs were left out
-        scores = [score for score, _pair in edges[root]]
-        best = max(edges[root], key=lambda edge: (edge[0], -edge[1][0], -edge[1][1]))[1]
-        groups.append({"ids": sorted(int(ids[n]) for n in nodes), "score": round(sum(scores) / len(scores)),
-                       "best": best, "reasons": []})
-    groups.sort(key=lambda g: (-g["score"], g["ids"][0]))
-    return groups
+    mergeable = scoring.auto_mergeable(cols, weighed, model)
+    owner = np.asarray(owner, dtype=np.int64)
+    first = np.r_[True, owner[1:] != owner[:-1]]  # each group's strongest pair comes first
+    verdicts = scoring.verdicts(cols, weighed, model, np.nonzero(first)[0])
+    blocked = np.bincount(owner[~mergeable], minlength=len(groups)) > 0
+    for group, verdict, no in zip(groups, verdicts, blocked.tolist(), strict=True):
+        group["reasons"] = list(verdict.reasons)
+        group["auto_mergeable"] = len(group["ids"]) <= AUTO_MERGE_MAX and not no
 
 
 def _with_pks(queryset, pks):

@@ -812,9 +812,14 @@ class Verdict:
 
 def verdicts(cols, weighed, model, indexes=None):
     """Verdicts of the weighed pairs (all, or those at `indexes`)."""
-    indexes = range(len(weighed.a)) if indexes is None else indexes
-    outcomes = outcome_of(weighed, model)
-    return [_verdict(cols, weighed, model, int(i), outcomes[int(i)]) for i in indexes]
+    indexes = np.arange(len(weighed.a)) if indexes is None else np.asarray(indexes, dtype=np.int64)
+    outcomes = outcome_of(weighed, model)[indexes].tolist()
+    levels, weights = weighed.levels[indexes].tolist(), weighed.weights[indexes].tolist()
+    shared = {kind: codes[indexes].tolist() for kind, codes in weighed.shared.items()}
+    rows = zip(indexes.tolist(), weighed.a[indexes].tolist(), weighed.b[indexes].tolist(),
+               weighed.swapped[indexes].tolist(), weighed.probability[indexes].tolist(),
+               weighed.total[indexes].tolist(), outcomes, levels, weights, range(len(indexes)), strict=True)
+    return [_verdict(cols, weighed.comparisons, model, row, shared) for row in rows]
 
 
 def outcome_of(weighed, model):
@@ -842,18 +847,16 @@ def _shares_contact(weighed):
     return out
 
 
-def _verdict(cols, weighed, model, i, outcome):
-    a, b = int(weighed.a[i]), int(weighed.b[i])
-    swapped = bool(weighed.swapped[i])
+def _verdict(cols, comparisons, model, row, shared):
+    _i, a, b, swapped, probability, total, outcome, levels, weights, k = row
     reasons, conflicts = [], []
-    for index, comparison in enumerate(weighed.comparisons):
-        level = LEVELS[comparison][weighed.levels[i, index]]
+    for comparison, level_code, weight in zip(comparisons, levels, weights, strict=True):
+        level = LEVELS[comparison][level_code]
         if level == "missing" or (comparison == "gender" and level == "same"):
             continue  # nothing to say (the same gender still counts in the weight)
-        weight = float(weighed.weights[i, index])
         reason = {"code": comparison, "level": level, "weight": round(weight, 1),
-                  "agree": level not in ("different",) and weight >= 0}
-        reason.update(_reason_values(cols, weighed, comparison, a, b, i, swapped))
+                  "agree": level != "different" and weight >= 0}
+        reason.update(_reason_values(cols, shared, comparison, a, b, k, swapped))
         reasons.append(reason)
         if comparison in CONFLICT_FIELDS and (level != "exact" and level != "same" or _texts_differ(reason)):
             conflicts.append(comparison)
@@ -861,8 +864,8 @@ def _verdict(cols, weighed, model, i, outcome):
         reasons.append({"code": "swapped", "level": "swapped", "weight": 0.0, "agree": True})
         conflicts.append("swapped")
     reasons.sort(key=lambda r: (not r["agree"], -abs(r["weight"])))
-    return Verdict(outcome, float(weighed.probability[i]), float(weighed.total[i]), tuple(reasons),
-                   tuple(dict.fromkeys(conflicts)), model.auto_merge_percent)
+    return Verdict(outcome, probability, total, tuple(reasons), tuple(dict.fromkeys(conflicts)),
+                   model.auto_merge_percent)
 
 
 def _texts_differ(reason):
@@ -870,7 +873,7 @@ def _texts_differ(reason):
     return bool(values) and len(values) == 2 and values[0].casefold() != values[1].casefold()
 
 
-def _reason_values(cols, weighed, comparison, a, b, i, swapped):
+def _reason_values(cols, shared, comparison, a, b, k, swapped):
     if comparison == "first_name":  # described as b's fields (the saved record when a is a typed row)
         return {"values": [cols.last[a] if swapped else cols.first[a], cols.first[b]]}
     if comparison == "last_name":
@@ -880,11 +883,11 @@ def _reason_values(cols, weighed, comparison, a, b, i, swapped):
     if comparison == "gender":
         return {"values": [_display_name(cols, a), _display_name(cols, b)]}
     if comparison in ("phone", "email", "company", "domain"):
-        code = int(weighed.shared.get(comparison, np.array([-1]))[i]) if comparison in weighed.shared else -1
+        code = shared[comparison][k] if comparison in shared else -1
         if code >= 0:
             return {"value": cols.values[comparison][code]}
-        if comparison == "email" and int(weighed.shared.get("email_domain", np.array([-1]))[i]) >= 0:
-            return {"value": cols.values["email_domain"][int(weighed.shared["email_domain"][i])]}
+        if comparison == "email" and "email_domain" in shared and shared["email_domain"][k] >= 0:
+            return {"value": cols.values["email_domain"][shared["email_domain"][k]]}
         return {}
     if comparison == "birthday":
         return {"values": [_iso(cols.birthday_day[a]), _iso(cols.birthday_day[b])]}
@@ -1158,3 +1161,27 @@ def _fetch(sql, params):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def auto_mergeable(cols, weighed, model):
+    """Per weighed pair, `Verdict.auto_mergeable` (vectorised): a duplicate at or above the auto-merge
+    threshold with no field conflict — no single-valued field with two different values (a name part typed
+    otherwise counts), no swapped names."""
+    conflict = weighed.swapped.copy()
+    texts = {"first_name": cols.first, "last_name": cols.last, "middle_name": cols.middle}
+    for index, comparison in enumerate(weighed.comparisons):
+        if comparison not in CONFLICT_FIELDS:
+            continue
+        level = weighed.levels[:, index]
+        conflict |= level >= 2  # anything but missing and exact (or the same gender)
+        if comparison in texts:
+            exact = np.nonzero(level == 1)[0]
+            if len(exact):
+                left, right = texts[comparison][weighed.a[exact]], texts[comparison][weighed.b[exact]]
+                if comparison != "middle_name":  # described from b's fields when swapped
+                    other = cols.last if comparison == "first_name" else cols.first
+                    left = np.where(weighed.swapped[exact], other[weighed.a[exact]], left)
+                conflict[exact] |= np.fromiter((x.casefold() != y.casefold() for x, y in
+                                                zip(left.tolist(), right.tolist(), strict=True)), bool, len(exact))
+    percent = np.rint(weighed.probability * 100)
+    return (outcome_of(weighed, model) == DUPLICATE) & ~conflict & (percent >= model.auto_merge_percent)
