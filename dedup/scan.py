@@ -12,7 +12,9 @@ are joined into groups (connected components, "not a duplicate" marks never join
 explained by its strongest pair.
 """
 
+from array import array
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
@@ -50,77 +52,110 @@ def _subquery(queryset):
     return sql, list(params)
 
 
-def _fetch(sql, params):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 _KIND_OF = {"phone": "phone", "email": "email", "company": "company", "company_name": "company",
             "birthday": "birthday", "address": "address", "position": "position", "tax_id": "tax_id", "kpp": "kpp",
             "domain": "domain"}
 
 
+READ_CHUNK = 50_000  # match-key rows read at a time (a server-side cursor: memory stays flat)
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
 def load_columns(entity_key, *, queryset=None):
-    """Every scanned record's comparison values as scoring.Columns, straight from the match-key table: one
-    plain index read per kind the entity is compared on (equal values get equal codes, term frequencies are
-    counted on the codes); email domains and surname stems are derived from the emails and the names."""
+    """Every scanned record's comparison values as scoring.Columns, straight from the match-key table in one
+    pass (one query for every kind the entity is compared on, streamed): equal values get equal codes as the
+    rows arrive, term frequencies are counted on the codes; email domains and surname stems are derived from
+    the emails and the names, each distinct value worked out once."""
     model = registry[entity_key].model
     content_type = ContentType.objects.get_for_model(model)
-    table = MatchKey._meta.db_table
-    where = "content_type_id = %s AND kind = %s"
-    sub_params = []
-    if queryset is not None:
-        sub_sql, sub_params = _subquery(queryset)
-        where += f" AND object_id IN ({sub_sql})"
+    table_name = MatchKey._meta.db_table
+    sub_sql, sub_params = _subquery(queryset) if queryset is not None else ("", [])
 
     comparisons = scoring.comparisons_for(entity_key)
     kinds = sorted({_KIND_OF[c] for c in comparisons if c in _KIND_OF})
+    if "first_name" in comparisons:
+        kinds.append("person")
+    # Rows come as (object_id, "kind|value"); each distinct one gets a code as the chunks arrive (C-speed
+    # dict and array operations, no Python step per row), split into kinds once per distinct value.
+    table = {}
+    object_ids, codes = array("q"), array("q")
+    marks = ", ".join(["%s"] * len(kinds))
+    sql = (f"SELECT object_id, kind || '|' || value FROM {table_name} WHERE content_type_id = %s "
+           f"AND kind IN ({marks})")
+    if sub_sql:
+        sql += f" AND object_id IN ({sub_sql})"
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [content_type.pk, *kinds, *sub_params])
+        while True:
+            rows = cursor.fetchmany(READ_CHUNK)
+            if not rows:
+                break
+            chunk_ids, keys = list(map(_FIRST, rows)), list(map(_SECOND, rows))
+            del rows
+            fresh = [key for key in dict.fromkeys(keys) if key not in table]  # in order of appearance
+            table.update(zip(fresh, range(len(table), len(table) + len(fresh)), strict=True))
+            object_ids.extend(chunk_ids)
+            codes.extend(map(table.__getitem__, keys))
+            del chunk_ids, keys, fresh
+    object_ids = np.frombuffer(object_ids, dtype=np.int64)
+    codes = np.frombuffer(codes, dtype=np.int64)
+    split = [key.partition("|") for key in table]
+    del table
+    kind_index = {kind: i for i, kind in enumerate(kinds)}
+    kind_of = np.fromiter((kind_index[k] for k, _s, _v in split), dtype=np.int64, count=len(split))
+    row_kind = kind_of[codes]
     fetched = {}
-    for kind in kinds:
-        rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}", [content_type.pk, kind, *sub_params])
-        fetched[kind] = (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows])
-        del rows
-    person_rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}",
-                         [content_type.pk, "person", *sub_params]) if "first_name" in comparisons else []
-    person_ids = np.fromiter((r[0] for r in person_rows), dtype=np.int64, count=len(person_rows))
-    ids = np.unique(np.concatenate([person_ids] + [object_ids for object_ids, _v in fetched.values()]))
+    for i, kind in enumerate(kinds):
+        global_codes = np.nonzero(kind_of == i)[0]
+        local = np.full(len(split), -1, dtype=np.int64)
+        local[global_codes] = np.arange(len(global_codes))
+        rows_of = row_kind == i
+        fetched[kind] = (object_ids[rows_of], local[codes[rows_of]], [split[c][2] for c in global_codes.tolist()])
+    del split, object_ids, codes, row_kind
+    ids = np.unique(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
     cols = scoring.Columns(len(ids))
     cols.ids[:] = ids
-    if len(person_rows):
-        _fill_person(cols, np.searchsorted(ids, person_ids), [r[1] for r in person_rows])
-    del person_rows
+    person = fetched.pop("person", None)
+    if person is not None and len(person[0]):
+        _fill_person(cols, np.searchsorted(ids, person[0]), person[1], person[2])
+    del person
     if "email" in fetched:  # the domain of each email, as the email_domain keys hold it
-        object_ids, values = fetched["email"]
-        fetched["email_domain"] = (object_ids, [v.rsplit("@", 1)[-1] for v in values])
-    for kind, (object_ids, values) in fetched.items():
-        table_of = {}
-        codes = np.fromiter((table_of.setdefault(v, len(table_of)) for v in values), dtype=np.int64,
-                            count=len(values))
-        cols.values[kind] = list(table_of)
-        _place(cols, kind, np.searchsorted(ids, object_ids), codes)
+        object_ids_, email_codes, values = fetched["email"]
+        domain_of = [v.rsplit("@", 1)[-1] for v in values]
+        domain_codes, domains = _factorize(domain_of)
+        fetched["email_domain"] = (object_ids_, domain_codes[email_codes], domains)
+    for kind, (object_ids_, kind_codes, values) in fetched.items():
+        cols.values[kind] = values
+        _place(cols, kind, np.searchsorted(ids, object_ids_), kind_codes)
+    del fetched
     if "first_name" in comparisons:  # surname stems, coded like a kind (their frequency weighs the surname)
-        table_of = {}
-        stems = cols.last_stem.tolist()
-        codes = np.fromiter((table_of.setdefault(v, len(table_of)) if v else -1 for v in stems), dtype=np.int64,
-                            count=len(stems))
-        cols.values["surname"] = list(table_of)
-        present = codes >= 0
-        _place(cols, "surname", np.nonzero(present)[0], codes[present])
+        stem_codes, stems = cols.factor("last_stem")
+        relabel, stems_list = _factorize(stems.tolist())  # equal stems (Иванов, Иванова), one code
+        surname = relabel[stem_codes]
+        index = np.nonzero(stems[stem_codes] != "")[0]  # the empty stem is no surname
+        cols.values["surname"] = stems_list
+        _place(cols, "surname", index, surname[index])
     for kind in ("address", "position", "company"):
         values = np.array(cols.values.get(kind) or [""], dtype=object)
-        codes = cols.single[kind] if kind in cols.single else cols.multi[kind][:, 0]
-        cols.text[kind] = np.where(codes >= 0, values[codes.clip(0)], "")
+        kind_codes = cols.single[kind] if kind in cols.single else cols.multi[kind][:, 0]
+        cols.text[kind] = np.where(kind_codes >= 0, values[kind_codes.clip(0)], "")
     if cols.values.get("birthday"):
         days = np.array([scoring._day(v) for v in cols.values["birthday"]], dtype=np.int64)
-        codes = cols.single["birthday"]
-        cols.birthday_day = np.where(codes >= 0, days[codes.clip(0)], -1)
+        kind_codes = cols.single["birthday"]
+        cols.birthday_day = np.where(kind_codes >= 0, days[kind_codes.clip(0)], -1)
     cols.derive()
     if "phone" in comparisons and cols.values.get("phone"):
         lookup = {v: c for c, v in enumerate(cols.values["phone"])}
-        lines = _company_lines(entity_key, content_type, where, sub_params)
+        lines = _company_lines(entity_key)
         cols.company_lines = np.array(sorted(lookup[v] for v in lines if v in lookup), dtype=np.int64)
     return cols
+
+
+def _factorize(values):
+    """(codes, distinct values): equal values, equal codes, in order of first appearance."""
+    distinct = list(dict.fromkeys(values))
+    position = dict(zip(distinct, range(len(distinct)), strict=True))
+    return np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values)), distinct
 
 
 def _place(cols, kind, index, codes):
@@ -137,49 +172,42 @@ def _place(cols, kind, index, codes):
         cols.single[kind][index] = codes
 
 
-def _fill_person(cols, index, values):
-    """Name parts of many records: each distinct spelling is worked out once."""
+def _fill_person(cols, index, person_codes, values):
+    """Name parts of many records (`values`: the distinct `person` keys, `person_codes` the records'): each
+    distinct word is worked out once, the records get theirs by index."""
     parts = [keymod.split_person(v) for v in values]
-    lasts = [p[0] for p in parts]
-    firsts = [p[1] for p in parts]
-    middles = [p[2] for p in parts]
-    genders = [p[3] for p in parts]
-    cols.last[index] = np.array(lasts, dtype=object)
-    cols.first[index] = np.array(firsts, dtype=object)
-    cols.middle[index] = np.array(middles, dtype=object)
-    sk, stem, first_sk, groups = {}, {}, {}, {}
-    for word in set(lasts) | set(middles):
-        sk[word] = names.skeleton(word)
-    for word in set(lasts):
-        stem[word] = names.surname_stem(word)
+    last_codes, lasts = _factorize([p[0] for p in parts])
+    first_codes, firsts = _factorize([p[1] for p in parts])
+    middle_codes, middles = _factorize([p[2] for p in parts])
+    gender = np.array([{"m": 1, "f": 2}.get(p[3], 0) for p in parts], dtype=np.int8)
+    del parts
+    last_of, first_of, middle_of = (last_codes[person_codes], first_codes[person_codes],
+                                    middle_codes[person_codes])
+    lasts_a, firsts_a, middles_a = scoring._objects(lasts), scoring._objects(firsts), scoring._objects(middles)
+    cols.set_factor("last", last_of, lasts_a, index)
+    cols.set_factor("first", first_of, firsts_a, index)
+    cols.set_factor("middle", middle_of, middles_a, index)
+    cols.set_factor("last_sk", last_of, scoring._objects([names.skeleton(w) for w in lasts]), index)
+    cols.set_factor("middle_sk", middle_of, scoring._objects([names.skeleton(w) for w in middles]), index)
+    cols.set_factor("last_stem", last_of, scoring._objects([names.surname_stem(w) for w in lasts]), index)
+    cols.set_factor("first_sk", first_of, scoring._objects([scoring._first_word_skeleton(w) for w in firsts]), index)
+    cols.gender[index] = gender[person_codes]
     group_codes = {}
-    for word in set(firsts):
-        first_sk[word] = scoring._first_word_skeleton(word)
-        groups[word] = [group_codes.setdefault(g, len(group_codes)) for g in sorted(names.first_name_groups(word))[:2]]
-    cols.last_sk[index] = np.array([sk[w] for w in lasts], dtype=object)
-    cols.middle_sk[index] = np.array([sk[w] for w in middles], dtype=object)
-    cols.last_stem[index] = np.array([stem[w] for w in lasts], dtype=object)
-    cols.first_sk[index] = np.array([first_sk[w] for w in firsts], dtype=object)
-    cols.gender[index] = np.array([{"m": 1, "f": 2}.get(g, 0) for g in genders], dtype=np.int8)
-    first_groups = np.full((len(firsts), 2), -1, dtype=np.int32)
+    groups = np.full((len(firsts), 2), -1, dtype=np.int32)
     for i, word in enumerate(firsts):
-        for slot, code in enumerate(groups[word]):
-            first_groups[i, slot] = code
-    cols.first_groups[index] = first_groups
+        for slot, gid in enumerate(sorted(names.first_name_groups(word))[:2]):
+            groups[i, slot] = group_codes.setdefault(gid, len(group_codes))
+    cols.first_groups[index] = groups[first_of]
 
 
-def _company_lines(entity_key, content_type, where, params):
-    """The scanned records' phones that are a company-like record's own number."""
+def _company_lines(entity_key):
+    """The phones that are a company-like record's own number (read from the index on those few keys)."""
     types = [ContentType.objects.get_for_model(e.model).pk for e in registry
              if e.key != entity_key and keymod.spec_for(e.key).own_name]
     if not types:
         return []
-    table = MatchKey._meta.db_table
-    marks = ", ".join(["%s"] * len(types))
-    return [r[0] for r in _fetch(
-        f"SELECT DISTINCT value FROM {table} WHERE {where} AND value IN "
-        f"(SELECT value FROM {table} WHERE kind = 'phone' AND content_type_id IN ({marks}))",
-        [content_type.pk, "phone", *params, *types])]
+    return list(MatchKey.objects.filter(content_type_id__in=types, kind="phone").values_list("value", flat=True)
+                .distinct().order_by())
 
 
 def candidate_pairs(cols, entity_key, rule, result=None):
@@ -295,7 +323,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     marks = np.array(list(NotDuplicate.objects.filter(content_type=content_type)
                           .values_list("first_id", "second_id")), dtype=np.int64).reshape(-1, 2)
     marked_a = marked_b = np.empty(0, np.int64)
-    if len(marks):
+    if len(marks) and cols.n:
         where_first = np.searchsorted(cols.ids, marks[:, 0]).clip(0, cols.n - 1)
         where_second = np.searchsorted(cols.ids, marks[:, 1]).clip(0, cols.n - 1)
         known = (cols.ids[where_first] == marks[:, 0]) & (cols.ids[where_second] == marks[:, 1])

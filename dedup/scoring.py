@@ -156,6 +156,7 @@ class Columns:
         self.values = {}  # kind -> list: code -> value (for explanations and TF look-ups)
         self.counts = {}  # kind -> np.array: code -> records holding it
         self.company_lines = np.zeros(0, dtype=np.int64)  # phone codes that are a company's own phone
+        self._factors = {}  # attribute -> (codes, distinct values), see set_factor()
 
     # -- building from match-key sets (unsaved rows, saved records read back, a pair) --
 
@@ -205,39 +206,73 @@ class Columns:
         cols.derive()
         return cols
 
+    def set_factor(self, name, codes, distinct, index):
+        """Records `index` get `distinct[codes]` as attribute `name` (the others ""); the codes are kept, so
+        forms derived from it are worked out once per distinct value."""
+        distinct = np.append(distinct, np.array([""], dtype=object)) if len(distinct) else _objects([""])
+        full = np.full(self.n, len(distinct) - 1, dtype=np.int64)
+        full[index] = codes
+        setattr(self, name, distinct[full])
+        self._factors[name] = (full, distinct)
+
+    def factor(self, name):
+        """(codes, distinct values) of an attribute: equal values, equal codes (computed once)."""
+        if name not in self._factors:
+            values = getattr(self, name).tolist()
+            distinct = list(dict.fromkeys(values))
+            position = dict(zip(distinct, range(len(distinct)), strict=True))
+            codes = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
+            self._factors[name] = (codes, _objects(distinct))
+        return self._factors[name]
+
+    def mapped(self, name, fn, out=None, dtype=object):
+        """`fn` of each record's attribute `name`, worked out once per distinct value (kept as `out`)."""
+        codes, distinct = self.factor(name)
+        values = [fn(v) for v in distinct.tolist()]
+        table = _objects(values) if dtype is object else np.array(values, dtype=dtype)
+        if out is not None and dtype is object:
+            self._factors[out] = (codes, table)
+        return table[codes]
+
     def derive(self):
         """Per-record forms the pair comparisons need, worked out once per distinct value (not per pair)."""
-
-        def mapped(array, fn):
-            table = {value: fn(value) for value in set(array.tolist())}
-            return np.array([table[value] for value in array.tolist()], dtype=object)
-
-        self.first_lo, self.last_lo = mapped(self.first_sk, str.lower), mapped(self.last_stem, str.lower)
-        self.last_sk_lo, self.middle_lo = mapped(self.last_sk, str.lower), mapped(self.middle_sk, str.lower)
-        self.first_stem = mapped(self.first_sk, names.fold_surname)
-        self.first_stem_lo = mapped(self.first_stem, str.lower)
+        mapped = self.mapped
+        self.first_lo = mapped("first_sk", str.lower, "first_lo")
+        self.last_lo = mapped("last_stem", str.lower, "last_lo")
+        self.last_sk_lo = mapped("last_sk", str.lower, "last_sk_lo")
+        self.middle_lo = mapped("middle_sk", str.lower, "middle_lo")
+        self.first_stem = mapped("first_sk", names.fold_surname, "first_stem")
+        self.first_stem_lo = mapped("first_stem", str.lower, "first_stem_lo")
 
         def raw(value):
             return value.strip(" .").lower()
 
-        self.first_raw, self.last_raw, self.middle_raw = (mapped(self.first, raw), mapped(self.last, raw),
-                                                          mapped(self.middle, raw))
-        self.first_cyr = np.array(mapped(self.first, names.is_cyrillic).tolist(), dtype=bool)
-        self.short = np.array([len(x) == 1 for x in self.first_sk.tolist()], dtype=bool) | np.array(
-            [len(x) == 1 for x in self.last_sk.tolist()], dtype=bool)
-        self.female_form = np.array([x.endswith("a") for x in self.last_sk.tolist()], dtype=bool)
+        self.first_raw, self.last_raw, self.middle_raw = (mapped("first", raw), mapped("last", raw),
+                                                          mapped("middle", raw))
+        self.first_cyr = mapped("first", names.is_cyrillic, dtype=bool)
+        self.short = mapped("first_sk", lambda x: len(x) == 1, dtype=bool) | mapped(
+            "last_sk", lambda x: len(x) == 1, dtype=bool)
+        self.female_form = mapped("last_sk", lambda x: x.endswith("a"), dtype=bool)
         # Initials: the sound a name starts with (one and two letters), to tell whether "Ю." fits "Yuri".
         for side in ("first", "last"):
-            raw_names = getattr(self, side)
-            stripped = mapped(raw_names, lambda v: v.strip(" ."))
-            setattr(self, f"{side}_len", np.fromiter(map(len, stripped.tolist()), np.int32, self.n))
-            setattr(self, f"{side}_init1", mapped(stripped, lambda v: names.skeleton(v[:1])))
-            setattr(self, f"{side}_init2", mapped(stripped, lambda v: names.skeleton(v[:2])))
-        self.address_numbers = mapped(self.text["address"], lambda v: tuple(w for w in v.split() if w.isdigit()))
+            setattr(self, f"{side}_len", mapped(side, lambda v: len(v.strip(" .")), dtype=np.int32))
+            setattr(self, f"{side}_init1", mapped(side, lambda v: names.skeleton(v.strip(" .")[:1])))
+            setattr(self, f"{side}_init2", mapped(side, lambda v: names.skeleton(v.strip(" .")[:2])))
+        self.address_numbers = self.mapped_text("address", lambda v: tuple(w for w in v.split() if w.isdigit()))
         days = np.where(self.birthday_day >= 0, self.birthday_day - 719163, 0).astype("datetime64[D]")
         self.birth_year = days.astype("datetime64[Y]").astype(np.int64) + 1970
         self.birth_month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
         self.birth_dom = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+
+    def mapped_text(self, kind, fn):
+        """`fn` of each record's text of a kind (address...), once per distinct value."""
+        values = self.text[kind]
+        codes = self.single[kind] if kind in self.single else None
+        if codes is None or kind not in self.values:
+            table = {v: fn(v) for v in set(values.tolist())}
+            return _objects([table[v] for v in values.tolist()])
+        table = _objects([fn(v) for v in self.values[kind]] + [fn("")])
+        return table[np.where(codes >= 0, codes, len(table) - 1)]
 
     def _set_person(self, index, value, groups):
         last, first, middle, gender = keymod.split_person(value)
@@ -278,6 +313,13 @@ class Columns:
         """Phones that are a company's own number (its switchboard), given as values."""
         lookup = {v: c for c, v in enumerate(self.values.get("phone", ()))}
         self.company_lines = np.array(sorted(lookup[p] for p in phones if p in lookup), dtype=np.int64)
+
+
+def _objects(values):
+    """A 1-d object array of `values` (tuples stay elements)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _first_word_skeleton(first):
