@@ -31,7 +31,7 @@ from .models import MatchKey, NotDuplicate
 
 MAX_EXACT_GROUP = 50  # a value shared by more records (an office switchboard) says nothing about duplicates
 MAX_BLOCK = 5000  # a company/birthday/address shared by more records is too common to pair them all
-PAIR_CHUNK = 500_000
+PAIR_CHUNK = 200_000  # pairs weighed at a time: the memory of a chunk stays the same at any scale
 SURNAME_CUTOFF = 0.8  # Jaro-Winkler of the surnames (or a swapped surname/first name) to weigh a support pair
 SUPPORT_KINDS = scoring.SUPPORT_KINDS
 
@@ -144,6 +144,7 @@ def load_columns(entity_key, *, queryset=None):
         kind_codes = cols.single["birthday"]
         cols.birthday_day = np.where(kind_codes >= 0, days[kind_codes.clip(0)], -1)
     cols.derive()
+    cols._factors = {}  # their codes were only needed to derive the forms
     if "phone" in comparisons and cols.values.get("phone"):
         lookup = {v: c for c, v in enumerate(cols.values["phone"])}
         lines = _company_lines(entity_key)
@@ -181,8 +182,8 @@ def _fill_person(cols, index, person_codes, values):
     middle_codes, middles = _factorize([p[2] for p in parts])
     gender = np.array([{"m": 1, "f": 2}.get(p[3], 0) for p in parts], dtype=np.int8)
     del parts
-    last_of, first_of, middle_of = (last_codes[person_codes], first_codes[person_codes],
-                                    middle_codes[person_codes])
+    last_of, first_of, middle_of = ({"codes": last_codes[person_codes]}, {"codes": first_codes[person_codes]},
+                                    {"codes": middle_codes[person_codes]})
     lasts_a, firsts_a, middles_a = scoring._objects(lasts), scoring._objects(firsts), scoring._objects(middles)
     cols.set_factor("last", last_of, lasts_a, index)
     cols.set_factor("first", first_of, firsts_a, index)
@@ -197,7 +198,7 @@ def _fill_person(cols, index, person_codes, values):
     for i, word in enumerate(firsts):
         for slot, gid in enumerate(sorted(names.first_name_groups(word))[:2]):
             groups[i, slot] = group_codes.setdefault(gid, len(group_codes))
-    cols.first_groups[index] = groups[first_of]
+    cols.first_groups[index] = groups[first_of["codes"]]
 
 
 def _company_lines(entity_key):
@@ -263,10 +264,10 @@ def _flat(cols, kind):
     if kind in cols.multi:
         codes = cols.multi[kind]
         index = np.nonzero(codes >= 0)
-        return index[0], codes[index]
+        return index[0], codes[index].astype(np.int64)
     codes = cols.single[kind]
     index = np.nonzero(codes >= 0)[0]
-    return index, codes[index]
+    return index, codes[index].astype(np.int64)
 
 
 def _surnames_alike(cols, a, b):
@@ -553,6 +554,8 @@ def _live_only(model, groups):
     """Safety net: a record in the bin never appears in a group, even if its keys were left behind."""
     wanted = [pk for g in groups for pk in g["ids"]]
     live = set(_with_pks(model.objects.order_by(), wanted).values_list("pk", flat=True))
+    if live.issuperset(wanted):  # nearly always
+        return groups
     out = []
     for group in groups:
         ids = [pk for pk in group["ids"] if pk in live]

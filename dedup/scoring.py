@@ -149,8 +149,9 @@ class Columns:
         self.last_stem = empty.copy()
         self.gender = np.zeros(n, dtype=np.int8)  # 0 unknown, 1 male, 2 female
         self.first_groups = np.full((n, 2), -1, dtype=np.int32)
-        self.multi = {kind: np.full((n, SLOTS), -1, dtype=np.int64) for kind in _MULTI}
-        self.single = {kind: np.full(n, -1, dtype=np.int64) for kind in _SINGLE}
+        # value codes (-1: none); int32 halves the memory of a big scan (codes stay far below 2**31)
+        self.multi = {kind: np.full((n, SLOTS), -1, dtype=np.int32) for kind in _MULTI}
+        self.single = {kind: np.full(n, -1, dtype=np.int32) for kind in _SINGLE}
         self.text = {kind: empty.copy() for kind in ("address", "position", "company")}
         self.birthday_day = np.full(n, -1, dtype=np.int64)  # days since 0001-01-01
         self.values = {}  # kind -> list: code -> value (for explanations and TF look-ups)
@@ -207,11 +208,16 @@ class Columns:
         return cols
 
     def set_factor(self, name, codes, distinct, index):
-        """Records `index` get `distinct[codes]` as attribute `name` (the others ""); the codes are kept, so
-        forms derived from it are worked out once per distinct value."""
-        distinct = np.append(distinct, np.array([""], dtype=object)) if len(distinct) else _objects([""])
-        full = np.full(self.n, len(distinct) - 1, dtype=np.int64)
-        full[index] = codes
+        """Records `index` get `distinct[codes]` as attribute `name`, the others "" (codes of `index` as a
+        dict {"codes": ..., "full": None} are shared between the attributes set from them); the codes are
+        kept, so forms derived from it are worked out once per distinct value."""
+        distinct = np.append(distinct, _objects([""]))
+        if codes.get("full") is None:
+            full = np.full(self.n, -1, dtype=np.int32)
+            full[index] = codes["codes"]
+            codes["full"] = full
+        full = codes["full"]
+        # the empty value's code is -1, i.e. the last of `distinct`
         setattr(self, name, distinct[full])
         self._factors[name] = (full, distinct)
 
@@ -221,7 +227,7 @@ class Columns:
             values = getattr(self, name).tolist()
             distinct = list(dict.fromkeys(values))
             position = dict(zip(distinct, range(len(distinct)), strict=True))
-            codes = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
+            codes = np.fromiter(map(position.__getitem__, values), dtype=np.int32, count=len(values))
             self._factors[name] = (codes, _objects(distinct))
         return self._factors[name]
 
@@ -766,6 +772,8 @@ def _same_spelling(x, y):
     if names.is_cyrillic(x) == names.is_cyrillic(y):
         return False
     cyr, lat = (x, y) if names.is_cyrillic(x) else (y, x)
+    if not names.may_be_spelled(cyr, lat):  # most pairs: no schema's spelling starts with that letter
+        return False
     return lat.strip().casefold() in names.latin_spellings(cyr.strip())
 
 
