@@ -974,7 +974,7 @@ def _apply_all_or_nothing(batch, user):
             _finish(batch, user, Status.APPLIED)
     except _Refused as refused:
         batch = ImportBatch.objects.get(pk=batch.pk)
-        number, text = refused.args[0]
+        number, text = refused.args[0][0]
         batch.status = Status.FAILED
         batch.error = _("Nothing was imported: row %(row)s was refused (%(reason)s).") % {"row": number,
                                                                                            "reason": text}
@@ -1336,3 +1336,32 @@ def _mapped_from_dict(number, item, owner):
         row.links[name] = [dict(link) for link in links]
     return row
 
+
+
+# ---------------------------------------------------------------------------
+# The per-row report
+
+
+def report_rows(batch):
+    """[(row, outcome label, record id, matched id, messages, changes)] of every row, in file order."""
+    labels = dict(Outcome.choices)
+    for row in batch.rows.order_by("number").iterator(chunk_size=2000):
+        changes = "; ".join(f"{d['field']}: {d.get('old', '')} → {d.get('new', '')} ({d['action']})" for d in row.diff)
+        shown_target = row.target_id if row.outcome not in (Outcome.CANNOT_EDIT, Outcome.AMBIGUOUS) else ""
+        yield (row.number, str(labels.get(row.outcome, row.outcome)), row.record_id or "", shown_target or "",
+               " | ".join(message_text(m) for m in row.messages), changes)
+
+
+def write_report_csv(batch, stream):
+    """The report as CSV (UTF-8 with BOM, so Excel opens it) into a text stream; formulas are defused."""
+    import csv
+
+    writer = csv.writer(stream)
+    writer.writerow([_("Row"), _("Outcome"), _("Record"), _("Matched record"), _("Messages"), _("Changes")])
+    for values in report_rows(batch):
+        writer.writerow([_defuse(value) for value in values])
+
+
+def _defuse(value):
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not text.lstrip("+-").isdigit() else text
