@@ -1365,3 +1365,10 @@ def write_report_csv(batch, stream):
 def _defuse(value):
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not text.lstrip("+-").isdigit() else text
+
+
+def batch_discard(batch):
+    """Forget a batch that never got further than its upload (the file could not be read)."""
+    if batch.file:
+        default_storage.delete(batch.file)
+    batch.delete()

@@ -1,0 +1,21 @@
+"""The apply as a Celery task (eager without a broker): progress is the rows marked applied; a cancel stops at
+the next chunk boundary; a redelivered or resumed task applies only the rows not applied yet."""
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+
+@shared_task(name="dedup.import_apply", acks_late=True)
+def import_apply(batch_id, user_id):
+    from .pipeline import batch_apply
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    batch = batch_apply(batch_id, user=user)
+    return batch.status
+
+
+def import_launch(batch, *, user):
+    """Hand the batch to a worker after the current transaction commits."""
+    transaction.on_commit(lambda: import_apply.delay(batch.pk, user.pk))
+    return batch
