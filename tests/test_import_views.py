@@ -75,7 +75,7 @@ def test_the_wizard_from_upload_to_undo(importer, eager, django_capture_on_commi
     batch.refresh_from_db()
     assert batch.status == "applied" and Contact.objects.count() == 2
     progress = client.get(reverse("import_progress", args=[batch.pk])).content.decode()
-    assert "3 of 3 rows written" in progress
+    assert "3 of 3 rows done" in progress
     report = client.get(reverse("import_report", args=[batch.pk]))
     assert report["Content-Type"].startswith("text/csv")
     assert len(report.content.decode("utf-8-sig").strip().splitlines()) == 4

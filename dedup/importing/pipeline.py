@@ -276,15 +276,39 @@ def batch_prepare(batch, *, user):
     decided = decider.decide(mapped)
     with transaction.atomic():
         batch.rows.all().delete()
-        ImportRow.objects.bulk_create([ImportRow(batch=batch, number=row.number, raw=raws.get(row.number, []),
-                                                 **row_fields)
-                                       for row, row_fields in zip(mapped, decided, strict=True)], batch_size=2000)
+        insert_rows(batch, [dict(row_fields, number=row.number, raw=raws.get(row.number, []))
+                            for row, row_fields in zip(mapped, decided, strict=True)])
         batch.total = len(decided)
         batch.counts = count_outcomes(d["outcome"] for d in decided)
         batch.status, batch.error, batch.done = Status.READY, "", 0
         batch.companies = {}
         batch.save()
     return batch
+
+
+def insert_rows(batch, rows, *, chunk=5000):
+    """Stage decided rows: on PostgreSQL one INSERT ... SELECT FROM jsonb_populate_recordset per chunk (one JSON
+    parameter: no per-value adaptation, ~10x bulk_create's speed for JSON columns), elsewhere bulk_create."""
+    import json
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        ImportRow.objects.bulk_create([ImportRow(batch=batch, **row) for row in rows], batch_size=2000)
+        return
+    defaults = {"target_id": None, "leader": None, "diff": [], "messages": [], "plan": {}, "version": None,
+                "applied": False, "record_id": None, "applied_version": None, "before": {}, "undone": False}
+    fields = [f for f in ImportRow._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(ImportRow._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            payload = []
+            for row in rows[start:start + chunk]:
+                values = {**defaults, **row, "batch_id": batch.pk}
+                payload.append({f.column: values.get(f.attname, values.get(f.name)) for f in fields})
+            cursor.execute(sql, [json.dumps(payload, default=str, ensure_ascii=False)])
 
 
 def replace_kinds(mapping):
@@ -1301,8 +1325,8 @@ def import_rows(user, entity, rows, *, on_duplicate="merge", match=(), dry_run=F
             kinds.setdefault(channel.channel, set()).add(channel.kind)
     decided = Decider(user, entity, on_duplicate=on_duplicate, match=match, replace_kinds=kinds).decide(mapped)
     with transaction.atomic():
-        ImportRow.objects.bulk_create([ImportRow(batch=batch, number=row.number, raw=[], **fields) for row, fields in
-                                       zip(mapped, decided, strict=True)], batch_size=2000)
+        insert_rows(batch, [dict(fields, number=row.number, raw=[]) for row, fields in
+                            zip(mapped, decided, strict=True)])
         batch.total, batch.counts, batch.status = len(decided), count_outcomes(d["outcome"] for d in decided), \
             Status.READY
         batch.save()

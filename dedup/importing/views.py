@@ -305,7 +305,8 @@ def batch_view(request, pk):
         shown.append({
             "row": row, "css": OUTCOME_CLASSES.get(row.outcome, ""),
             "record": record if record in visible else None,
-            "messages": [{"text": pipeline.message_text(m), "level": m.get("level", "")} for m in row.messages],
+            "messages": [{"text": pipeline.message_text(m), "level": m.get("level", "")} for m in row.messages
+                         if m.get("code") != "conflict"],  # the diff shows conflicts already
             "diff": [dict(d, label=labels.get(d["field"], d["field"])) for d in row.diff],
             "summary": _summary(row, batch),
         })
