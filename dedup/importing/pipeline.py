@@ -36,6 +36,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.scopes import (
     EDIT,
@@ -77,18 +78,18 @@ STRONG_LEVELS = {"exact", "alias", "initial", "fuzzy", "shared_line", "mailbox",
 AMBIGUITY_MARGIN = 5  # percent: a second duplicate this close to the best makes the row ambiguous
 
 MESSAGES = {
-    "owner_not_covered": _("You may not import records for the responsible user “%(value)s”."),
-    "in_file": _("The same record as row %(row)s of the file: combined into it."),
-    "in_file_conflict": _("“%(field)s”: row %(row)s gives “%(old)s”, this row “%(new)s”; the first is kept."),
-    "ambiguous": _("Matches several records equally well (%(ids)s): skipped, nothing was changed."),
-    "cannot_edit": _("Duplicate of a record you cannot edit: skipped."),
-    "skip": _("Duplicate of record %(id)s: skipped."),
-    "conflict": _("“%(field)s”: the record has “%(old)s”, the file “%(new)s”; the record's value is kept."),
-    "company_hidden": _("The company “%(value)s” matches a record you can't see: not linked."),
-    "not_found": _("No %(what)s “%(value)s” was found to link."),
-    "changed_since": _("The record was changed after the preview; nothing was written to it."),
+    "owner_not_covered": gettext_lazy("You may not import records for the responsible user “%(value)s”."),
+    "in_file": gettext_lazy("The same record as row %(row)s of the file: combined into it."),
+    "in_file_conflict": gettext_lazy("“%(field)s”: row %(row)s gives “%(old)s”, this row “%(new)s”; the first is kept."),
+    "ambiguous": gettext_lazy("Matches several records equally well (%(ids)s): skipped, nothing was changed."),
+    "cannot_edit": gettext_lazy("Duplicate of a record you cannot edit: skipped."),
+    "skip": gettext_lazy("Duplicate of record %(id)s: skipped."),
+    "conflict": gettext_lazy("“%(field)s”: the record has “%(old)s”, the file “%(new)s”; the record's value is kept."),
+    "company_hidden": gettext_lazy("The company “%(value)s” matches a record you can't see: not linked."),
+    "not_found": gettext_lazy("No %(what)s “%(value)s” was found to link."),
+    "changed_since": gettext_lazy("The record was changed after the preview; nothing was written to it."),
     "write": "%(text)s",
-    "undo_changed": _("Changed after the import: not reverted."),
+    "undo_changed": gettext_lazy("Changed after the import: not reverted."),
 }
 
 

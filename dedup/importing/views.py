@@ -38,7 +38,8 @@ ENCODINGS = [("", gettext_lazy("Detect automatically")), ("utf-8", "UTF-8"), ("c
 DELIMITERS = [("", gettext_lazy("Detect automatically")), (",", gettext_lazy("comma")),
               (";", gettext_lazy("semicolon")), ("tab", gettext_lazy("tab"))]
 CRITERIA_LABELS = {
-    "phone": gettext_lazy("phone"), "email": gettext_lazy("email"), "name": gettext_lazy("name"),
+    "phone": gettext_lazy("phone"), "email": gettext_lazy("email"), "name": gettext_lazy("similar name"),
+    "address": gettext_lazy("address"),
     "company": gettext_lazy("company"), "tax_id": gettext_lazy("tax ID (INN)"),
     "birthday": gettext_lazy("birthday"), "company_name": gettext_lazy("company name"),
     "website": gettext_lazy("website"),
