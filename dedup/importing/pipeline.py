@@ -1023,7 +1023,7 @@ def _finish(batch, user, status):
         for row in followers:
             row.record_id = leaders.get(row.leader)
             row.applied = True
-        ImportRow.objects.bulk_update(followers, ["record_id", "applied"], batch_size=2000)
+        update_rows(followers, ["record_id", "applied"])
         pending.exclude(outcome=Outcome.IN_FILE).update(applied=True)
     batch.counts = count_outcomes(batch.rows.values_list("outcome", flat=True))
     batch.status, batch.finished_at = status, timezone.now()
@@ -1156,9 +1156,32 @@ def _apply_rows(batch, user, rows, strict=False):
                 row.applied_version = versions.get(row.record_id)
     for row in rows:
         row.applied = True
-    ImportRow.objects.bulk_update(rows, ["applied", "record_id", "applied_version", "outcome", "messages"],
-                                  batch_size=1000)
+    update_rows(rows, ["applied", "record_id", "applied_version", "outcome", "messages"])
     return refused
+
+
+def update_rows(rows, names):
+    """Save `names` of many ImportRows: on PostgreSQL one UPDATE ... FROM jsonb_to_recordset (bulk_update's CASE
+    per row and field costs seconds for a thousand rows), elsewhere bulk_update."""
+    import json
+
+    from django.db import connection
+
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        ImportRow.objects.bulk_update(rows, names, batch_size=1000)
+        return
+    fields = [ImportRow._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+    table = quote(ImportRow._meta.db_table)
+    payload = json.dumps([{"id": row.pk, **{f.column: getattr(row, f.attname) for f in fields}} for row in rows],
+                         default=str, ensure_ascii=False)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} t SET {sets} FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, {types}) "
+                       f"WHERE t.id = v.id", [payload])
 
 
 def _refuse(row, error, refused):
@@ -1285,7 +1308,7 @@ def batch_undo(batch, *, user):
                 else:
                     row.undone = True
                     report["restored"] += 1
-        ImportRow.objects.bulk_update(created + updated, ["undone"], batch_size=1000)
+        update_rows(created + updated, ["undone"])
         # the companies the batch created, unless changed since
         for entity_key, pk, version in batch.created_links:
             other = registry[entity_key].model
