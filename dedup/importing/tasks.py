@@ -7,11 +7,11 @@ from django.db import transaction
 
 
 @shared_task(name="dedup.import_apply", acks_late=True)
-def import_apply(batch_id, user_id):
-    from .pipeline import batch_apply
+def import_apply(batch_id, user_id, chunk=None):
+    from .pipeline import CHUNK, batch_apply
 
     user = get_user_model().objects.filter(pk=user_id).first()
-    batch = batch_apply(batch_id, user=user)
+    batch = batch_apply(batch_id, user=user, chunk=chunk or CHUNK)
     return batch.status
 
 

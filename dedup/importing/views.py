@@ -163,6 +163,9 @@ def map_columns(request, pk):
     except ImportFileError as error:
         messages.error(request, error.message)
         return HttpResponseRedirect(reverse("import_upload", args=[entity.key]))
+    except OSError:  # the stored file is gone (cleaned up, or a batch of the API without a file)
+        messages.error(request, _("The file of this import is no longer stored; upload it again."))
+        return HttpResponseRedirect(reverse("import_upload", args=[entity.key]))
     with parsed:
         mapping = pipeline.batch_mapping(batch, parsed)
         defaults = ImportDefaults.from_json(batch.defaults)
@@ -264,6 +267,8 @@ def options(request, pk):
             pipeline.batch_prepare(batch, user=request.user)
         except ImportFileError as error:
             form.add_error(None, error.message)
+        except OSError:
+            form.add_error(None, _("The file of this import is no longer stored; upload it again."))
         else:
             return HttpResponseRedirect(reverse("import_batch", args=[batch.pk]))
     return render(request, "importing/options.html", _context(entity, batch, step="options", form=form))
