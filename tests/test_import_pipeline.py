@@ -260,3 +260,52 @@ def test_the_command_prints_counts_and_fails_on_an_unreadable_file(importer, tmp
     with pytest.raises(CommandError, match="binary"):
         call_command("import_records", "contacts", str(bad), "--owner", "imp", stdout=io.StringIO())
     assert Contact.objects.count() == 1
+
+
+def test_deal_rows_link_their_company_by_name_and_contacts_by_email_or_phone(importer):
+    from crm_site.services import record_create
+    from deals.models import Deal
+    from tests.factories import pipeline
+
+    company = record_create(user=importer, entity="company", data={"owner": importer.pk, "name": "ООО «Ромашка»"})
+    ivan = existing(importer, last_name="Иванов", first_name="Иван", emails=["ivan@example.ru"],
+                    phones=["+7 916 000-11-22"])
+    sales = pipeline()
+    stage = sales.stages.order_by("order", "pk").first()
+    _batch, report = import_rows(importer, "deal", [
+        {"data": {"title": "Поставка", "pipeline": sales.pk, "stage": stage.pk},
+         "links": {"company": [{"name": "Ромашка"}], "contacts": [{"email": "IVAN@example.ru"}, {"phone": "89160001122"},
+                                                                  {"email": "nobody@example.ru"}]}},
+    ])
+    [item] = report
+    assert item["outcome"] == "create"
+    deal = Deal.objects.get(pk=item["id"])
+    assert deal.company_id == company.pk and list(deal.contacts.all()) == [ivan]
+    assert any("nobody@example.ru" in text for text in item["messages"])
+
+
+def test_custom_fields_come_through_the_target_hook(importer):
+    from dedup.importing import Target, register_target_provider
+    from dedup.importing.targets import unregister_target_provider
+
+    def provider(entity):
+        return [Target("custom:size", "Size", "custom", name="size", parse=lambda cell, locale: str(cell).strip(),
+                       labels=("Size",))] if entity.key == "contact" else []
+
+    register_target_provider(provider)
+    try:
+        header = ["Фамилия", "Имя", "E-mail", "Size"]
+        batch = prepared(importer, [["Иванов", "Иван", "ivan@example.ru", "XL"]], header=header)
+        batch_apply(batch.pk, user=importer)
+        ivan = Contact.objects.get()
+        assert ivan.custom_fields == {"size": "XL"}
+        again = prepared(importer, [["Иванов", "Иван", "ivan@example.ru", "XXL"]], header=header)
+        [row] = again.rows.all()
+        assert row.outcome == O.UNCHANGED and row.diff[0]["action"] == "conflict"
+        replace = prepared(importer, [["Иванов", "Иван", "ivan@example.ru", "XXL"]], header=header,
+                           on_duplicate="replace")
+        batch_apply(replace.pk, user=importer)
+        ivan.refresh_from_db()
+        assert ivan.custom_fields == {"size": "XXL"}
+    finally:
+        unregister_target_provider(provider)

@@ -527,6 +527,8 @@ class Decider:
         fks = self._planned_fks(row)
         if fks:
             plan["fks"] = fks
+        if row.custom and "custom_fields" in self.fields:
+            plan["custom"] = _jsonable(row.custom)  # custom fields (crm_site/customfields) through the hook
         return plan
 
     def _planned_links(self, row):
@@ -599,6 +601,21 @@ class Decider:
                 if new:
                     plan["tags"] = existing + new
                     diff.append({"field": self.tag_field, "old": "", "new": ", ".join(new), "action": "add"})
+        if row.custom and "custom_fields" in self.fields:
+            existing = dict(current["values"].get("custom_fields") or {})
+            final, changed = dict(existing), False
+            for key, value in _jsonable(row.custom).items():
+                old = existing.get(key)
+                if _empty(value) or (not _empty(old) and _same(old, value)):
+                    continue
+                if _empty(old) or replace:
+                    final[key], changed = value, True
+                    diff.append({"field": f"custom:{key}", "old": "" if old is None else str(old), "new": str(value),
+                                 "action": "fill" if _empty(old) else "replace"})
+                else:
+                    diff.append({"field": f"custom:{key}", "old": str(old), "new": str(value), "action": "conflict"})
+            if changed:
+                plan["custom"] = final
         channels = self._channel_plan(row, current["channels"], replace, diff)
         if channels:
             plan["channels"] = channels
@@ -803,8 +820,9 @@ class CompanyFinder:
                 exact = {}
                 for obj in visible.filter(name__in=sorted({link["name"] for link in keyed.values()})):
                     exact.setdefault(obj.name.casefold(), obj)
+                by_key = self._by_name_key(entity, visible, [link["name"] for link in keyed.values()], company_key)
                 for (ckey, link), found in zip(keyed.items(), results, strict=True):
-                    obj = exact.get(link["name"].casefold())
+                    obj = exact.get(link["name"].casefold()) or by_key.get(company_key(link["name"]))
                     if obj is not None:
                         matched[ckey] = {"target": obj.pk, "label": str(obj)}
                     elif found and found[0].verdict.is_duplicate:
@@ -835,6 +853,26 @@ class CompanyFinder:
                                       "label": link["name"][:255]}
                 else:
                     link["_messages"] = [_msg("not_found", what=str(model._meta.verbose_name), value=link["name"])]
+
+    def _by_name_key(self, entity, visible, names, company_key):
+        """{name key: record} of the readable records whose name without legal form and quotes is the same
+        ("Ромашка" finds "ООО «Ромашка»"), from the match-key table; the oldest record when several."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from dedup.models import MatchKey
+
+        wanted = {company_key(name) for name in names} - {""}
+        if not wanted:
+            return {}
+        content_type = ContentType.objects.get_for_model(entity.model)
+        rows = (MatchKey.objects.filter(content_type=content_type, kind="company", value__in=sorted(wanted),
+                                        object_id__in=visible.values("pk"))
+                .order_by("object_id").values_list("value", "object_id"))
+        first = {}
+        for value, object_id in rows:
+            first.setdefault(value, object_id)
+        objs = entity.model.objects.in_bulk(sorted(set(first.values())))
+        return {value: objs[pk] for value, pk in first.items() if pk in objs}
 
     def _creatable(self, entity):
         """Only company-like records (a name of their own, no person name) are created from a link."""
@@ -1108,6 +1146,12 @@ def _data_input(plan, tag_field, tag_ids, companies):
     return data
 
 
+def _system(plan):
+    """Custom field values go past the field rules as the record's `custom_fields` (their targets parsed and
+    checked them: dedup.importing.targets.register_target_provider)."""
+    return {"custom_fields": plan["custom"]} if "custom" in plan else None
+
+
 def _apply_rows(batch, user, rows, strict=False):
     """Write one chunk; returns [(row number, message)] of the rows refused (strict: stop at the first)."""
     from crm_site import services
@@ -1125,7 +1169,7 @@ def _apply_rows(batch, user, rows, strict=False):
     if creates:
         inputs = [RecordInput(data=_data_input(row.plan, tag_field, tag_ids, companies),
                               channels=row.plan.get("channels") or None,
-                              links=_link_inputs(row.plan, companies)) for row in creates]
+                              links=_link_inputs(row.plan, companies), system=_system(row.plan)) for row in creates]
         result = services.records_create_bulk(user=user, entity=entity, rows=inputs, reason=reason,
                                               event_data={"import_batch": batch.pk})
         for index, (row, obj) in enumerate(zip(creates, result.objs, strict=True)):
@@ -1137,7 +1181,7 @@ def _apply_rows(batch, user, rows, strict=False):
     if updates:
         inputs = [RecordInput(obj=model(pk=row.target_id), data=_data_input(row.plan, tag_field, tag_ids, companies),
                               channels=row.plan.get("channels") or None, links=_link_inputs(row.plan, companies),
-                              version=row.version) for row in updates]
+                              system=_system(row.plan), version=row.version) for row in updates]
         result = services.records_update_bulk(user=user, rows=inputs, reason=reason,
                                               event_data={"import_batch": batch.pk})
         for index, (row, obj) in enumerate(zip(updates, result.objs, strict=True)):
@@ -1297,8 +1341,9 @@ def batch_undo(batch, *, user):
                     if not items:
                         links.append({"relation": name, "_empty": True})
                     links += [{"relation": name, **item} for item in items]
+            system = {"custom_fields": previous.custom_fields} if "custom" in row.plan else None
             inputs.append(RecordInput(obj=model(pk=row.record_id), data=data, channels=before.get("channels"),
-                                      links=links, version=row.applied_version))
+                                      links=links, system=system, version=row.applied_version))
             undo_rows.append(row)
         if inputs:
             result = services.records_update_bulk(user=user, rows=inputs, reason=f"import #{batch.pk} undone")
@@ -1381,7 +1426,13 @@ def _mapped_from_dict(number, item, owner):
                 if all(c.normalized != normalized for c in row.channels):
                     row.channels.append(Channel(channel, kind, str(value).strip(), normalized))
     for name, links in (item.get("links") or {}).items():
-        row.links[name] = [dict(link) for link in links]
+        row.links[name] = []
+        for link in links:
+            link = dict(link)
+            for attr, channel in (("phone", "phone"), ("email", "email")):
+                if link.get(attr):
+                    link[attr] = Communication.normalize_value(channel, str(link[attr]))
+            row.links[name].append(link)
     return row
 
 
