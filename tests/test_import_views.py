@@ -110,3 +110,19 @@ def test_no_import_right_is_403_and_another_users_batch_404(importer, manager, h
         assert other.get(reverse(name, args=[batch.pk])).status_code == 404
     for name in ("import_apply", "import_undo", "import_cancel"):
         assert other.post(reverse(name, args=[batch.pk])).status_code == 404
+
+
+def test_a_big_files_preview_is_prepared_by_a_worker(importer, eager, django_capture_on_commit_callbacks,
+                                                     monkeypatch):
+    from dedup.importing import views
+
+    monkeypatch.setattr(views, "PREPARE_IN_REQUEST", 10)
+    client = login(importer)
+    client.post(reverse("import_upload", args=["contact"]), {"file": csv_file([["Фамилия"], ["Иванов"]])})
+    batch = ImportBatch.objects.get()
+    client.post(reverse("import_map", args=[batch.pk]), {"column-0": "field:last_name", "owner": importer.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("import_options", args=[batch.pk]), {"on_duplicate": "merge"})
+    assert response["Location"] == reverse("import_batch", args=[batch.pk])
+    batch.refresh_from_db()
+    assert batch.status == "ready" and batch.counts == {"create": 1}

@@ -36,6 +36,7 @@ class ImportBatch(models.Model):
 
     class Status(models.TextChoices):
         NEW = "new", _("uploaded")
+        PREPARING = "preparing", _("preparing the preview")
         READY = "ready", _("preview ready")
         APPLYING = "applying", _("importing")
         APPLIED = "applied", _("imported")

@@ -15,6 +15,31 @@ def import_apply(batch_id, user_id, chunk=None):
     return batch.status
 
 
+@shared_task(name="dedup.import_prepare", acks_late=True)
+def import_prepare(batch_id, user_id):
+    """The preview of a big file, off the request: the batch page polls until it is READY (or FAILED)."""
+    from .errors import ImportFileError
+    from .models import ImportBatch
+    from .pipeline import batch_prepare
+
+    batch = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PREPARING).first()
+    if batch is None:
+        return None
+    try:
+        batch_prepare(batch, user=get_user_model().objects.get(pk=user_id))
+    except ImportFileError:
+        pass  # the batch is FAILED with the reason
+    return batch.pk
+
+
+def prepare_launch(batch, *, user):
+    from .models import ImportBatch
+
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.PREPARING)
+    transaction.on_commit(lambda: import_prepare.delay(batch.pk, user.pk))
+    return batch
+
+
 def import_launch(batch, *, user):
     """Hand the batch to a worker after the current transaction commits."""
     transaction.on_commit(lambda: import_apply.delay(batch.pk, user.pk))

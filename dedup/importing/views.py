@@ -32,6 +32,7 @@ from .targets import mapping_targets
 Status = ImportBatch.Status
 Outcome = ImportRow.Outcome
 SAMPLE_ROWS = 3
+PREPARE_IN_REQUEST = 2 * 1024 * 1024  # bytes: a bigger file's preview is prepared by a worker
 PAGE_SIZE = 100
 ENCODINGS = [("", gettext_lazy("Detect automatically")), ("utf-8", "UTF-8"), ("cp1251", "Windows-1251"),
              ("utf-16", "UTF-16"), ("koi8-r", "KOI8-R"), ("cp1252", "Windows-1252")]
@@ -225,6 +226,15 @@ def map_columns(request, pk):
 # 3. Duplicate control
 
 
+def _file_size(batch):
+    from django.core.files.storage import default_storage
+
+    try:
+        return default_storage.size(batch.file)
+    except (OSError, NotImplementedError):
+        return 0
+
+
 def _criteria_for(entity):
     from dedup.scoring import comparisons_for
 
@@ -263,6 +273,11 @@ def options(request, pk):
         pipeline.batch_configure(batch, on_duplicate=form.cleaned_data["on_duplicate"],
                                  match=form.cleaned_data["match"],
                                  all_or_nothing=form.cleaned_data["all_or_nothing"])
+        if _file_size(batch) > PREPARE_IN_REQUEST:
+            from .tasks import prepare_launch
+
+            prepare_launch(batch, user=request.user)
+            return HttpResponseRedirect(reverse("import_batch", args=[batch.pk]))
         try:
             pipeline.batch_prepare(batch, user=request.user)
         except ImportFileError as error:
@@ -318,7 +333,7 @@ def batch_view(request, pk):
         })
     counts = [{"outcome": value, "label": label, "count": batch.counts.get(value, 0),
                "css": OUTCOME_CLASSES.get(value, "")} for value, label in Outcome.choices if batch.counts.get(value)]
-    step = "preview" if batch.status == Status.READY else "result"
+    step = "preview" if batch.status in (Status.READY, Status.PREPARING, Status.FAILED) else "result"
     return render(request, "importing/batch.html", _context(
         entity, batch, step=step, page=page, rows=shown, counts=counts, outcome=outcome,
         progress=pipeline.batch_progress(batch), writing=sum(batch.counts.get(o, 0) for o in pipeline.WRITING)))
@@ -337,7 +352,7 @@ def progress(request, pk):
     batch, entity = _batch(request, pk)
     response = render(request, "importing/progress.html", {"batch": batch, "entity": entity,
                                                             "progress": pipeline.batch_progress(batch)})
-    if batch.status != Status.APPLYING and request.htmx:
+    if batch.status not in (Status.APPLYING, Status.PREPARING) and request.htmx:
         response["HX-Refresh"] = "true"
     return response
 
