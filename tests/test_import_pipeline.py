@@ -309,3 +309,20 @@ def test_custom_fields_come_through_the_target_hook(importer):
         assert ivan.custom_fields == {"size": "XXL"}
     finally:
         unregister_target_provider(provider)
+
+
+def test_cancel_stops_at_a_chunk_boundary_and_undo_takes_back_what_was_applied(importer):
+    from dedup.importing.pipeline import batch_cancel, batch_progress
+
+    rows = [[f"Фамилия{n}", f"Имя{n}", "", f"user{n}@example.ru", "", "", ""] for n in range(12)]
+    batch = prepared(importer, rows)
+    seen = []
+
+    def on_chunk(current):
+        seen.append(batch_progress(current)["done"])
+        batch_cancel(current)
+
+    batch = batch_apply(batch.pk, user=importer, chunk=5, on_chunk=on_chunk)
+    assert batch.status == ImportBatch.Status.CANCELLED and seen == [5]
+    assert Contact.objects.count() == 5 == batch.rows.filter(applied=True).count()
+    assert batch_undo(batch, user=importer)["binned"] == 5 and not Contact.objects.exists()
