@@ -44,6 +44,11 @@ def outcomes(batch):
     return [row.outcome for row in batch.rows.order_by("number")]
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temporary_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
 @pytest.fixture
 def importer(db, department):
     from tests.factories import assign_role

@@ -17,6 +17,11 @@ pytestmark = pytest.mark.django_db
 O = ImportRow.Outcome  # noqa: E741
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temporary_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
 @pytest.fixture
 def importer(db, department):
     person = make_user("imp", department=department)

@@ -27,6 +27,11 @@ def csv_file(rows, name="clients.csv"):
     return SimpleUploadedFile(name, buffer.getvalue().encode("cp1251"), content_type="text/csv")
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temporary_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
 @pytest.fixture
 def importer(db, department):
     person = make_user("imp", department=department)

@@ -26,6 +26,10 @@ pytestmark = [
 QUEUE = "import-kill-test"
 ROWS = 300
 
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temporary_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
 
 def start_worker():
     db = connection.settings_dict
