@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("timeline/", include("timeline.urls")),
     path("duplicates/", include("dedup.urls")),
+    path("import/", include("dedup.importing.urls")),
     path("trash/", include("trash.urls")),
     path("access/", include("access.urls")),
     path("fields/", include("crm_site.customfields.urls")),

@@ -7,11 +7,14 @@ from crm_site.registry import registry
 from . import keys
 
 _REMOVE = {events.DELETED, events.PURGED}
+# Announcements that follow a write whose own "created"/"changed" event refreshed the keys already (the import's
+# "imported in batch N" timeline entry).
+_NO_CHANGE = {events.IMPORTED}
 
 
 def _refreshes(kind):
     """Kinds that leave a record with possibly new values; a tracked field's move comes with "changed" anyway."""
-    return kind not in _REMOVE and not events.kind(kind).field
+    return kind not in _REMOVE and kind not in _NO_CHANGE and not events.kind(kind).field
 
 
 def _is_entity(obj):

@@ -231,4 +231,4 @@ class MergeRecord(models.Model):
         return self.content_type.model_class()
 
 
-from .importing.models import ImportMapping  # noqa: E402,F401 (the import pipeline's saved mappings)
+from .importing.models import ImportBatch, ImportMapping, ImportRow  # noqa: E402,F401 (the import pipeline)

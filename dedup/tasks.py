@@ -52,3 +52,4 @@ def scheduled_scans():
     finally:
         cache.delete(LOCK_KEY)
     return started
+from .importing.tasks import import_apply  # noqa: E402,F401 (registered with the worker)

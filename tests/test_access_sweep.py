@@ -122,6 +122,18 @@ def _scan_for(entity, record):
     return {"pk": ScanRun.objects.create(entity=entity.key, started_by=record.owner).pk}, None  # no record data
 
 
+def _import_batch_for(entity, record):
+    """An import batch of the record's owner whose one row merges into the record (its diff shows a value)."""
+    from dedup.importing.models import ImportBatch, ImportRow
+
+    batch = ImportBatch.objects.create(entity=entity.key, created_by=record.owner, file_name="sweep.csv",
+                                       status=ImportBatch.Status.READY, total=1, counts={"merge": 1})
+    ImportRow.objects.create(batch=batch, number=2, outcome=ImportRow.Outcome.MERGE, target_id=record.pk,
+                             diff=[{"field": "comment", "old": "", "new": "sweep", "action": "fill"}],
+                             plan={"data": {"comment": "sweep"}})
+    return {"pk": batch.pk}, record
+
+
 OBJECT_PARAMS = {
     "timeline_edit": _entry_for,
     "timeline_delete": _entry_for,
@@ -131,6 +143,8 @@ OBJECT_PARAMS = {
     "dedup_not_duplicate": _group_for,
     "dedup_merge_auto": _group_for,
     "dedup_scan_status": _scan_for,
+    **{name: _import_batch_for for name in ("import_batch", "import_map", "import_options", "import_progress",
+                                            "import_apply", "import_cancel", "import_undo", "import_report")},
 }
 FIXED_PARAMS = {"kind": "note"}  # the timeline's "add a <kind>" urls
 

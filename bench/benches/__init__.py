@@ -3,7 +3,19 @@
 Order matters: `seed` fills the base the others measure.
 """
 
-from . import access, dashboard, export, import_, listing, purge, scan, seed, timeline, writes
+from . import (
+    access,
+    dashboard,
+    export,
+    import_,
+    import_pipeline,
+    listing,
+    purge,
+    scan,
+    seed,
+    timeline,
+    writes,
+)
 
-BENCHES = [seed, listing, access, dashboard, import_, writes, export, scan, timeline, purge]
+BENCHES = [seed, listing, access, dashboard, import_, import_pipeline, writes, export, scan, timeline, purge]
 NAMES = [bench.NAME for bench in BENCHES]

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from access.scopes import ADD, DELETE, EDIT, EXPORT, READ, can, scope_q
+from access.scopes import ADD, DELETE, EDIT, EXPORT, IMPORT, READ, can, scope_q
 
 from .. import history, selectors, services, ui
 from ..display import field_label, field_value, reachable_targets, restricted_value
@@ -116,6 +116,7 @@ class ObjectListView(EntityView):
             "can_bulk_delete": scope_q(request.user, self.model, DELETE) is not None,
             "can_export": scope_q(request.user, self.model, EXPORT) is not None,
             "can_vcard": bool(vcard_kind(self.entity)),
+            "can_import": scope_q(request.user, self.model, IMPORT) is not None,
         }
         name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
         return self.render(name, context)
