@@ -23,6 +23,7 @@ urlpatterns = [
     path("duplicates/", include("dedup.urls")),
     path("trash/", include("trash.urls")),
     path("access/", include("access.urls")),
+    path("lists/", include("crm_site.lists.urls")),
     *all_entity_urlpatterns(),
 ]
 
