@@ -16,7 +16,7 @@ def field_label(model, name):
 def field_value(obj, name, short=False):
     """The value as a person reads it: choices by label, lists joined, empty as ''.
 
-    `short`: dates in the short format ("23.11.2026 10:35"), for list columns."""
+    `short`: for list columns (a date-time as its day, "23.11.2026")."""
     try:
         field = obj._meta.get_field(name)
     except Exception:
@@ -36,14 +36,12 @@ def field_value(obj, name, short=False):
         return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
     if isinstance(field, models.ForeignKey) and hasattr(value, "get_full_name"):
         return value.get_full_name() or value.get_username()
-    if short and isinstance(field, models.DateTimeField):
-        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
-    if short and isinstance(field, models.DateField):
-        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    # One date style per language everywhere (cards, lists, timeline, history): the short numeric formats, in the
+    # user's time zone. A list (`short`) shows a date-time's day only, to stay one line.
     if isinstance(field, models.DateTimeField):
-        return formats.localize(timezone.localtime(value))  # the user's time zone, not UTC
+        return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT" if short else "SHORT_DATETIME_FORMAT")
     if isinstance(field, models.DateField):
-        return formats.localize(value)
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
     return value
 
 

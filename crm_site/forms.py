@@ -50,6 +50,17 @@ class CRMObjectForm(forms.ModelForm):
                     del self.fields[name]
                 else:
                     self.fields[name].disabled = True
+                    self.fields[name].display_value = self._display_value(name)
+
+    def _display_value(self, name):
+        """A read-only field's value as text (shown instead of a locked input)."""
+        from .display import field_value
+
+        if not self.instance.pk and name == "owner" and self.user is not None:
+            return self.user.get_full_name() or self.user.get_username()
+        if not self.instance.pk:
+            return ""
+        return field_value(self.instance, name)
 
     def _update_errors(self, errors):
         """Model validation may name a field this form doesn't show (hidden by a field rule): say it on top."""

@@ -39,7 +39,7 @@ def search_queryset(queryset, query, hidden=()):
 
 
 def matching_ids(model, query, hidden=()):
-    """A subquery of the ids of `model`'s live records matching `query` (see the module's docstring)."""
+    """A subquery of the ids of `model`'s records (live or in the bin: the caller's queryset decides) matching `query` (see the module's docstring)."""
     entity = model.entity()
     words = query.split()[:MAX_WORDS]
     fields = [name for name in entity.search_fields if name.split("__")[0] not in hidden]
@@ -51,11 +51,11 @@ def matching_ids(model, query, hidden=()):
             for field_name in fields:
                 word_q |= Q(**{f"{field_name}__icontains": word})
             condition &= word_q
-        parts.append(model.objects.filter(condition).order_by().values("pk"))
+        parts.append(model._base_manager.filter(condition).order_by().values("pk"))  # the bin searches too
     if entity.has_channels:
         parts += _channel_matches(model, query, words, hidden)
     if not parts:
-        return model.objects.none().values("pk")
+        return model._base_manager.none().values("pk")
     first, *rest = parts
     return first.union(*rest, all=True) if rest else first
 

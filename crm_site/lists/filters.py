@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import SuffixedMultiWidget
 
@@ -59,6 +60,7 @@ def filter_definitions(entity, user, hidden=()):
         for definition in source(entity, user) or ():
             if definition.field and definition.field in hidden:
                 continue
+            definition.filter.label = capfirst(definition.label)
             found.setdefault(definition.name, definition)
     return list(found.values())
 

@@ -142,7 +142,7 @@ def _settable_fields(entity, user, hidden):
     return fields
 
 
-def bulk_action_choices(user, entity, hidden=()):
+def bulk_action_choices(user, entity, hidden=(), can_edit=True):
     """[{"key", "label", "choices"?}] the list offers this user on this entity (the services still check each
     row)."""
     from access.scopes import scope_q
@@ -152,7 +152,7 @@ def bulk_action_choices(user, entity, hidden=()):
     read_only = read_only_fields(user, entity.key)
 
     def editable(name):
-        return name in names and name not in hidden and name not in read_only
+        return can_edit and name in names and name not in hidden and name not in read_only
 
     actions = []
     if editable("owner"):
@@ -175,7 +175,7 @@ def bulk_action_choices(user, entity, hidden=()):
             if "pipeline" in {f.name for f in related._meta.get_fields()}:
                 queryset = queryset.select_related("pipeline")
             actions.append({"key": name, "label": ACTION_LABELS[name], "choices": [(o.pk, str(o)) for o in queryset]})
-    settable = _settable_fields(entity, user, hidden)
+    settable = _settable_fields(entity, user, hidden) if can_edit else []
     if settable:
         actions.append({"key": "set_field", "label": ACTION_LABELS["set_field"],
                         "fields": [(f.name, str(f.verbose_name).capitalize()) for f in settable]})

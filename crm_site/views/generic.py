@@ -106,8 +106,9 @@ class ObjectListView(EntityView):
                 "label": column.label,
                 "sortable": selectors.sort_expression(self.entity, column.name) is not None,
                 "sorted": "asc" if sort == column.name else ("desc" if sort == f"-{column.name}" else ""),
+                "width": "main" if index == 0 else _column_width(self.model, column.name),
             }
-            for column in chosen
+            for index, column in enumerate(chosen)
         ]
         objects = page["objects"]
         reachable = reachable_targets(request.user, objects, list_columns)
@@ -158,7 +159,7 @@ class ObjectListView(EntityView):
     def bulk_actions(self, can_edit, hidden):
         from ..lists.services import bulk_action_choices
 
-        return bulk_action_choices(self.request.user, self.entity, hidden) if can_edit else []
+        return bulk_action_choices(self.request.user, self.entity, hidden, can_edit=can_edit)
 
     def paginate(self, base_queryset, queryset, size):
         """Page 1… by number while the rows are few; past them (and for every "next" link) by key
@@ -225,6 +226,30 @@ class ObjectListView(EntityView):
             return {"value": comm.value if comm else "", "href": comm.href if comm else ""}
         value, link = restricted_value(obj, name, reachable, short=True)
         return {"value": value, "link": link}
+
+
+def _column_width(model, name):
+    """A width class for a list column (the dense table's fixed layout shares the rest among the others)."""
+    from django.contrib.auth import get_user_model
+    from django.db import models
+
+    if name in ("phone", "primary_phone"):
+        return "phone"
+    if name in ("email", "primary_email"):
+        return "email"
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return ""
+    if isinstance(field, (models.DateField, models.DateTimeField)):
+        return "date"
+    if isinstance(field, (models.IntegerField, models.DecimalField, models.FloatField, models.BooleanField)):
+        return "num"
+    if field.is_relation and field.related_model is get_user_model():
+        return "person"
+    if field.choices or (field.is_relation and not hasattr(field.related_model, "entity")):
+        return "short"
+    return ""
 
 
 def _sort_value(obj, expression):
@@ -385,7 +410,10 @@ class ObjectEditView(EntityView):
         """The form's values through the write services (the same path as the admin, the import and the API)."""
         data, channels = form.input_data(), channels_input(formsets) if self.entity.has_channels else None
         if self.object.pk is None:
-            return services.record_create(user=self.request.user, entity=self.entity, data=data, channels=channels)
+            with transaction.atomic():  # a company created in the contact's form goes with the contact, or not at all
+                links = form.links_input(self.request.user) if hasattr(form, "links_input") else None
+                return services.record_create(user=self.request.user, entity=self.entity, data=data,
+                                              channels=channels, links=links)
         return services.record_update(user=self.request.user, obj=self.object, data=data, channels=channels,
                                       version=form.cleaned_data.get("version"))
 
