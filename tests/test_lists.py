@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
@@ -234,7 +235,7 @@ def test_shared_segment_never_widens_scope(user, head, colleague, other_user, pl
     assert lists.segment_for_user(other_user, "contact", private.pk) is None
     assert lists.segment_queryset(other_user, private).count() == 0
     assert client_for(other_user).get(reverse("lists_segment_count", args=["contact", private.pk])).status_code == 404
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         list_services.segment_delete(user=other_user, segment=segment)
 
 
@@ -286,7 +287,7 @@ def test_columns_and_page_size_per_user(user_client, user, colleague):
 
     other = client_for(colleague).get(reverse("contact_list"))
     assert [c["name"] for c in other.context["columns"]] == list(registry["contact"].list_columns)
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         list_services.list_settings_save(user=user, entity="contact", columns=["email"], default=True)
 
 
