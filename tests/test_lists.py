@@ -107,12 +107,16 @@ def test_related_company_filters(user):
 
 def test_filter_choices_read_as_people_expect(user_client, user, colleague):
     Tag.objects.create(name="VIP")
-    html = user_client.get(reverse("contact_list")).content.decode()
+    assert 'name="owner"' not in user_client.get(reverse("contact_list")).content.decode()  # loaded when opened
+    html = user_client.get(reverse("contact_list"), {"_panel": "filters"}).content.decode()
+    assert "<html" not in html
     assert "Carol Clark" in html  # the owner filter names people, not logins
     assert "---------" not in html and "Unknown" not in html
     assert 'type="checkbox" name="tags"' in html and "<select multiple" not in html  # no Ctrl-click
     assert 'name="created_at_days"' in html and 'name="amount_min"' not in html
-    deals = user_client.get(reverse("deal_list")).content.decode()
+    inline = user_client.get(reverse("contact_list"), {"_filters": "1"}).content.decode()  # without JavaScript
+    assert "Carol Clark" in inline and "<html" in inline
+    deals = user_client.get(reverse("deal_list"), {"_panel": "filters"}).content.decode()
     assert 'name="amount_min"' in deals and 'name="company_name"' in deals and 'name="expected_close_date"' in deals
 
 
@@ -146,7 +150,8 @@ def test_pluggable_source_and_json_containment(user):
 def test_filters_round_trip_through_the_url(user_client, user):
     wanted = make_contact(user, last_name="Орлов", position="CFO")
     make_contact(user, last_name="Орлов", position="CEO")
-    url = reverse("contact_list") + "?last_name=Орлов&position=cfo&position_op=equals&created_at=days&created_at_days=3"
+    url = (reverse("contact_list") + "?last_name=Орлов&position=cfo&position_op=equals&created_at=days"
+           "&created_at_days=3&_filters=1")
     response = user_client.get(url)
     assert rows_of(response) == [wanted]
     rebuilt = form_values(response.content.decode(), form_marker='role="search"')
@@ -276,6 +281,8 @@ def test_segment_from_the_list_screen(user_client, user):
 def test_columns_and_page_size_per_user(user_client, user, colleague):
     for _ in range(12):
         make_contact(user)
+    menu = user_client.get(reverse("contact_list"), {"_panel": "columns"}).content.decode()
+    assert 'name="columns" value="birthday"' in menu and "<html" not in menu
     response = user_client.post(reverse("lists_columns", args=["contact"]),
                                 {"columns": ["email", "full_name", "bogus"], "order_email": "2", "order_full_name": "1",
                                  "page_size": "10"})

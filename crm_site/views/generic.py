@@ -90,6 +90,9 @@ class ObjectListView(EntityView):
     def get(self, request, **kwargs):
         from ..lists import selectors as lists
 
+        panel = request.GET.get("_panel")
+        if panel in ("filters", "columns"):
+            return self.panel(panel)
         listed = self.list_query()
         query, sort, filterset = listed.query, listed.sort, listed.filterset
         queryset = listed.queryset.select_related(*self.entity.list_select_related)
@@ -115,7 +118,7 @@ class ObjectListView(EntityView):
         rows = [{"object": obj, "cells": [self.cell(obj, column, reachable) for column in chosen]}
                 for obj in objects]
         params = request.GET.copy()
-        for name in ("page", "after", "before"):
+        for name in ("page", "after", "before", "_panel", "_filters"):
             params.pop(name, None)
         sort_params = params.copy()
         sort_params.pop("sort", None)
@@ -129,7 +132,10 @@ class ObjectListView(EntityView):
             "query": query,
             "sort": sort,
             "filterset": filterset,
-            "filter_groups": self.filter_groups(filterset),
+            # The filter panel and the columns menu are rendered when first opened (htmx), so the list itself
+            # renders fast; without JavaScript `?_filters=1` shows the panel in place.
+            "filters_inline": "_filters" in request.GET or bool(filterset.form.errors),
+            "filter_groups": self.filter_groups(filterset) if "_filters" in request.GET or filterset.form.errors else {},
             "querystring": params.urlencode(),
             "sort_querystring": sort_params.urlencode(),
             "can_add": scope_q(request.user, self.model, ADD) is not None,
@@ -138,14 +144,30 @@ class ObjectListView(EntityView):
             "can_export": scope_q(request.user, self.model, EXPORT) is not None,
             "segments": segments,
             "current_segment": next((s for s in segments if str(s.pk) == current_segment), None),
-            "available_columns": lists.available_columns(self.entity, request.user, hidden),
             "chosen_columns": list_columns,
             "page_size": size,
-            "page_sizes": lists.PAGE_SIZES,
             "bulk_actions": self.bulk_actions(can_edit, hidden) if rows else [],
         }
         name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
         return self.render(name, context)
+
+    def panel(self, name):
+        """The filter panel's fields, or the columns menu, for the list's current parameters (loaded on opening)."""
+        from ..lists import selectors as lists
+
+        hidden = self.hidden()
+        params = self.request.GET.copy()
+        params.pop("_panel", None)
+        if name == "filters":
+            filterset = selectors.entity_filterset(self.entity, params, self.model.objects.none(), hidden=hidden,
+                                                   request=self.request, user=self.request.user)
+            return self.render("filter_panel", {"filterset": filterset, "filter_groups": self.filter_groups(filterset)})
+        chosen = lists.chosen_columns(self.request.user, self.entity, hidden, settings_row=self.list_settings_row)
+        return self.render("columns_panel", {
+            "available_columns": lists.available_columns(self.entity, self.request.user, hidden),
+            "chosen_columns": [column.name for column in chosen], "page_size": self.page_size(),
+            "page_sizes": lists.PAGE_SIZES, "sort": params.get("sort", ""), "next": params.get("next", ""),
+        })
 
     def filter_groups(self, filterset):
         definitions = getattr(filterset, "definitions", [])
