@@ -24,6 +24,7 @@ class ContactForm(CRMObjectForm):
         widgets = {"birthday": forms.DateInput(), "tags": forms.CheckboxSelectMultiple()}
 
     COMPANY_FIELDS = ("company", "new_company", "company_position")
+    extra_sections = ((_("Company"), COMPANY_FIELDS),)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,6 +33,7 @@ class ContactForm(CRMObjectForm):
         if self.instance.pk:  # an existing contact's companies are linked on its card
             for name in self.COMPANY_FIELDS:
                 self.fields.pop(name, None)
+            self.extra_sections = ()
             return
         self.fields["company"].queryset = (Company.objects.visible_to(self.user, "read") if self.user is not None
                                            else Company.objects.all())

@@ -19,6 +19,11 @@ class CRMObjectForm(forms.ModelForm):
     form was loaded from (a save over someone else's newer change is refused, see crm_site.history)."""
 
     version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+    extra_sections = ()  # ((title, (field names…)), …): form-only fields shown after the first card section
+
+    @property
+    def extra_field_names(self):
+        return [name for _title, names in self.extra_sections for name in names]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,6 +36,13 @@ class CRMObjectForm(forms.ModelForm):
             if not self.instance.pk and user is not None and not self.initial.get("owner"):
                 self.initial["owner"] = user.pk
         for field in self.fields.values():
+            # No "---------" placeholders: an empty choice reads "not chosen".
+            if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
+                if field.empty_label is not None:
+                    field.empty_label = _("not chosen")
+            elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.MultipleChoiceField):
+                field.choices = [(value, _("not chosen") if value == "" and str(label).strip("-") == "" else label)
+                                 for value, label in field.choices]
             if isinstance(field.widget, forms.DateInput):
                 field.widget.input_type = "date"
                 field.widget.format = "%Y-%m-%d"

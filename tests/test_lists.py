@@ -473,3 +473,49 @@ def test_query_counts_stay_constant(user_client, user):
     first = user_client.get(reverse("contact_list"), {"per_page": 10})
     deep = count({"per_page": 10, "page": 2, "after": first.context["page"]["next_cursor"]})
     assert deep <= count({"per_page": 10})
+
+
+# ---------------------------------------------------------------------------
+# Screens (issue 15, "as a Bitrix24 user expects them")
+
+
+def test_new_contact_form_creates_the_company_with_the_position(user_client, user):
+    from companies.models import Company
+    from tests.factories import post_data
+
+    data = post_data("contact", user)
+    data.update({"last_name": "Волков", "first_name": "Дмитрий", "new_company": "ООО Новая", "company_position": "CFO"})
+    page = user_client.get(reverse("contact_add")).content.decode()
+    assert 'name="new_company"' in page and 'name="company_position"' in page and "---------" not in page
+    response = user_client.post(reverse("contact_add"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    contact = Contact.objects.get(last_name="Волков")
+    link = contact.company_links.get()
+    assert link.company == Company.objects.get(name="ООО Новая") and link.position == "CFO" and link.is_primary
+    existing = make_company(user, name="Globex")
+    data.update({"last_name": "Другой", "new_company": "", "company": existing.pk, "company_position": ""})
+    assert user_client.post(reverse("contact_add"), data).status_code == 302
+    assert Contact.objects.get(last_name="Другой").company_links.get().company == existing
+    data.update({"last_name": "Третий", "new_company": "ООО Ещё"})
+    assert user_client.post(reverse("contact_add"), data).status_code == 400  # both: refused, nothing written
+    assert not Company.objects.filter(name="ООО Ещё").exists()
+
+
+def test_errors_render_inside_the_layout(user_client, marketer, plain_static):
+    from tests.test_export import client_for
+
+    missing = user_client.get("/contacts/999999999/")
+    assert missing.status_code == 404
+    text = missing.content.decode()
+    assert 'class="sidebar"' in text and "Nothing here" in text and reverse("home") in text
+    refused = client_for(marketer).get(reverse("contact_add"))
+    assert refused.status_code == 403 and 'class="sidebar"' in refused.content.decode()
+
+
+def test_avatar_uses_initials_and_read_only_fields_read_as_text(user_client, marketer, plain_static, user):
+    from tests.test_export import client_for
+
+    assert '<span class="avatar" aria-hidden="true">AA</span>' in user_client.get(reverse("home")).content.decode()
+    contact = make_contact(user, last_name="Ключевой")
+    form = client_for(marketer).get(reverse("contact_edit", args=[contact.pk])).content.decode()
+    assert 'class="readonly-value"' in form and 'name="last_name"' not in form
