@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_filters.widgets import SuffixedMultiWidget
 
 from ..display import field_label
@@ -149,8 +150,8 @@ class NumberRangeWidget(django_filters.widgets.RangeWidget):
 
     def __init__(self, attrs=None):
         super().__init__(attrs)
-        self.widgets[0].attrs.update({"placeholder": _("from"), "inputmode": "decimal"})
-        self.widgets[1].attrs.update({"placeholder": _("to"), "inputmode": "decimal"})
+        self.widgets[0].attrs.update({"placeholder": pgettext_lazy("range", "from"), "inputmode": "decimal"})
+        self.widgets[1].attrs.update({"placeholder": pgettext_lazy("range", "to"), "inputmode": "decimal"})
 
 
 DATE_PRESETS = (
@@ -175,8 +176,8 @@ class DatePresetWidget(SuffixedMultiWidget):
         super().__init__((
             forms.Select(choices=DATE_PRESETS, attrs={"data-date-preset": ""}),
             forms.NumberInput(attrs={"placeholder": _("days"), "min": 1, "max": 3660, "class": "days-input"}),
-            forms.DateInput(attrs={"type": "date", "aria-label": _("from")}, format="%Y-%m-%d"),
-            forms.DateInput(attrs={"type": "date", "aria-label": _("to")}, format="%Y-%m-%d"),
+            forms.DateInput(attrs={"type": "date", "aria-label": pgettext_lazy("range", "from")}, format="%Y-%m-%d"),
+            forms.DateInput(attrs={"type": "date", "aria-label": pgettext_lazy("range", "to")}, format="%Y-%m-%d"),
         ), attrs)
 
     def decompress(self, value):
