@@ -5,7 +5,8 @@ What a user types is found:
 - an email by its beginning (`nikolays`, `nikolays@`) or its domain (`example.com`, `@example`);
 - a phone by any 4 or more consecutive digits in any written form: `+7903…`, `8903…` (the national trunk
   prefix of `CRM_DEFAULT_REGION` is read as the country code), `903 751`, `(495) 123-45`;
-- a company (a deal by its company's name: `company__name` in the deal's search fields).
+- a company: a deal by its company's name (`company__name` in the deal's search fields), a contact by the name
+  of a company they are linked to (any relation to a record with a `name`).
 
 Speed: the matches are one `pk IN (names UNION emails UNION phones)` subquery, so PostgreSQL reads each part
 from its own index (trigram GIN indexes on the name columns and on the normalised phones and emails, made by
@@ -52,12 +53,30 @@ def matching_ids(model, query, hidden=()):
                 word_q |= Q(**{f"{field_name}__icontains": word})
             condition &= word_q
         parts.append(model._base_manager.filter(condition).order_by().values("pk"))  # the bin searches too
+    parts += _related_name_matches(entity, query, hidden)
     if entity.has_channels:
         parts += _channel_matches(model, query, words, hidden)
     if not parts:
         return model._base_manager.none().values("pk")
     first, *rest = parts
     return first.union(*rest, all=True) if rest else first
+
+
+def _related_name_matches(entity, query, hidden):
+    """Records linked to a company (or any record with a `name`) whose name contains the query: a contact is
+    found by the company they work at. One subquery on the link table per such relation."""
+    parts = []
+    if len(query) < 3:
+        return parts
+    for relation in entity.relations:
+        if relation.name in hidden:
+            continue
+        target = relation.target_model
+        if "name" not in {f.name for f in target._meta.get_fields()}:
+            continue
+        parts.append(relation.through_model.objects.filter(**{f"{relation.to_field}__name__icontains": query})
+                     .order_by().values(relation.from_field))
+    return parts
 
 
 def phone_fragments(query):

@@ -416,6 +416,8 @@ def test_quick_search_finds_a_deal_by_company_and_respects_scope(user, other_use
     assert listed(user, "deal", q="балтэн") == {deal}
     lead = make_lead(user, company_name="Ромашка")
     assert listed(user, "lead", q="ромаш") == {lead}
+    worker = make_contact(user, companies=[make_company(user, name="Балтэнерго")])
+    assert worker in listed(user, q="Балтэн")  # a contact by their company
 
 
 # ---------------------------------------------------------------------------
