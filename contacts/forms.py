@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from crm_site.forms import CRMObjectForm
@@ -9,11 +10,11 @@ from .models import Contact
 
 class ContactForm(CRMObjectForm):
     # A new contact's company, picked or created right here, with the position held there (a ContactCompany link).
-    company = forms.ModelChoiceField(label=_("company"), queryset=None, required=False,
+    company = forms.ModelChoiceField(label=capfirst(_("company")), queryset=None, required=False,
                                      widget=AutocompleteSelect("company"))
-    new_company = forms.CharField(label=_("or a new company"), max_length=255, required=False,
+    new_company = forms.CharField(label=capfirst(_("or a new company")), max_length=255, required=False,
                                   help_text=_("Type a name to create the company with the contact."))
-    company_position = forms.CharField(label=_("position at the company"), max_length=150, required=False)
+    company_position = forms.CharField(label=capfirst(_("position at the company")), max_length=150, required=False)
 
     class Meta:
         model = Contact
