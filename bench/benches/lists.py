@@ -44,6 +44,7 @@ def prepare_custom_fields():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM contacts_contact WHERE custom_fields ? 'car'")
         if cursor.fetchone()[0]:
+            cursor.execute("ANALYZE contacts_contact")  # fresh statistics, whatever happened before
             return
         cars = "ARRAY[" + ", ".join(f"'{car}'" for car in CARS) + "]"
         cursor.execute(f"UPDATE contacts_contact SET custom_fields = jsonb_build_object('car', "
