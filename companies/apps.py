@@ -19,7 +19,7 @@ class CompaniesConfig(AppConfig):
                 sort_fields={"name": "name", "type": "type__order", "industry": "industry__order",
                              "owner": "owner__username", "created_at": "created_at"},
                 search_fields=("name", "legal_name", "tax_id"),
-                filter_fields=("type", "industry", "owner", "opened"),
+                filter_fields=("name", "type", "industry", "employees", "annual_revenue", "tax_id", "owner", "opened"),
                 list_select_related=("owner", "type", "industry"),
                 card_sections=(
                     (_("About the company"), ("name", "type", "industry", "employees", "annual_revenue",

@@ -19,7 +19,8 @@ class ContactsConfig(AppConfig):
                 sort_fields={"full_name": "last_name", "position": "position", "type": "type__order",
                              "owner": "owner__username", "created_at": "created_at"},
                 search_fields=("last_name", "first_name", "middle_name"),
-                filter_fields=("type", "source", "owner", "tags", "opened"),
+                filter_fields=("last_name", "company", "position", "type", "source", "tags", "birthday", "owner", "opened"),
+                meta={"filter_paths": {"company": "companies__name"}, "filter_labels": {"company": _("company")}},
                 list_select_related=("owner", "type"),
                 card_sections=(
                     (_("Person"), ("last_name", "first_name", "middle_name", "honorific", "position", "birthday")),

@@ -22,7 +22,7 @@ def field_label(model, name):
 def field_value(obj, name, short=False):
     """The value as a person reads it: choices by label, lists joined, empty as ''.
 
-    `short`: dates in the short format ("23.11.2026 10:35"), for list columns."""
+    `short`: for list columns (a date-time as its day, "23.11.2026")."""
     try:
         field = obj._meta.get_field(name)
     except Exception:
@@ -42,14 +42,12 @@ def field_value(obj, name, short=False):
         return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
     if isinstance(field, models.ForeignKey) and hasattr(value, "get_full_name"):
         return value.get_full_name() or value.get_username()
-    if short and isinstance(field, models.DateTimeField):
-        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
-    if short and isinstance(field, models.DateField):
-        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    # One date style per language everywhere (cards, lists, timeline, history): the short numeric formats, in the
+    # user's time zone. A list (`short`) shows a date-time's day only, to stay one line.
     if isinstance(field, models.DateTimeField):
-        return formats.localize(timezone.localtime(value))  # the user's time zone, not UTC
+        return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT" if short else "SHORT_DATETIME_FORMAT")
     if isinstance(field, models.DateField):
-        return formats.localize(value)
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
     return value
 
 
@@ -78,10 +76,11 @@ def entity_foreign_keys(model, names):
 
 
 def reachable_targets(user, objs, names):
-    """{(field name, target pk)} of the entity records that `objs` point at and `user` may open.
+    """{(field name, target pk)} of the entity records that `objs` point at and `user` may open, plus
+    {("bin", field name, target pk)} of those in the recycle bin that the user may restore.
 
     A card or a list must not name or link a record in the bin or outside the user's read scope:
-    one query per foreign key, whatever the number of rows.
+    two queries per foreign key at most, whatever the number of rows.
     """
     objs = list(objs)
     if not objs:
@@ -92,13 +91,25 @@ def reachable_targets(user, objs, names):
         if pks:
             visible = field.related_model.objects.visible_to(user, "read").filter(pk__in=pks)
             reachable |= {(field.name, pk) for pk in visible.values_list("pk", flat=True)}
+            missing = pks - {pk for name, pk in reachable if name == field.name}
+            if missing:
+                binned = field.related_model.all_objects.in_bin().visible_to(user, "delete").filter(pk__in=missing)
+                reachable |= {("bin", field.name, pk) for pk in binned.values_list("pk", flat=True)}
     return reachable
 
 
 def restricted_value(obj, name, reachable, short=False):
-    """The display value and link of a field, hiding an entity target the user may not open."""
+    """The display value and link of a field, hiding an entity target the user may not open: a target in the
+    recycle bin reads "in the recycle bin" (with a link to it there for those who may restore it), any other
+    unreachable one "hidden record"."""
     target = link_target(obj, name)
     if target is not None and (name, target.pk) not in reachable:
+        if getattr(target, "deleted_at", None) is not None:
+            if ("bin", name, target.pk) in reachable:
+                from django.urls import reverse
+
+                return _("in the recycle bin"), reverse("trash_item", args=[type(target).entity().key, target.pk])
+            return _("in the recycle bin"), ""
         return _("hidden record"), ""
     return field_value(obj, name, short=short), target.get_absolute_url() if target else ""
 

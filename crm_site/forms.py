@@ -19,6 +19,11 @@ class CRMObjectForm(forms.ModelForm):
     form was loaded from (a save over someone else's newer change is refused, see crm_site.history)."""
 
     version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
+    extra_sections = ()  # ((title, (field names…)), …): form-only fields shown after the first card section
+
+    @property
+    def extra_field_names(self):
+        return [name for _title, names in self.extra_sections for name in names]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,6 +36,13 @@ class CRMObjectForm(forms.ModelForm):
             if not self.instance.pk and user is not None and not self.initial.get("owner"):
                 self.initial["owner"] = user.pk
         for field in self.fields.values():
+            # No "---------" placeholders: an empty choice reads "not chosen".
+            if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
+                if field.empty_label is not None:
+                    field.empty_label = _("not chosen")
+            elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.MultipleChoiceField):
+                field.choices = [(value, _("not chosen") if value == "" and str(label).strip("-") == "" else label)
+                                 for value, label in field.choices]
             if isinstance(field.widget, forms.DateInput):
                 field.widget.input_type = "date"
                 field.widget.format = "%Y-%m-%d"
@@ -70,6 +82,17 @@ class CRMObjectForm(forms.ModelForm):
                     del self.fields[name]
                 else:
                     self.fields[name].disabled = True
+                    self.fields[name].display_value = self._display_value(name)
+
+    def _display_value(self, name):
+        """A read-only field's value as text (shown instead of a locked input)."""
+        from .display import field_value
+
+        if not self.instance.pk and name == "owner" and self.user is not None:
+            return self.user.get_full_name() or self.user.get_username()
+        if not self.instance.pk:
+            return ""
+        return field_value(self.instance, name)
 
     def _update_errors(self, errors):
         """Model validation may name a field this form doesn't show (hidden by a field rule): say it on top."""

@@ -1,14 +1,32 @@
-"""Quick search (?q=): names, phones in any format, emails; one implementation for every entity."""
+"""Quick search (?q=): one implementation for every entity.
+
+What a user types is found:
+- any part of a name (every word must match one of the entity's `search_fields`, in any order);
+- an email by its beginning (`nikolays`, `nikolays@`) or its domain (`example.com`, `@example`);
+- a phone by any 4 or more consecutive digits in any written form: `+7903…`, `8903…` (the national trunk
+  prefix of `CRM_DEFAULT_REGION` is read as the country code), `903 751`, `(495) 123-45`;
+- a company: a deal by its company's name (`company__name` in the deal's search fields), a contact by the name
+  of a company they are linked to (any relation to a record with a `name`).
+
+Speed: the matches are one `pk IN (names UNION emails UNION phones)` subquery, so PostgreSQL reads each part
+from its own index (trigram GIN indexes on the name columns and on the normalised phones and emails, made by
+`crm_site.lists.indexes`) instead of scanning the table for an OR; the list's scope, filters and sort apply
+to the outer query.
+"""
 
 import re
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
 from .models import Communication
-from .normalize import normalize_email, normalize_phone, phone_digits
+from .normalize import normalize_email, phone_digits
 
-MIN_PHONE_DIGITS = 5
+MIN_PHONE_DIGITS = 4
+MIN_EMAIL_CHARS = 3
+MAX_WORDS = 6
+PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
 
 
 def search_queryset(queryset, query, hidden=()):
@@ -18,37 +36,91 @@ def search_queryset(queryset, query, hidden=()):
     if not query:
         return queryset
     model = queryset.model
+    return queryset.filter(pk__in=matching_ids(model, query, hidden))
+
+
+def matching_ids(model, query, hidden=()):
+    """A subquery of the ids of `model`'s records (live or in the bin: the caller's queryset decides) matching `query` (see the module's docstring)."""
     entity = model.entity()
-    condition = Q()
+    words = query.split()[:MAX_WORDS]
     fields = [name for name in entity.search_fields if name.split("__")[0] not in hidden]
-    for word in query.split()[:6]:
-        word_q = Q(pk__in=[])
-        for field_name in fields:
-            word_q |= Q(**{f"{field_name}__icontains": word})
-        condition &= word_q
+    parts = []
+    if fields:
+        condition = Q()
+        for word in words:
+            word_q = Q()
+            for field_name in fields:
+                word_q |= Q(**{f"{field_name}__icontains": word})
+            condition &= word_q
+        parts.append(model._base_manager.filter(condition).order_by().values("pk"))  # the bin searches too
+    parts += _related_name_matches(entity, query, hidden)
     if entity.has_channels:
-        channel_ids = _channel_matches(model, query, hidden)
-        if channel_ids is not None:
-            condition |= Q(pk__in=channel_ids)
-    return queryset.filter(condition)
+        parts += _channel_matches(model, query, words, hidden)
+    if not parts:
+        return model._base_manager.none().values("pk")
+    first, *rest = parts
+    return first.union(*rest, all=True) if rest else first
 
 
-def _channel_matches(model, query, hidden=()):
-    """A subquery of record ids whose phone or email matches, or None when the query is neither."""
-    content_type = ContentType.objects.get_for_model(model)
-    comms = Communication.objects.filter(content_type=content_type)
-    if "@" in query:
-        if "email" in hidden:
-            return None
-        return comms.filter(channel=Communication.Channel.EMAIL, normalized__contains=normalize_email(query)).values(
-            "object_id"
-        )
+def _related_name_matches(entity, query, hidden):
+    """Records linked to a company (or any record with a `name`) whose name contains the query: a contact is
+    found by the company they work at. One subquery on the link table per such relation."""
+    parts = []
+    if len(query) < 3:
+        return parts
+    for relation in entity.relations:
+        if relation.name in hidden:
+            continue
+        target = relation.target_model
+        if "name" not in {f.name for f in target._meta.get_fields()}:
+            continue
+        parts.append(relation.through_model.objects.filter(**{f"{relation.to_field}__name__icontains": query})
+                     .order_by().values(relation.from_field))
+    return parts
+
+
+def phone_fragments(query):
+    """The digit strings a phone typed as `query` shows inside a normalised (E.164) number; empty when the query
+    is not a phone or a part of one (fewer than 4 digits, letters)."""
+    if not PHONE_LIKE.fullmatch(query):
+        return []
     digits = phone_digits(query)
-    if len(digits) >= MIN_PHONE_DIGITS and re.fullmatch(r"[\d\s()+\-.]+", query) and "phone" not in hidden:
-        normalized = normalize_phone(query)
-        # A full number matches exactly (any format); a fragment matches anywhere in the digits.
-        fragment = normalized.lstrip("+") if normalized.startswith("+") else digits
-        return comms.filter(channel=Communication.Channel.PHONE).filter(
-            Q(normalized=normalized) | Q(normalized__contains=fragment) | Q(normalized__contains=digits)
-        ).values("object_id")
-    return None
+    if len(digits) < MIN_PHONE_DIGITS:
+        return []
+    fragments = [digits]
+    if not query.lstrip().startswith("+"):
+        import phonenumbers
+
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(settings.CRM_DEFAULT_REGION)
+        prefix = metadata.national_prefix if metadata is not None else None
+        if prefix and digits.startswith(prefix) and len(digits) > len(prefix) + 2:
+            # `8 903 751…` typed in Russia is `+7 903 751…`; `0 44 …` in Ukraine is `+380 44 …`.
+            fragments.append(f"{metadata.country_code}{digits[len(prefix):]}")
+    return fragments
+
+
+def _channel_matches(model, query, words, hidden):
+    """Subqueries of record ids whose email or phone matches."""
+    content_type = ContentType.objects.get_for_model(model)
+    comms = Communication.objects.filter(content_type=content_type).order_by()
+    parts = []
+    if "email" not in hidden and len(words) == 1:
+        word = normalize_email(words[0])
+        if len(word.strip("@")) >= MIN_EMAIL_CHARS and not phone_fragments(word):
+            emails = comms.filter(channel=Communication.Channel.EMAIL)
+            if word.startswith("@"):
+                condition = Q(normalized__contains=word)
+            elif "@" in word:
+                condition = Q(normalized__contains=word)
+            else:
+                # The beginning of the address, or its domain (`example.com`, `example`).
+                condition = Q(normalized__startswith=word) | Q(normalized__contains=f"@{word}")
+            parts.append(emails.filter(condition).values("object_id"))
+    if "phone" not in hidden:
+        fragments = phone_fragments(query)
+        if fragments:
+            condition = Q()
+            for fragment in fragments:
+                condition |= Q(normalized__contains=fragment)
+            parts.append(comms.filter(condition, channel=Communication.Channel.PHONE).values("object_id"))
+    return parts

@@ -31,33 +31,82 @@ def _entity(entity):
     return registry[entity] if isinstance(entity, str) else entity
 
 
-def entity_list(*, user, entity, params, request=None):
+def entity_list(*, user, entity, params, request=None, action=READ):
     """The records of `entity` a list shows for `params` (a QueryDict or dict: q, filters, sort), within the user's
-    read scope. Fields the user's roles hide are neither searched, filtered nor sorted by."""
+    `action` scope (read for the list; export, edit or delete when a segment or the filtered list is the source of
+    an export or a bulk action). Fields the user's roles hide are neither searched, filtered nor sorted by.
+
+    `params["segment"]`: a saved segment's id (crm_site.lists); its stored filters apply, and the parameters given
+    beside it replace the segment's own of the same name. A segment the user may not use is ignored."""
     entity = _entity(entity)
+    params = _with_segment(user, entity, params)
     hidden = hidden_fields(user, entity.key)
-    queryset = entity.model.objects.visible_to(user, READ)
+    queryset = entity.model.objects.visible_to(user, action)
     query = str(params.get("q", "") or "").strip()
     if query:
         queryset = queryset.search(query, user=user)
-    filterset = entity_filterset(entity, params, queryset, hidden=hidden, request=request)
+    filterset = entity_filterset(entity, params, queryset, hidden=hidden, request=request, user=user)
     if filterset.is_valid():
         queryset = filterset.qs
     sort = str(params.get("sort", "") or "")
     sort_key = sort.lstrip("-")
-    if sort_key in entity.sort_fields and sort_key not in hidden:
-        expression = entity.sort_fields[sort_key]
+    expression = sort_expression(entity, sort_key) if sort_key not in hidden else None
+    if expression:
         queryset = queryset.order_by(f"{'-' if sort.startswith('-') else ''}{expression}", "-pk")
     else:
         sort = ""
     return ListQuery(queryset, query, sort, filterset)
 
 
-def entity_filterset(entity, data, queryset, *, hidden=(), request=None):
-    fields = [name for name in entity.filter_fields if name not in hidden]
-    meta = type("Meta", (), {"model": entity.model, "fields": fields})
-    filterset_class = type(f"{entity.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta})
-    return filterset_class(data, queryset=queryset, request=request)
+def sort_expression(entity, name):
+    """The order_by expression of a list column: the entity's `sort_fields`, else a plain column of the model
+    (any column can be sorted by); None when it cannot be sorted."""
+    if not name:
+        return None
+    if name in entity.sort_fields:
+        return entity.sort_fields[name]
+    from django.db import models
+
+    try:
+        field = entity.model._meta.get_field(name)
+    except Exception:
+        return None
+    if field.concrete and not field.is_relation and not isinstance(field, (models.JSONField, models.TextField)):
+        return name
+    return None
+
+
+def _with_segment(user, entity, params):
+    segment_id = str(params.get("segment", "") or "")
+    if not segment_id:
+        return params
+    from .lists.selectors import segment_for_user
+
+    segment = segment_for_user(user, entity, segment_id)
+    if segment is None:
+        return params
+    merged = segment.query_dict.copy()
+    for key in params:
+        if key in ("segment", "page", "after", "before"):
+            continue
+        values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
+        merged.setlist(key, values)
+    return merged
+
+
+def entity_filterset(entity, data, queryset, *, hidden=(), request=None, user=None):
+    """The filter panel's FilterSet: every filter definition of the entity (crm_site.lists.filters: standard
+    fields and any registered source, such as custom fields), without those on hidden fields."""
+    from .lists.filters import filter_definitions
+
+    user = user if user is not None else getattr(request, "user", None)
+    definitions = filter_definitions(_entity(entity), user, hidden=hidden)
+    attrs = {definition.name: definition.filter for definition in definitions}
+    attrs["Meta"] = type("Meta", (), {"model": entity.model, "fields": []})
+    filterset_class = type(f"{entity.model.__name__}FilterSet", (django_filters.FilterSet,), attrs)
+    filterset = filterset_class(data, queryset=queryset, request=request)
+    filterset.definitions = definitions
+    return filterset
 
 
 def record_for_user_or_404(user, entity, pk, action=READ):

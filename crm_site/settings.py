@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "timeline.apps.TimelineConfig",
     "dedup.apps.DedupConfig",
     "trash.apps.TrashConfig",
+    "crm_site.lists.apps.ListsConfig",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,7 @@ USE_TZ = True
 
 CRM_DEFAULT_REGION = os.environ.get("CRM_DEFAULT_REGION", "RU").upper()
 CRM_PAGE_SIZE = 25
+CRM_BULK_SYNC_LIMIT = int(os.environ.get("CRM_BULK_SYNC_LIMIT", "500"))  # more rows: a background task
 # Days a record stays in the recycle bin before the purge (per entity type: trash.RetentionPolicy in the admin).
 CRM_TRASH_RETENTION_DAYS = int(os.environ.get("CRM_TRASH_RETENTION_DAYS", "30"))
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("trash/", include("trash.urls")),
     path("access/", include("access.urls")),
     path("fields/", include("crm_site.customfields.urls")),
+    path("lists/", include("crm_site.lists.urls")),
     *all_entity_urlpatterns(),
 ]
 

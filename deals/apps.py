@@ -28,7 +28,7 @@ class DealsConfig(AppConfig):
                              "amount": "amount", "expected_close_date": "expected_close_date",
                              "owner": "owner__username", "created_at": "created_at"},
                 search_fields=("title", "company__name"),
-                filter_fields=("pipeline", "stage", "currency", "owner", "opened"),
+                filter_fields=("pipeline", "stage", "company", "amount", "currency", "expected_close_date", "owner", "opened"),
                 list_select_related=("owner", "company", "stage", "currency"),
                 card_sections=(
                     (_("Deal"), ("title", "pipeline", "stage", "amount", "currency", "expected_close_date")),

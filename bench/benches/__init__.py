@@ -10,6 +10,7 @@ from . import (
     import_,
     import_pipeline,
     listing,
+    lists,
     purge,
     scan,
     seed,
@@ -17,5 +18,5 @@ from . import (
     writes,
 )
 
-BENCHES = [seed, listing, access, dashboard, import_, import_pipeline, writes, export, scan, timeline, purge]
+BENCHES = [seed, listing, access, lists, dashboard, import_, import_pipeline, writes, export, scan, timeline, purge]
 NAMES = [bench.NAME for bench in BENCHES]

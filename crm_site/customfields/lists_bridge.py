@@ -119,7 +119,7 @@ def _column_source(lists):
         from .registry import visible_definitions
 
         for field in visible_definitions(user, entity.key):
-            yield lists.ColumnDef(name=field.name, label=field.label, field=field.name,
-                                  cell=lambda obj, field=field: field.list_cell(obj, user)["value"])
+            yield lists.ColumnDef(name=field.name, label=field.label, field=field.name, default=field.show_in_list,
+                                  cell=lambda obj, field=field: field.list_cell(obj, user))
 
     return source

@@ -6,7 +6,6 @@ a missing right on a visible record answers 403.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -63,46 +62,74 @@ class EntityView(View):
 
 
 class ObjectListView(EntityView):
+    """The list: the filter panel, the user's columns and page size, the segments sidebar, bulk actions, a
+    capped count and keyset pages for deep pages (crm_site.lists)."""
+
+    def list_params(self):
+        """The request's parameters, with the user's remembered sort when the URL names none."""
+        params = self.request.GET
+        row = self.list_settings_row
+        if row is not None and row.sort and "sort" not in params:
+            params = params.copy()
+            params["sort"] = row.sort
+        return params
+
+    @property
+    def list_settings_row(self):
+        if not hasattr(self, "_list_settings_row"):
+            from ..lists.selectors import list_settings
+
+            self._list_settings_row = list_settings(self.request.user, self.entity)
+        return self._list_settings_row
+
     def list_query(self):
         """The records of the list for the request's ?q=, filters and sort (selectors.entity_list): the list page and
         the export both build their records here, so an export holds exactly what the list shows."""
-        return selectors.entity_list(user=self.request.user, entity=self.entity, params=self.request.GET,
+        return selectors.entity_list(user=self.request.user, entity=self.entity, params=self.list_params(),
                                      request=self.request)
 
     def get(self, request, **kwargs):
+        from ..lists import selectors as lists
+
+        panel = request.GET.get("_panel")
+        if panel in ("filters", "columns"):
+            return self.panel(panel)
         listed = self.list_query()
         query, sort, filterset = listed.query, listed.sort, listed.filterset
         queryset = listed.queryset.select_related(*self.entity.list_select_related)
         if self.entity.has_channels:
             queryset = queryset.prefetch_related("communications")
-        from ..customfields.registry import by_name, list_definitions
+        from ..customfields.registry import by_name, prefetch_cells
 
         hidden = self.hidden()
-        list_columns = [name for name in self.entity.list_columns if name not in hidden]
-        list_columns += [field.name for field in list_definitions(request.user, self.entity.key)]
-        self.custom_columns = by_name(self.entity.key)
-        paginator = Paginator(queryset, self.page_size())
-        page = paginator.get_page(request.GET.get("page"))
+        chosen = lists.chosen_columns(request.user, self.entity, hidden, settings_row=self.list_settings_row)
+        list_columns = [column.name for column in chosen]
+        size = self.page_size()
+        page = self.paginate(listed.queryset, queryset, size)
         columns = [
             {
-                "name": name,
-                "label": field_label(self.model, name),
-                "sortable": name in self.entity.sort_fields,
-                "sorted": "asc" if sort == name else ("desc" if sort == f"-{name}" else ""),
+                "name": column.name,
+                "label": column.label,
+                "sortable": selectors.sort_expression(self.entity, column.name) is not None,
+                "sorted": "asc" if sort == column.name else ("desc" if sort == f"-{column.name}" else ""),
+                "width": "main" if index == 0 else _column_width(self.model, column.name),
             }
-            for name in list_columns
+            for index, column in enumerate(chosen)
         ]
-        objects = list(page)
+        objects = page["objects"]
         reachable = reachable_targets(request.user, objects, list_columns)
-        from ..customfields.registry import prefetch_cells
-
-        prefetch_cells([self.custom_columns[n] for n in list_columns if n in self.custom_columns], objects,
-                       request.user)
-        rows = [{"object": obj, "cells": [self.cell(obj, name, reachable) for name in list_columns]} for obj in objects]
+        custom = by_name(self.entity.key)
+        prefetch_cells([custom[c.name] for c in chosen if c.name in custom], objects, request.user)
+        rows = [{"object": obj, "cells": [self.cell(obj, column, reachable) for column in chosen]}
+                for obj in objects]
         params = request.GET.copy()
-        params.pop("page", None)
+        for name in ("page", "after", "before", "_panel", "_filters"):
+            params.pop(name, None)
         sort_params = params.copy()
         sort_params.pop("sort", None)
+        segments = lists.segments_for(request.user, self.entity)
+        current_segment = str(request.GET.get("segment", ""))
+        can_edit = scope_q(request.user, self.model, EDIT) is not None
         context = {
             "page": page,
             "rows": rows,
@@ -110,30 +137,118 @@ class ObjectListView(EntityView):
             "query": query,
             "sort": sort,
             "filterset": filterset,
+            # The filter panel and the columns menu are rendered when first opened (htmx), so the list itself
+            # renders fast; without JavaScript `?_filters=1` shows the panel in place.
+            "filters_inline": "_filters" in request.GET or bool(filterset.form.errors),
+            "filter_groups": self.filter_groups(filterset) if "_filters" in request.GET or filterset.form.errors else {},
             "querystring": params.urlencode(),
             "sort_querystring": sort_params.urlencode(),
             "can_add": scope_q(request.user, self.model, ADD) is not None,
             "can_bulk_delete": scope_q(request.user, self.model, DELETE) is not None,
+            "can_bulk_edit": can_edit,
             "can_export": scope_q(request.user, self.model, EXPORT) is not None,
             "can_vcard": bool(vcard_kind(self.entity)),
             "can_import": scope_q(request.user, self.model, IMPORT) is not None,
+            "segments": segments,
+            "current_segment": next((s for s in segments if str(s.pk) == current_segment), None),
+            "chosen_columns": list_columns,
+            "page_size": size,
+            "bulk_actions": self.bulk_actions(can_edit, hidden) if rows else [],
         }
         name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
         return self.render(name, context)
 
-    def page_size(self):
-        from django.conf import settings
+    def panel(self, name):
+        """The filter panel's fields, or the columns menu, for the list's current parameters (loaded on opening)."""
+        from ..lists import selectors as lists
 
+        hidden = self.hidden()
+        params = self.request.GET.copy()
+        params.pop("_panel", None)
+        if name == "filters":
+            filterset = selectors.entity_filterset(self.entity, params, self.model.objects.none(), hidden=hidden,
+                                                   request=self.request, user=self.request.user)
+            return self.render("filter_panel", {"filterset": filterset, "filter_groups": self.filter_groups(filterset)})
+        chosen = lists.chosen_columns(self.request.user, self.entity, hidden, settings_row=self.list_settings_row)
+        return self.render("columns_panel", {
+            "available_columns": lists.available_columns(self.entity, self.request.user, hidden),
+            "chosen_columns": [column.name for column in chosen], "page_size": self.page_size(),
+            "page_sizes": lists.PAGE_SIZES, "sort": params.get("sort", ""), "next": params.get("next", ""),
+        })
+
+    def filter_groups(self, filterset):
+        definitions = getattr(filterset, "definitions", [])
+        form = filterset.form
+        groups = {"main": [], "more": []}
+        for definition in definitions:
+            if definition.name in form.fields:
+                groups.setdefault(definition.group, []).append(form[definition.name])
+        return groups
+
+    def bulk_actions(self, can_edit, hidden):
+        from ..lists.services import bulk_action_choices
+
+        return bulk_action_choices(self.request.user, self.entity, hidden, can_edit=can_edit)
+
+    def paginate(self, base_queryset, queryset, size):
+        """Page 1… by number while the rows are few; past them (and for every "next" link) by key
+        (`after` / `before` cursors), so a deep page costs what the first one does."""
+        from ..lists import selectors as lists
+
+        count, capped = lists.capped_count(base_queryset)
+        get = self.request.GET
         try:
-            size = int(self.request.GET.get("per_page", settings.CRM_PAGE_SIZE))
+            number = max(1, int(get.get("page", 1)))
         except ValueError:
-            size = settings.CRM_PAGE_SIZE
-        return max(10, min(size, 100))
+            number = 1
+        after, before = get.get("after", ""), get.get("before", "")
+        keyset = None
+        if after or before:
+            keyset = lists.keyset_page(queryset, size, after=after or None, before=before or None)
+        if keyset is None and (after or before):
+            number = 1  # a cursor this ordering cannot use: back to the first page
+        if keyset is None:
+            offset = (number - 1) * size
+            objects = list(queryset[offset: offset + size + 1])
+            has_next = len(objects) > size
+            objects = objects[:size]
+            next_cursor = prev_cursor = None
+            shape = lists.ordering_of(queryset)
+            if objects and has_next and shape is not None:
+                last = objects[-1]
+                key = _sort_value(last, shape[0])
+                if key is not None:
+                    next_cursor = lists.make_cursor([key, last.pk])
+        else:
+            objects, next_cursor, prev_cursor = keyset
+            has_next = next_cursor is not None
+        num_pages = None if capped else max(1, -(-count // size))
+        return {
+            "objects": objects,
+            "number": number,
+            "count": count,
+            "capped": capped,
+            "num_pages": num_pages,
+            "has_next": has_next,
+            "has_previous": number > 1,
+            "next_cursor": next_cursor,
+            "prev_cursor": prev_cursor,
+            "size": size,
+        }
 
-    def cell(self, obj, name, reachable):
-        custom = getattr(self, "custom_columns", {}).get(name)
-        if custom is not None:
-            return custom.list_cell(obj, self.request.user)
+    def page_size(self):
+        from ..lists.selectors import page_size
+
+        return page_size(self.request.user, self.entity, self.request.GET.get("per_page"),
+                         settings_row=self.list_settings_row)
+
+    def cell(self, obj, column, reachable):
+        name = column.name
+        if column.cell is not None:
+            value = column.cell(obj)
+            if isinstance(value, dict):  # a custom field's list cell: value and link
+                return value
+            return {"value": "" if value is None else value, "link": ""}
         if name in ("phone", "primary_phone"):
             comm = obj.primary_phone
             return {"value": comm.display if comm else "", "href": comm.href if comm else ""}
@@ -142,6 +257,39 @@ class ObjectListView(EntityView):
             return {"value": comm.value if comm else "", "href": comm.href if comm else ""}
         value, link = restricted_value(obj, name, reachable, short=True)
         return {"value": value, "link": link}
+
+
+def _column_width(model, name):
+    """A width class for a list column (the dense table's fixed layout shares the rest among the others)."""
+    from django.contrib.auth import get_user_model
+    from django.db import models
+
+    if name in ("phone", "primary_phone"):
+        return "phone"
+    if name in ("email", "primary_email"):
+        return "email"
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return ""
+    if isinstance(field, (models.DateField, models.DateTimeField)):
+        return "date"
+    if isinstance(field, (models.IntegerField, models.DecimalField, models.FloatField, models.BooleanField)):
+        return "num"
+    if field.is_relation and field.related_model is get_user_model():
+        return "person"
+    if field.choices or (field.is_relation and not hasattr(field.related_model, "entity")):
+        return "short"
+    return ""
+
+
+def _sort_value(obj, expression):
+    value = obj
+    for part in expression.split("__"):
+        value = getattr(value, part, None) if value is not None else None
+        if value is not None and part != expression.split("__")[-1] and not hasattr(value, "_meta"):
+            return None
+    return value.pk if hasattr(value, "_meta") else value
 
 
 class ObjectDetailView(EntityView):
@@ -309,7 +457,10 @@ class ObjectEditView(EntityView):
         """The form's values through the write services (the same path as the admin, the import and the API)."""
         data, channels = form.input_data(), channels_input(formsets) if self.entity.has_channels else None
         if self.object.pk is None:
-            return services.record_create(user=self.request.user, entity=self.entity, data=data, channels=channels)
+            with transaction.atomic():  # a company created in the contact's form goes with the contact, or not at all
+                links = form.links_input(self.request.user) if hasattr(form, "links_input") else None
+                return services.record_create(user=self.request.user, entity=self.entity, data=data,
+                                              channels=channels, links=links)
         return services.record_update(user=self.request.user, obj=self.object, data=data, channels=channels,
                                       version=form.cleaned_data.get("version"))
 
@@ -326,7 +477,7 @@ class ObjectEditView(EntityView):
         from ..customfields.layout import sections
 
         visible = {bound.name: bound for bound in form.visible_fields()}
-        out, placed = [], set()
+        out, placed = [], set(getattr(form, "extra_field_names", ()))  # form-only sections are placed by the template
         for title, names in sections(self.entity, self.object if self.object.pk else None):
             fields = [visible[name] for name in names if name in visible and name not in placed]
             placed.update(bound.name for bound in fields)

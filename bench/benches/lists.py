@@ -1,0 +1,152 @@
+"""`lists`: issue 15's list and quick-search targets.
+
+- a sales manager's contacts list (own department, as `access` spreads the base: 20 departments) with a
+  custom-field filter (`custom_fields @> {"car": …}`, GIN-indexed) and a quick search, page 1 and a deep page
+  (a keyset cursor half-way through the matching rows): p95 server time <= 50 ms, at most 1.2× the superuser's
+  time on the same filter, the same number of queries on both pages;
+- quick search by phone (7 consecutive digits of a stored number, typed with spaces) and by name (a surname
+  fragment), as the superuser: p95 <= 50 ms.
+
+Set-up (bench data, once, plain SQL on the throwaway base): every contact gets `custom_fields = {"car": …}`
+from a list of 12 makes; a filter source for `cf_car` is registered the way custom field types plug in
+(crm_site.lists.filters.register_filter_source).
+"""
+
+import statistics
+import time
+
+from django.db import connection
+
+from ..harness import count_queries
+from .access import prepare as prepare_access
+from .listing import _client
+
+NAME = "lists"
+CARS = ["Lada", "Kia", "Hyundai", "Toyota", "Renault", "Skoda", "Volkswagen", "Nissan", "BMW", "Haval", "Chery",
+        "Geely"]
+SAMPLES = 25
+
+
+def p95_ms(fn, samples=None, warmup=1):
+    samples = samples or SAMPLES
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], statistics.median(times)
+
+
+def prepare_custom_fields():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM contacts_contact WHERE custom_fields ? 'car'")
+        if cursor.fetchone()[0]:
+            cursor.execute("ANALYZE contacts_contact")  # fresh statistics, whatever happened before
+            return
+        cars = "ARRAY[" + ", ".join(f"'{car}'" for car in CARS) + "]"
+        cursor.execute(f"UPDATE contacts_contact SET custom_fields = jsonb_build_object('car', "
+                       f"({cars})[1 + (id * 7) % {len(CARS)}])")
+        cursor.execute("ANALYZE contacts_contact")
+
+
+def register_car_filter():
+    from crm_site.lists.filters import FilterDef, JSONContainsFilter, register_filter_source
+
+    def car_source(entity, user):
+        if entity.key == "contact":
+            yield FilterDef("cf_car", "Car", JSONContainsFilter(key="car"), field="cf_car")
+
+    register_filter_source(car_source)
+
+
+def fetcher(client, params):
+    def fetch():
+        response = client.get("/contacts/", params)
+        assert response.status_code == 200, response.status_code
+        return response
+
+    return fetch
+
+
+def deep_cursor(user, params):
+    """A keyset cursor half-way through the rows `user`'s list matches for `params` (at most 20,000 rows in)."""
+    from django.http import QueryDict
+
+    from crm_site.lists.selectors import capped_count, make_cursor
+    from crm_site.selectors import entity_list
+
+    queryset = entity_list(user=user, entity="contact", params=QueryDict(params)).queryset
+    count, _capped = capped_count(queryset, cap=40_000)
+    rows = list(queryset.values_list("created_at", "pk")[max(0, min(count // 2, 20_000)):][:1])
+    return (make_cursor(list(rows[0])) if rows else ""), count
+
+
+def run(ctx):
+    global SAMPLES
+    from django.contrib.auth import get_user_model
+
+    SAMPLES = max(5, 5 * ctx.repeat)
+    from django.utils.http import urlencode
+
+    ctx.ensure_seeded()
+    prepare_access(ctx.scale)
+    prepare_custom_fields()
+    register_car_filter()
+    from crm_site.lists.indexes import ensure_indexes
+
+    ensure_indexes()
+    users = get_user_model().objects
+    admin_user, manager_user = users.get(username="admin"), users.get(username="manager1")
+    admin, manager = _client("admin"), _client("manager1")
+
+    # The manager's own department's contacts are the owner-spread ones of `access`; a common surname
+    # fragment and a car make that keep a good share of them.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT left(last_name, 3) FROM contacts_contact WHERE last_name <> '' GROUP BY 1 "
+                       "ORDER BY count(*) DESC LIMIT 1")
+        row = cursor.fetchone()
+        fragment = row[0] if row else "Ив"
+    base = {"cf_car": "Lada", "q": fragment}
+    for who, client, user in (("manager", manager, manager_user), ("superuser", admin, admin_user)):
+        first = p95_ms(fetcher(client, base))
+        cursor_value, matching = deep_cursor(user, urlencode(base))
+        deep_params = {**base, "page": 40, "after": cursor_value}
+        deep = p95_ms(fetcher(client, deep_params))
+        q_first, q_deep = count_queries(fetcher(client, base)), count_queries(fetcher(client, deep_params))
+        ctx.state[who] = {"first": first, "deep": deep, "queries": (q_first, q_deep), "matching": matching}
+    m, s = ctx.state["manager"], ctx.state["superuser"]
+    note = f"cf_car=Lada & q={fragment!r}; manager sees {m['matching']} rows, superuser {s['matching']}"
+    ctx.emit(NAME, "manager_page1_p95_ms", m["first"][0], unit="ms", goal="<= 50", goal_on="value", note=note)
+    ctx.emit(NAME, "manager_deep_p95_ms", m["deep"][0], unit="ms", goal="<= 50", goal_on="value",
+             note="keyset cursor half-way through the matching rows")
+    ctx.emit(NAME, "manager_vs_superuser_page1", m["first"][0], unit="ms", baseline="superuser's p95, same filter",
+             baseline_value=s["first"][0], goal="<= 1.2")
+    ctx.emit(NAME, "manager_vs_superuser_deep", m["deep"][0], unit="ms", baseline="superuser's deep p95",
+             baseline_value=s["deep"][0], goal="<= 1.2")
+    ctx.emit(NAME, "manager_queries_page1_vs_deep", m["queries"][1], unit="queries", baseline="page 1",
+             baseline_value=m["queries"][0], goal="<= 1")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT normalized FROM crm_site_communication WHERE channel = 'phone' AND "
+                       "normalized LIKE '+7%%' ORDER BY id LIMIT 1 OFFSET %s", [max(0, ctx.scale // 3)])
+        found = cursor.fetchone()
+        cursor.execute("SELECT last_name FROM contacts_contact WHERE length(last_name) > 6 ORDER BY id "
+                       "LIMIT 1 OFFSET %s", [max(0, ctx.scale // 2)])
+        row = cursor.fetchone()
+        surname = row[0] if row else "Иванов"
+    if found:
+        digits = found[0][2:9]  # 7 digits from inside the number, typed "903 751 0"
+        typed = f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+        phone = p95_ms(fetcher(admin, {"q": typed}))
+        ctx.emit(NAME, "search_phone_p95_ms", phone[0], unit="ms", goal="<= 50", goal_on="value",
+                 note=f"q={typed!r}; median {phone[1]:.1f} ms")
+        manager_phone = p95_ms(fetcher(manager, {"q": typed}))
+        ctx.emit(NAME, "manager_search_phone_p95_ms", manager_phone[0], unit="ms", goal="<= 50", goal_on="value")
+    name = p95_ms(fetcher(admin, {"q": surname[1:6]}))
+    ctx.emit(NAME, "search_name_p95_ms", name[0], unit="ms", goal="<= 50", goal_on="value",
+             note=f"q={surname[1:6]!r} (inside a surname); median {name[1]:.1f} ms")
+    plain = p95_ms(fetcher(admin, {}))
+    ctx.emit(NAME, "superuser_plain_list_p95_ms", plain[0], unit="ms", note="no filter: the capped count's cost")

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ListsConfig(AppConfig):
+    name = "crm_site.lists"
+    label = "lists"
+    verbose_name = _("Lists and segments")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import indexes
+
+        post_migrate.connect(indexes.ensure_indexes, sender=self, dispatch_uid="lists_ensure_indexes")

@@ -1,0 +1,245 @@
+"""Reads of the lists: a user's columns and page size, their segments, a segment's records for an action,
+capped counts and keyset pages. Every queryset comes from `crm_site.selectors.entity_list()`, so from
+`visible_to(user, action)`."""
+
+import base64
+import datetime
+import decimal
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils.dateparse import parse_date, parse_datetime
+
+from access.scopes import READ
+
+from ..display import field_label
+from ..registry import registry
+from .models import ListSettings, Segment
+
+COUNT_CAP = 1000  # a list counts at most this many rows (a capped count, never a full COUNT over millions)
+PAGE_SIZES = (10, 20, 25, 50, 100)
+
+
+def _entity(entity):
+    return registry[entity] if isinstance(entity, str) else entity
+
+
+# ---------------------------------------------------------------------------
+# Columns
+
+
+@dataclass
+class ColumnDef:
+    name: str
+    label: object
+    field: str = ""  # the field-rule name; hidden → not offered
+    cell: object = None  # callable(obj) -> value, for columns that are not model fields (custom fields)
+    default: bool = False  # shown until the user picks columns (a custom field "shown in lists by default")
+
+
+_COLUMN_SOURCES = []
+
+
+def register_column_source(source):
+    """Add a callable(entity, user) -> iterable of ColumnDef: more columns a user may pick (custom fields)."""
+    if source not in _COLUMN_SOURCES:
+        _COLUMN_SOURCES.append(source)
+    return source
+
+
+LIST_SKIPPED = {"id", "custom_fields", "deleted_at", "deleted_by", "comment", "address", "legal_address"}
+
+
+def available_columns(entity, user, hidden=()):
+    """Every column the user may put on the list: the entity's default ones, its other plain fields, then the
+    registered sources' columns (custom fields)."""
+    entity = _entity(entity)
+    model = entity.model
+    found = {}
+    for name in entity.list_columns:
+        found[name] = ColumnDef(name, field_label(model, name), field=name)
+    for field in model._meta.get_fields():
+        if not getattr(field, "concrete", False) or field.name in LIST_SKIPPED or field.name in found:
+            continue
+        if field.many_to_many or field.one_to_many:
+            continue
+        found[field.name] = ColumnDef(field.name, field_label(model, field.name), field=field.name)
+    for source in _COLUMN_SOURCES:
+        for column in source(entity, user) or ():
+            found.setdefault(column.name, column)
+    return [column for name, column in found.items()
+            if name not in hidden and (not column.field or column.field not in hidden)]
+
+
+def list_settings(user, entity):
+    """The user's own settings for the entity's list, else the admin's default, else None."""
+    entity = _entity(entity)
+    rows = {row.user_id: row for row in ListSettings.objects.filter(Q(user=user) | Q(user__isnull=True),
+                                                                    entity_key=entity.key)}
+    return rows.get(user.pk) or rows.get(None)
+
+
+def chosen_columns(user, entity, hidden=(), settings_row=None):
+    """The columns (ColumnDef, in order) the user's list shows."""
+    entity = _entity(entity)
+    available = {column.name: column for column in available_columns(entity, user, hidden)}
+    names = list(settings_row.columns) if settings_row is not None and settings_row.columns else []
+    names = [name for name in names if name in available] or (
+        [n for n in entity.list_columns if n in available] + [c.name for c in available.values() if c.default])
+    return [available[name] for name in names]
+
+
+def page_size(user, entity, requested=None, settings_row=None):
+    size = requested
+    if size in (None, ""):
+        size = settings_row.page_size if settings_row is not None else settings.CRM_PAGE_SIZE
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        size = settings.CRM_PAGE_SIZE
+    return max(10, min(size, 100))
+
+
+# ---------------------------------------------------------------------------
+# Segments
+
+
+def segments_for(user, entity):
+    """The segments offered to `user` on `entity`'s list: their own and the shared ones."""
+    entity = _entity(entity)
+    return list(Segment.objects.filter(Q(owner=user) | Q(shared=True), entity_key=entity.key)
+                .select_related("owner").order_by("name", "pk"))
+
+
+def segment_for_user(user, entity, segment_id):
+    """One segment the user may use (their own or shared), or None."""
+    entity = _entity(entity)
+    if not str(segment_id).isdigit() or len(str(segment_id)) > 18 or user is None or not user.is_authenticated:
+        return None
+    return (Segment.objects.filter(Q(owner=user) | Q(shared=True), entity_key=entity.key, pk=int(segment_id))
+            .first())
+
+
+def segment_queryset(user, segment, action=READ):
+    """The records of `segment` that `user` may `action` (read, export, edit, delete): the source of exports,
+    bulk actions, reports and the API. A shared segment gives each viewer only their own scope: the segment
+    stores filters, never records or rights."""
+    from ..selectors import entity_list
+
+    if segment.owner_id != user.pk and not segment.shared:
+        return registry[segment.entity_key].model.objects.none()
+    return entity_list(user=user, entity=segment.entity_key, params=segment.query_dict, action=action).queryset
+
+
+def capped_count(queryset, cap=COUNT_CAP):
+    """(count, capped): the number of rows up to `cap`; capped True when there are more."""
+    count = queryset.order_by().values("pk")[: cap + 1].count()
+    return min(count, cap), count > cap
+
+
+# ---------------------------------------------------------------------------
+# Keyset pages
+
+
+def _encode(value):
+    if isinstance(value, (datetime.datetime, datetime.date, decimal.Decimal)):
+        return str(value)
+    return value
+
+
+def make_cursor(values):
+    raw = json.dumps([_encode(value) for value in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def read_cursor(cursor):
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != 2 or not isinstance(values[1], int):
+        return None
+    return values
+
+
+def _typed(model, expression, value):
+    """The cursor's JSON value back as the column's type."""
+    if value is None:
+        return None
+    field = _final_field(model, expression)
+    from django.db import models
+
+    if isinstance(field, models.DateTimeField):
+        return parse_datetime(str(value))
+    if isinstance(field, models.DateField):
+        return parse_date(str(value))
+    if isinstance(field, models.DecimalField):
+        try:
+            return decimal.Decimal(str(value))
+        except decimal.InvalidOperation:
+            return None
+    return value
+
+
+def _final_field(model, expression):
+    parts = expression.split("__")
+    for part in parts[:-1]:
+        model = model._meta.get_field(part).related_model
+    return model._meta.get_field(parts[-1])
+
+
+def ordering_of(queryset):
+    """(expression, descending) of the list's first ordering term and that the second one is -pk (the only
+    shape the lists use), else None."""
+    order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    if len(order) != 2 or order[1] not in ("-pk", "-id"):
+        return None
+    first = order[0]
+    if not isinstance(first, str):
+        return None
+    return first.lstrip("-"), first.startswith("-")
+
+
+def keyset_page(queryset, size, *, after=None, before=None):
+    """A page of `queryset` after (or before) a cursor: `WHERE (key, pk) < (…)` on the index instead of an
+    OFFSET that reads every earlier row. Returns (rows, next cursor or None, previous cursor or None), or None
+    when this ordering or cursor cannot be paged by key (a value that may be empty): the caller then pages by
+    number."""
+    shape = ordering_of(queryset)
+    if shape is None:
+        return None
+    expression, descending = shape
+    cursor = read_cursor(after or before or "")
+    if (after or before) and (cursor is None or cursor[0] is None):
+        return None
+    backwards = bool(before)
+    qs = queryset.annotate(_key=F(expression))
+    if cursor is not None:
+        key, pk = _typed(queryset.model, expression, cursor[0]), cursor[1]
+        if key is None:
+            return None
+        # Forward in a "key desc, pk desc" list: rows with a smaller key, or the same key and a smaller pk.
+        smaller = not descending if backwards else descending
+        key_op = "lt" if smaller else "gt"
+        pk_op = "gt" if backwards else "lt"
+        qs = qs.filter(Q(**{f"{expression}__{key_op}": key}) | Q(**{expression: key, f"pk__{pk_op}": pk}))
+    if backwards:
+        qs = qs.order_by(f"{'' if descending else '-'}{expression}", "pk")
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    if any(row._key is None for row in rows):
+        return None
+    first_cursor = make_cursor([rows[0]._key, rows[0].pk]) if rows else None
+    last_cursor = make_cursor([rows[-1]._key, rows[-1].pk]) if rows else None
+    if backwards:
+        next_cursor, prev_cursor = last_cursor, (first_cursor if more else None)
+    else:
+        next_cursor = last_cursor if more else None
+        prev_cursor = first_cursor if cursor is not None else None
+    return rows, next_cursor, prev_cursor
