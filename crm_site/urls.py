@@ -23,6 +23,8 @@ urlpatterns = [
     path("duplicates/", include("dedup.urls")),
     path("trash/", include("trash.urls")),
     path("access/", include("access.urls")),
+    path("api/", include("crm_site.api.urls")),
+    path("webhooks/", include("crm_site.webhooks.urls")),
     *all_entity_urlpatterns(),
 ]
 
