@@ -103,9 +103,16 @@ def _merge_input(obj, arguments, comms):
     if arguments["channels"]:
         channels = {}
         for channel, items in arguments["channels"].items():
-            existing = [{"id": c.pk, "value": c.value, "kind": c.kind, "is_primary": c.is_primary}
-                        for c in comms.get(obj.pk, []) if c.channel == channel]
-            channels[channel] = existing + [dict(item, is_primary=False) for item in items]
+            from crm_site.models import Communication
+
+            own = [c for c in comms.get(obj.pk, []) if c.channel == channel]
+            known = {c.normalized for c in own}
+            existing = [{"id": c.pk, "value": c.value, "kind": c.kind, "is_primary": c.is_primary} for c in own]
+            added = [dict(item, is_primary=False) for item in items
+                     if Communication.normalize_value(channel, item.get("value", "")) not in known]
+            if added:
+                channels[channel] = existing + added
+    channels = channels or None
     return RecordInput(obj=obj, data=data, channels=channels, links=None)
 
 
@@ -119,7 +126,8 @@ def bulk_view(view, request):
                         status=400)
     envelope = request_serializer(entity)(data={k: v for k, v in request.data.items() if k != "items"} | {"items": []})
     envelope.is_valid(raise_exception=True)
-    options = envelope.validated_data
+    options = dict(envelope.validated_data)
+    options.pop("items", None)
     if not isinstance(raw_items, list):
         return Response({"items": [_("Give a list of items.")]}, status=400)
     if options["mode"] == "upsert" and "key" not in options:
