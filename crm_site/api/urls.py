@@ -25,17 +25,17 @@ def entity_patterns(entity):
     return [
         path(prefix, _view(viewset, {"get": "list", "post": "create"}), name=f"api_{key}_list"),
         path(f"{prefix}bulk/", _view(viewset, {"post": "bulk"}), name=f"api_{key}_bulk"),
-        path(f"{prefix}<int:pk>/", _view(viewset, {"get": "retrieve", "patch": "partial_update",
+        path(f"{prefix}<str:pk>/", _view(viewset, {"get": "retrieve", "patch": "partial_update",
                                                    "delete": "destroy"}), name=f"api_{key}_detail"),
-        path(f"{prefix}<int:pk>/timeline/", _view(viewset, {"get": "timeline", "post": "timeline"}),
+        path(f"{prefix}<str:pk>/timeline/", _view(viewset, {"get": "timeline", "post": "timeline"}),
              name=f"api_{key}_timeline"),
     ]
 
 
 urlpatterns = [
     *[pattern for entity in registry for pattern in entity_patterns(entity)],
-    path("v1/bin/", _view(BinViewSet, {"get": "list"}), name="api_bin"),
-    path("v1/bin/<slug:entity>/<int:pk>/restore/", _view(BinViewSet, {"post": "restore"}), name="api_bin_restore"),
+    path("v1/bin/", _view(BinViewSet, {"get": "items"}), name="api_bin"),
+    path("v1/bin/<str:entity>/<str:pk>/restore/", _view(BinViewSet, {"post": "restore"}), name="api_bin_restore"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("tokens/", pages.tokens_page, name="api_tokens"),

@@ -256,14 +256,15 @@ def viewset_for(entity):
             RecordViewSet.partial_update),
         "destroy": extend_schema(tags=tag, parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
                                  responses={204: None, 409: ERROR_SCHEMA, **errors})(RecordViewSet.destroy),
-        "bulk": extend_schema(tags=tag, request=bulk_request, responses={200: bulk_response, **errors},
+        "bulk": extend_schema(tags=tag, request=bulk_request, responses={200: bulk_response, 422: ERROR_SCHEMA,
+                                                                         **errors},
                               parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])(
             action(detail=False, methods=["post"], url_path="bulk")(RecordViewSet.bulk)),
         "timeline": extend_schema(
             tags=tag, methods=["GET"], responses={200: timeline_api.EntrySerializer(many=True), 404: ERROR_SCHEMA},
             parameters=[OpenApiParameter("before", int, description="entries older than this entry id")])(
             extend_schema(tags=tag, methods=["POST"], request=timeline_api.EntryInputSerializer,
-                          responses={201: timeline_api.EntrySerializer, **errors},
+                          responses={201: timeline_api.EntrySerializer, 422: ERROR_SCHEMA, **errors},
                           parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])(
                 action(detail=True, methods=["get", "post"], url_path="timeline")(RecordViewSet.timeline))),
     }
@@ -290,7 +291,7 @@ class BinViewSet(ApiView, viewsets.ViewSet):
         OpenApiParameter("entity", str), OpenApiParameter("q", str),
         OpenApiParameter("page_size", int)], responses={200: inline_serializer(
             "BinPage", {"results": BinItemSerializer(many=True)})})
-    def list(self, request):
+    def items(self, request):
         from crm_site.registry import registry
         from trash.selectors import bin_rows
 
@@ -316,13 +317,15 @@ class BinViewSet(ApiView, viewsets.ViewSet):
                     "deleted_at": serializers.DateTimeField().to_representation(row["deleted_at"])} for row in rows]
         return Response({"results": results})
 
-    @extend_schema(tags=["bin"], request=None, responses={200: inline_serializer("Restored", {
-        "restored": serializers.BooleanField(), "reason": serializers.CharField()}), 404: ERROR_SCHEMA})
+    @extend_schema(tags=["bin"], request=None, parameters=[
+        OpenApiParameter("entity", str, OpenApiParameter.PATH, enum=None),
+        OpenApiParameter("pk", int, OpenApiParameter.PATH)], responses={200: inline_serializer("Restored", {
+        "restored": serializers.BooleanField(), "reason": serializers.CharField()}), 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
     def restore(self, request, entity=None, pk=None):
         from crm_site.registry import registry
         from trash.services import bin_queryset, record_restore
 
-        if entity not in registry:
+        if entity not in registry or not str(pk).isdigit() or len(str(pk)) > 18:
             raise Http404
         if not token_allows(request, entity, WRITE_SCOPE):
             raise ApiPermissionDenied()
