@@ -290,7 +290,7 @@ class BinViewSet(ApiView, viewsets.ViewSet):
     @extend_schema(tags=["bin"], parameters=[
         OpenApiParameter("entity", str), OpenApiParameter("q", str),
         OpenApiParameter("page_size", int)], responses={200: inline_serializer(
-            "BinPage", {"results": BinItemSerializer(many=True)})})
+            "BinPage", {"results": BinItemSerializer(many=True)}), 400: ERROR_SCHEMA})
     def items(self, request):
         from crm_site.registry import registry
         from trash.selectors import bin_rows
