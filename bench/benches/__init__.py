@@ -3,7 +3,7 @@
 Order matters: `seed` fills the base the others measure.
 """
 
-from . import access, dashboard, export, import_, listing, purge, scan, seed, timeline, writes
+from . import access, api, dashboard, export, import_, listing, purge, scan, seed, timeline, writes
 
-BENCHES = [seed, listing, access, dashboard, import_, writes, export, scan, timeline, purge]
+BENCHES = [seed, listing, access, dashboard, import_, writes, export, scan, timeline, purge, api]
 NAMES = [bench.NAME for bench in BENCHES]

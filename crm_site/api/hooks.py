@@ -16,7 +16,19 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 
+_NOT_LOADED = object()
+_definitions = _NOT_LOADED
+
+
 def _definitions_module():
+    """crm_site.customfields once its definitions exist, else None (looked up once per process)."""
+    global _definitions
+    if _definitions is _NOT_LOADED:
+        _definitions = _find_definitions()
+    return _definitions
+
+
+def _find_definitions():
     try:
         module = import_module("crm_site.customfields")
         module.visible_definitions  # noqa: B018  (present once custom field definitions are merged)

@@ -77,11 +77,14 @@ def keyset_page(queryset, *, expression, descending, cursor, size):
             queryset = queryset.filter(Q(**{f"_sort_key__{lookup}": value}) | Q(_sort_key=value, **{f"pk__{lookup}": pk}))
         except (ValueError, TypeError, DjangoValidationError) as error:
             raise ValidationError({"cursor": [_("The cursor is not valid.")]}) from error
-    try:
-        with transaction.atomic():
-            rows = list(queryset[: size + 1])
-    except DataError as error:  # a cursor value the column's type cannot hold
-        raise ValidationError({"cursor": [_("The cursor is not valid.")]}) from error
+    if not cursor:
+        rows = list(queryset[: size + 1])
+    else:
+        try:
+            with transaction.atomic():
+                rows = list(queryset[: size + 1])
+        except DataError as error:  # a cursor value the column's type cannot hold
+            raise ValidationError({"cursor": [_("The cursor is not valid.")]}) from error
     following = None
     if len(rows) > size:
         rows = rows[:size]

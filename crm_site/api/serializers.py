@@ -85,10 +85,12 @@ class RecordData:
         self.channels = {}
         if entity.has_channels and pks:
             ct = ContentType.objects.get_for_model(model)
-            for comm in Communication.objects.filter(content_type=ct, object_id__in=pks).order_by(
-                    "channel", "-is_primary", "position", "pk"):
-                self.channels.setdefault(comm.object_id, {}).setdefault(comm.channel, []).append(
-                    {"id": comm.pk, "value": comm.value, "kind": comm.kind, "is_primary": comm.is_primary})
+            rows = Communication.objects.filter(content_type=ct, object_id__in=pks).order_by(
+                "channel", "-is_primary", "position", "pk").values_list("object_id", "channel", "pk", "value", "kind",
+                                                                         "is_primary")
+            for object_id, channel, pk, value, kind, is_primary in rows:
+                self.channels.setdefault(object_id, {}).setdefault(channel, []).append(
+                    {"id": pk, "value": value, "kind": kind, "is_primary": is_primary})
         self.links = {}
         for relation in entity.relations:
             if relation.name in self.hidden or not pks:
@@ -128,6 +130,19 @@ class RecordSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(read_only=True, help_text="Send it back (field or If-Match) to refuse "
                                                                   "saving over a newer change (409).")
 
+    def _plan(self):
+        """(name, kind, attname, to_representation) per model field, worked out once per serializer."""
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None:
+            model = self.Meta.entity.model
+            plan = []
+            for name in self.Meta.model_fields:
+                field = model._meta.get_field(name)
+                kind = "m2m" if field.many_to_many else "fk" if field.many_to_one else "value"
+                plan.append((name, kind, field.attname, self.fields[name].to_representation))
+            self.__dict__["_plan_cache"] = plan
+        return plan
+
     def to_representation(self, obj):
         data = self.context.get("record_data")
         entity = self.Meta.entity
@@ -135,22 +150,21 @@ class RecordSerializer(serializers.ModelSerializer):
             data = RecordData(self.context["user"], entity, [obj])
         hidden = data.hidden
         out = {"id": obj.pk, "version": data.versions.get(obj.pk, 0)}
-        for name in self.Meta.model_fields:
+        for name, kind, attname, represent in self._plan():
             if name in hidden:
                 continue
-            field = entity.model._meta.get_field(name)
-            if field.many_to_many:
+            if kind == "m2m":
                 out[name] = data.m2m.get(name, {}).get(obj.pk, [])
-            elif field.many_to_one:
-                value = getattr(obj, field.attname)
+            elif kind == "fk":
+                value = getattr(obj, attname)
                 if value is not None and name in data.entity_fks and (name, value) not in data.reachable:
                     value = None  # a linked record out of the user's reach: not even its id
                 out[name] = value
             else:
-                out[name] = self.fields[name].to_representation(getattr(obj, name)) if getattr(
-                    obj, name) is not None else None
-        for name in ("created_at", "updated_at"):
-            out[name] = serializers.DateTimeField().to_representation(getattr(obj, name))
+                value = getattr(obj, attname)
+                out[name] = represent(value) if value is not None else None
+        out["created_at"] = _DATETIME.to_representation(obj.created_at)
+        out["updated_at"] = _DATETIME.to_representation(obj.updated_at)
         out["department"] = obj.department_id if "department" not in hidden else None
         if entity.has_channels:
             channels = data.channels.get(obj.pk, {})
@@ -162,6 +176,9 @@ class RecordSerializer(serializers.ModelSerializer):
             out["links"] = {r.name: links.get(r.name, []) for r in entity.relations if r.name not in hidden}
         out["custom_fields"] = hooks.custom_fields_out(data.user, entity, obj, hidden)
         return out
+
+
+_DATETIME = serializers.DateTimeField()
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
