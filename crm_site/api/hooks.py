@@ -15,7 +15,6 @@ from importlib import import_module
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-
 _NOT_LOADED = object()
 _definitions = _NOT_LOADED
 

@@ -99,10 +99,10 @@ def on_events(kind, *, model, objs, user, data, per_object):
             chosen.append((obj, changed, own))
         if not chosen:
             continue
-        page = RecordData(owner, entity, [obj for obj, _c, _o in chosen], hidden=hidden)
-        serializer = serializer_for(entity)
-        for obj, changed, own in chosen:
-            record = serializer(obj, context={"user": owner, "record_data": page}).data
+        objs_chosen = [obj for obj, _c, _o in chosen]
+        page = RecordData(owner, entity, objs_chosen, hidden=hidden)
+        records = serializer_for(entity)(objs_chosen, many=True, context={"user": owner, "record_data": page}).data
+        for (obj, changed, own), record in zip(chosen, records, strict=True):
             payload = {"event": f"{entity.key}.{name}", "entity": entity.key, "object_id": obj.pk,
                        "occurred_at": now.isoformat(), "actor": getattr(user, "pk", None), "data": record}
             if name == "updated":
