@@ -192,3 +192,37 @@ def test_retries_end_after_a_day_and_a_long_failing_endpoint_is_paused(user, set
 
     webhooks.redeliver(Delivery.objects.all())
     assert Delivery.objects.get().state == Delivery.PENDING
+
+
+def test_users_register_their_own_endpoints_admins_see_all(user, other_user, admin_client):
+    from django.test import Client
+
+    from crm_site.api.models import TokenRight
+
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(user)
+    data = {"name": "Mine", "url": "http://93.184.216.34/hook", "events": ["contact.created", "deal.stage_changed"],
+            "is_active": "on", "fields_text": ""}
+    assert client.post("/webhooks/", data).status_code == 403  # making webhooks is the API right
+    TokenRight.objects.create(role=Role.objects.get(name="Employee"))
+    inner = client.post("/webhooks/", data | {"url": "http://127.0.0.1:6379/"})
+    assert inner.status_code == 200 and "url" in inner.context["form"].errors  # not into the own network
+    made = client.post("/webhooks/", data)
+    assert made.status_code == 302
+    endpoint = Endpoint.objects.get(owner=user)
+    assert endpoint.events == ["contact.created", "deal.stage_changed"]
+    services.record_create(user=user, entity="contact", data={"last_name": "Logged"})
+    page = client.get(f"/webhooks/{endpoint.pk}/")
+    assert page.status_code == 200 and b"contact.created" in page.content and b"Redeliver" not in page.content
+    delivery = Delivery.objects.get()
+    assert client.post(f"/webhooks/deliveries/{delivery.pk}/redeliver/").status_code == 403
+    stranger = Client()
+    stranger.force_login(other_user)
+    assert stranger.get(f"/webhooks/{endpoint.pk}/").status_code == 404
+    assert stranger.post(f"/webhooks/{endpoint.pk}/delete/").status_code == 404
+    assert b"Redeliver" in admin_client.get(f"/webhooks/{endpoint.pk}/").content
+    Delivery.objects.update(state=Delivery.FAILED)
+    assert admin_client.post(f"/webhooks/deliveries/{delivery.pk}/redeliver/").status_code == 302
+    assert Delivery.objects.get().state == Delivery.PENDING
+    assert client.post(f"/webhooks/{endpoint.pk}/delete/").status_code == 302
+    assert not Endpoint.objects.exists()
