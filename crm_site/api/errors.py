@@ -4,6 +4,7 @@ Django's PermissionDenied (403) and Http404 (404), the rest as DRF answers them.
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,7 +27,7 @@ def error_response(error):
     if isinstance(error, DjangoValidationError):
         return status.HTTP_400_BAD_REQUEST, validation_body(error)
     if isinstance(error, PermissionDenied):
-        return status.HTTP_403_FORBIDDEN, {"detail": str(error) or "You do not have permission."}
+        return status.HTTP_403_FORBIDDEN, {"detail": str(error) or _("You may not do this.")}
     if isinstance(error, Http404):
         return status.HTTP_404_NOT_FOUND, {"detail": "Not found."}
     raise error

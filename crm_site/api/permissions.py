@@ -1,5 +1,6 @@
 """A token's scopes (read / write per entity) on top of the user's own rights; the session has no scopes."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .models import READ_SCOPE, WRITE_SCOPE, ApiToken
@@ -11,7 +12,7 @@ def token_allows(request, entity_key, scope):
 
 
 class TokenScopePermission(BasePermission):
-    message = "This token has no scope for that."
+    message = _("This token has no scope for that.")
 
     def has_permission(self, request, view):
         entity = getattr(view, "entity", None)

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
@@ -37,7 +38,7 @@ RESERVED_PARAMS = {"cursor", "page_size", "q", "sort", "segment", "format"}
 
 class PayloadTooLarge(APIException):
     status_code = 413
-    default_detail = "Request body too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "too_large"
 
 
