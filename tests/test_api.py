@@ -404,6 +404,10 @@ def test_openapi_schema_validates_and_lists_every_entity(admin_client):
     validate_schema(schema)
     for entity in registry:
         assert f"/api/v1/{entity.url_prefix}/" in schema["paths"]
+        post = schema["paths"][f"/api/v1/{entity.url_prefix}/"]["post"]  # each entity its own serializer
+        ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith(f"/{entity.model.__name__}Request"), ref
+        assert post["tags"] == [str(entity.verbose_name_plural)]
         assert f"/api/v1/{entity.url_prefix}/bulk/" in schema["paths"]
     docs = admin_client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
@@ -455,3 +459,21 @@ def test_permission_sweep_over_api_routes(key, department, other_department):
                 assert api.delete(detail).status_code in (403, 404)
                 obj.refresh_from_db()
                 assert obj.deleted_at is None
+
+
+def test_cursor_keeps_microseconds(user):
+    base = timezone.now().replace(microsecond=500000)
+    model = registry["contact"].model
+    ids = [make_contact(user).pk for _ in range(3)]
+    for offset, pk in enumerate(ids):
+        model.objects.filter(pk=pk).update(created_at=base + timedelta(microseconds=offset + 1))
+    api = api_for(user)
+    for sort in ("created_at", "-created_at"):
+        seen, cursor = [], ""
+        while True:
+            page = api.get("/api/v1/contacts/", {"page_size": 1, "sort": sort, **({"cursor": cursor} if cursor else {})})
+            seen += [row["id"] for row in page.json()["results"]]
+            cursor = page.json()["next"]
+            if not cursor:
+                break
+        assert seen == (ids if sort == "created_at" else ids[::-1])

@@ -2,6 +2,7 @@
 page starts strictly after them. Sorting by a column that may be empty falls back to the newest first."""
 
 import base64
+import datetime
 import json
 
 from django.core.exceptions import FieldDoesNotExist
@@ -41,8 +42,15 @@ def sort_order(entity, sort, hidden=()):
     return DEFAULT_ORDER
 
 
+class _CursorEncoder(DjangoJSONEncoder):
+    def default(self, o):
+        if isinstance(o, (datetime.datetime, datetime.time)):
+            return o.isoformat()  # full microseconds (DjangoJSONEncoder keeps milliseconds only)
+        return super().default(o)
+
+
 def encode_cursor(values):
-    return base64.urlsafe_b64encode(json.dumps(values, cls=DjangoJSONEncoder).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps(values, cls=_CursorEncoder).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor):

@@ -230,6 +230,18 @@ def _list_parameters(entity):
 _viewsets = {}
 
 
+def _own(method):
+    """A copy of a base method for one entity's viewset: extend_schema writes on the function, which would
+    otherwise be shared by every entity (the last one's schema everywhere)."""
+
+    def method_for_entity(self, request, *args, **kwargs):
+        return method(self, request, *args, **kwargs)
+
+    method_for_entity.__name__ = method.__name__
+    method_for_entity.__doc__ = method.__doc__
+    return method_for_entity
+
+
 def viewset_for(entity):
     """The viewset class of `entity`, built once (any registered entity, the fifth one included)."""
     if entity.key in _viewsets:
@@ -244,30 +256,30 @@ def viewset_for(entity):
         "serializer_class": serializer,
         "list": extend_schema(tags=tag, parameters=_list_parameters(entity),
                               responses={200: serializer(many=True), 400: ERROR_SCHEMA, 403: ERROR_SCHEMA})(
-            RecordViewSet.list),
+            _own(RecordViewSet.list)),
         "create": extend_schema(tags=tag, parameters=[OpenApiParameter(
             "Idempotency-Key", str, OpenApiParameter.HEADER)], responses={201: serializer, 409: ERROR_SCHEMA,
                                                                           422: ERROR_SCHEMA, **errors})(
-            RecordViewSet.create),
-        "retrieve": extend_schema(tags=tag, responses={200: serializer, 404: ERROR_SCHEMA})(RecordViewSet.retrieve),
+            _own(RecordViewSet.create)),
+        "retrieve": extend_schema(tags=tag, responses={200: serializer, 404: ERROR_SCHEMA})(_own(RecordViewSet.retrieve)),
         "partial_update": extend_schema(tags=tag, parameters=[
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER),
             OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, description="the version read")],
             responses={200: serializer, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA, **errors})(
-            RecordViewSet.partial_update),
+            _own(RecordViewSet.partial_update)),
         "destroy": extend_schema(tags=tag, parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
-                                 responses={204: None, 409: ERROR_SCHEMA, **errors})(RecordViewSet.destroy),
+                                 responses={204: None, 409: ERROR_SCHEMA, **errors})(_own(RecordViewSet.destroy)),
         "bulk": extend_schema(tags=tag, request=bulk_request, responses={200: bulk_response, 422: ERROR_SCHEMA,
                                                                          **errors},
                               parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])(
-            action(detail=False, methods=["post"], url_path="bulk")(RecordViewSet.bulk)),
+            action(detail=False, methods=["post"], url_path="bulk")(_own(RecordViewSet.bulk))),
         "timeline": extend_schema(
             tags=tag, methods=["GET"], responses={200: timeline_api.EntrySerializer(many=True), 404: ERROR_SCHEMA},
             parameters=[OpenApiParameter("before", int, description="entries older than this entry id")])(
             extend_schema(tags=tag, methods=["POST"], request=timeline_api.EntryInputSerializer,
                           responses={201: timeline_api.EntrySerializer, 422: ERROR_SCHEMA, **errors},
                           parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])(
-                action(detail=True, methods=["get", "post"], url_path="timeline")(RecordViewSet.timeline))),
+                action(detail=True, methods=["get", "post"], url_path="timeline")(_own(RecordViewSet.timeline)))),
     }
     cls = type(f"{entity.model.__name__}ViewSet", (RecordViewSet,), attrs)
     _viewsets[entity.key] = cls

@@ -9,11 +9,19 @@ from django.utils.translation import gettext_lazy
 from crm_site.registry import registry
 
 from .models import Endpoint
-from .services import event_names
+from .services import BASE_EVENTS, event_names
+
+
+def event_label(name):
+    """An event as people read it: the domain event kind's own label ("created", "stage changed")."""
+    from crm_site import events
+
+    code = {value: key for key, value in BASE_EVENTS.items()}.get(name, name)
+    return events.kind(code).label if events.is_kind(code) else name.replace("_", " ")
 
 
 def event_choices():
-    return [(f"{entity.key}.{name}", f"{str(entity.verbose_name_plural).capitalize()}: {name.replace('_', ' ')}")
+    return [(f"{entity.key}.{name}", f"{str(entity.verbose_name_plural).capitalize()}: {event_label(name)}")
             for entity in registry for name in event_names(entity)]
 
 
