@@ -247,7 +247,7 @@ def viewset_for(entity):
     if entity.key in _viewsets:
         return _viewsets[entity.key]
     serializer = serializer_for(entity)
-    tag = [str(entity.verbose_name_plural)]
+    tag = [entity.url_prefix]  # not the verbose name: the schema must not depend on the language at import
     bulk_request = bulk.request_serializer(entity)
     bulk_response = bulk.response_serializer(entity)
     errors = {400: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA}
@@ -281,6 +281,20 @@ def viewset_for(entity):
                           parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])(
                 action(detail=True, methods=["get", "post"], url_path="timeline")(_own(RecordViewSet.timeline)))),
     }
+    name = entity.url_prefix
+    descriptions = {
+        "list": f"The {name} you may read: `q` search, the list panel's filters, `sort`; keyset pages (`cursor`, "
+                "an export beyond the first page).",
+        "create": f"Create one of the {name} (the write services' validation, rights and field rules).",
+        "retrieve": f"One of the {name} (404 outside your read scope). ETag: its version.",
+        "partial_update": "Change the fields given; If-Match or `version` refuses a stale write (409).",
+        "destroy": "Move the record to the bin.",
+        "bulk": "Up to 1,000 records: create, or upsert by external id or by the duplicate rules.",
+        "timeline": "The record's timeline entries (GET), or add a note, call, email, meeting or task (POST).",
+    }
+    for method, text in descriptions.items():
+        attrs[method] = extend_schema(description=text)(attrs[method])
+    attrs["__doc__"] = ""
     cls = type(f"{entity.model.__name__}ViewSet", (RecordViewSet,), attrs)
     _viewsets[entity.key] = cls
     return cls
@@ -298,7 +312,7 @@ class BinItemSerializer(serializers.Serializer):
 
 
 class BinViewSet(ApiView, viewsets.ViewSet):
-    """The user's recycle bin over every entity (trash.selectors), and restore (trash.services)."""
+    """The recycle bin: the records you may restore, newest deletion first; restore one."""
 
     @extend_schema(tags=["bin"], parameters=[
         OpenApiParameter("entity", str), OpenApiParameter("q", str),
