@@ -226,3 +226,18 @@ def test_users_register_their_own_endpoints_admins_see_all(user, other_user, adm
     assert Delivery.objects.get().state == Delivery.PENDING
     assert client.post(f"/webhooks/{endpoint.pk}/delete/").status_code == 302
     assert not Endpoint.objects.exists()
+
+
+def test_restored_and_merged_events(user):
+    endpoint_for(user, events=("contact.restored", "contact.merged", "contact.deleted"))
+    api = api_for(user)
+    contact = api.post("/api/v1/contacts/", record_data("contact", user)).json()
+    api.delete(f"/api/v1/contacts/{contact['id']}/")
+    api.post(f"/api/v1/bin/contact/{contact['id']}/restore/")
+    assert list(Delivery.objects.order_by("pk").values_list("event", flat=True)) == [
+        "contact.deleted", "contact.restored"]
+    from crm_site import events
+
+    obj = make_contact(user)
+    services.record_update(user=user, obj=obj, data={"position": "Merged"}, event=events.MERGED)
+    assert Delivery.objects.filter(event="contact.merged", object_id=obj.pk).count() == 1
