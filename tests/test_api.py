@@ -477,3 +477,24 @@ def test_cursor_keeps_microseconds(user):
             if not cursor:
                 break
         assert seen == (ids if sort == "created_at" else ids[::-1])
+
+
+def test_administrators_may_make_tokens_by_default_others_not(user):
+    from crm_site.api.tokens import may_make_tokens
+    from tests.factories import assign_role
+
+    boss = make_user("boss")
+    assign_role("Administrator", user=boss)
+    assert may_make_tokens(boss) and not may_make_tokens(user)
+    from crm_site.api import tokens
+
+    token, raw = tokens.token_create(actor=boss, user=boss, name="mine", scopes={"deal": ["read"]})
+    assert token.scopes == {"deal": ["read"]} and raw.startswith("crm_")
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    with pytest.raises(PermissionDenied):
+        tokens.token_create(actor=user, user=user, name="x", scopes={"deal": ["read"]})
+    with pytest.raises(PermissionDenied):
+        tokens.token_create(actor=boss, user=user, name="for someone else", scopes={"deal": ["read"]})
+    with pytest.raises(ValidationError):
+        tokens.token_create(actor=boss, user=boss, name="", scopes={"nope": ["fly"]})
