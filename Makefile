@@ -3,12 +3,14 @@
 #   PYTHON=python3.11 make run     pick the interpreter the virtualenv is made from (3.11 or newer)
 #   PORT=8080 make run             serve somewhere other than 127.0.0.1:8000
 #   make test PYTEST_ARGS="-k deals -x"
+#   make test PYTEST_WORKERS=0       run the suite in one process (default: 2 parallel workers, pytest-xdist)
 #   make bench BENCH_SCALE=50000   needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/crm_bench)
 
 PYTHON ?= python3
 PORT ?= 8000
 DEMO_PASSWORD ?= demo
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 VENV := .venv
@@ -58,7 +60,7 @@ run: seed
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm_bench}" $(PY) -m bench $(BENCH_ARGS)

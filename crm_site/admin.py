@@ -12,6 +12,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from access.fields import field_modes
 from access.models import FieldRule
 from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
+from crm_site.widgets import AutocompleteSelect
 
 from .display import entity_foreign_keys, reachable_targets, restricted_value
 from .forms import CHANNEL_LABELS, BaseChannelFormSet, ChannelForm
@@ -167,6 +168,41 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
         return [*(super().get_exclude(request, obj) or ()), "custom_fields", *self._hidden(request),
                 *self._read_only_links(request)]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The model form plus one field per custom field the user may see (read-only ones disabled)."""
+        from django.contrib.admin.utils import flatten_fieldsets
+
+        from .customfields import is_custom
+        from .customfields.registry import visible_definitions
+
+        if "fields" not in kwargs:  # what Django's get_form would compute, without the custom fields
+            kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
+        if kwargs["fields"] is not None:
+            kwargs["fields"] = [name for name in kwargs["fields"] if not is_custom(name)]
+        form = super().get_form(request, obj, change, **kwargs)
+        modes = field_modes(request.user, self.model.entity().key)
+        extra = {}
+        for definition in visible_definitions(request.user, self.model.entity().key):
+            field = definition.form_field(user=request.user)
+            if isinstance(field.widget, AutocompleteSelect):  # the admin's renderer: a raw id, like raw_id_fields
+                from django import forms as django_forms
+
+                field.widget = django_forms.TextInput(attrs={"class": "vIntegerField"})
+            field.disabled = modes.get(definition.name) == FieldRule.READ_ONLY
+            extra[definition.name] = field
+        if not extra:
+            return form
+
+        def __init__(self, *args, **kw):
+            form.__init__(self, *args, **kw)
+            stored = self.instance.custom_fields or {}
+            for name, field in self.fields.items():
+                definition = getattr(field, "custom_field", None)
+                if definition is not None and definition.code in stored and definition.type != "file":
+                    self.initial[name] = definition.kind.initial(definition, stored[definition.code])
+
+        return type(form.__name__, (form,), {**extra, "__init__": __init__})
+
     def _read_only_links(self, request):
         """Read-only links to other records: shown by a masking callable (get_readonly_fields), not the form."""
         return {field.name for field in entity_foreign_keys(self.model, self._read_only(request))}
@@ -226,11 +262,18 @@ class CRMObjectAdmin(ScopedForeignKeys, SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         """The record through record_create / record_update (rights, field rules, history, events, the re-check of
         scope), then its links through record_link / record_unlink. A refusal rolls the admin's transaction back."""
+        from .customfields import is_custom
         from .record_input import writable_fields
         from .services import record_create, record_update
 
         names = writable_fields(self.model)
         data = {name: form.cleaned_data[name] for name in form.fields if name in names and name in form.cleaned_data}
+        for name, field in form.fields.items():
+            if is_custom(name) and not field.disabled and name in form.cleaned_data:
+                value = form.cleaned_data[name]
+                if value is None and field.custom_field.type == "file":
+                    continue  # no new upload
+                data[name] = None if value is False else value
         channel_sets = [fs for fs in formsets if isinstance(fs, BaseChannelFormSet)]
         for formset in channel_sets:
             formset.save(commit=False)  # only lists what changed, for the admin's change message

@@ -6,6 +6,12 @@ from django.utils.translation import gettext as _
 
 
 def field_label(model, name):
+    from .customfields import is_custom
+
+    if is_custom(name):
+        from .customfields.services import field_label as custom_label
+
+        return custom_label(model.entity().key, name)
     try:
         return model._meta.get_field(name).verbose_name
     except Exception:

@@ -10,6 +10,7 @@ entity and every caller (the list's export link now; saved segments, vCard or a 
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import islice
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -23,7 +24,7 @@ from access.scopes import EXPORT, READ, scope_q
 
 from .display import entity_foreign_keys, reachable_targets, restricted_value
 
-FORMATS = ("csv", "xlsx")
+FORMATS = ("csv", "xlsx", "vcf")
 CHUNK_SIZE = 2000  # records per round trip; related names, channels and access checks: once per chunk
 XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, less the header
 CHANNEL_SEPARATOR = "; "
@@ -41,8 +42,9 @@ class ExportRefused(Exception):
 class Column:
     name: str  # field name, channel ("phone", "email", "messenger", "web") or "id"
     label: str
-    kind: str  # "id" | "field" | "relation" | "channel" (| "custom", with custom fields)
-    field: object = None  # the model field, or the registry Relation of a "relation" column
+    kind: str  # "id" | "field" | "relation" | "channel" | "custom"
+    field: object = None  # the model field, the registry Relation of a "relation" column, or the CustomField
+    part: str = ""  # a money custom field is two columns: "amount" (a number) and "currency"
 
 
 # ---------------------------------------------------------------------------
@@ -63,13 +65,22 @@ def _model_field(model, name):
 
 
 def custom_field_columns(*, user, entity, hidden):
-    """Columns of the entity's custom fields, one per definition the user may see (`kind="custom"`).
+    """Columns of the entity's custom fields the user may see (`kind="custom"`), typed: numbers, dates and
+    date-times stay numbers and dates; a money field is an amount column and a currency column."""
+    from .customfields.registry import definitions
 
-    Empty until custom field definitions exist: they will add a Column per definition here (label = its
-    name), skipping the keys in `hidden`; `_cell_reader` then reads `obj.custom_fields[key]` (and
-    `export_rows` loads the `custom_fields` column).
-    """
-    return []
+    columns = []
+    for definition in definitions(entity.key):
+        if definition.name in hidden:
+            continue
+        label = capfirst(str(definition.label))
+        if definition.type == "money":
+            columns.append(Column(definition.name, label, "custom", definition, part="amount"))
+            columns.append(Column(definition.name + "__currency", _("%(field)s (currency)") % {"field": label},
+                                  "custom", definition, part="currency"))
+        else:
+            columns.append(Column(definition.name, label, "custom", definition))
+    return columns
 
 
 def export_columns(*, user, entity):
@@ -137,8 +148,11 @@ def export_rows(*, user, entity, queryset, columns, chunk_size=CHUNK_SIZE):
     linked = {field.name for field in entity_foreign_keys(entity.model, [f.name for f in foreign_keys])}
     has_channels = any(column.kind == "channel" for column in columns)
     relations = [column.field for column in columns if column.kind == "relation"]
-    # Custom field columns will add "custom_fields" here.
+    custom = [column.field for column in columns if column.kind == "custom"]
+    id_fields = [field for field in custom if field.type in ("link", "user")]
     loaded = [field.name for field in fields if field.concrete and not field.many_to_many]
+    if custom:
+        loaded.append("custom_fields")
     records = queryset.select_related(None).prefetch_related(None).only(*loaded).iterator(chunk_size=chunk_size)
     cells = [_cell_reader(column, linked) for column in columns]
     language, zone = translation.get_language(), timezone.get_current_timezone()
@@ -159,6 +173,7 @@ def export_rows(*, user, entity, queryset, columns, chunk_size=CHUNK_SIZE):
                     choices={field.name: {key: str(label) for key, label in field.flatchoices}
                              for field in fields if field.choices},
                     zone=zone,
+                    custom_names={field.code: _custom_names(user, field, chunk) for field in id_fields},
                 )
                 rows = [[cell(obj, data) for cell in cells] for obj in chunk]
             yield from rows
@@ -176,6 +191,7 @@ class _ChunkData:
     many: dict  # {field name: {pk: [names]}}
     choices: dict  # {field name: {value: label}}
     zone: object
+    custom_names: dict = None  # {custom field code: {id: name}} of link and user fields ("hidden record")
 
 
 def _cell_reader(column, linked):
@@ -187,6 +203,8 @@ def _cell_reader(column, linked):
         return lambda obj, data: CHANNEL_SEPARATOR.join(data.channels.get(obj.pk, {}).get(name, ()))
     if column.kind == "relation":
         return lambda obj, data: CHANNEL_SEPARATOR.join(data.many[name].get(obj.pk, ()))
+    if column.kind == "custom":
+        return _custom_reader(column)
     field = column.field
     if field.many_to_many:
         return lambda obj, data: CHANNEL_SEPARATOR.join(data.many[name].get(obj.pk, ()))
@@ -215,6 +233,56 @@ def _cell_reader(column, linked):
 
         return local_time
     return lambda obj, data: getattr(obj, name)
+
+
+def _custom_reader(column):
+    definition, code = column.field, column.field.code
+
+    if column.part:
+        def money(obj, data):
+            value = (obj.custom_fields or {}).get(code)
+            if not isinstance(value, dict):
+                return None
+            if column.part == "amount":
+                return Decimal(value.get("amount") or "0")
+            return str(value.get("currency") or "").upper() or None
+
+        return money
+    if definition.type in ("link", "user"):
+        def names(obj, data):
+            value = (obj.custom_fields or {}).get(code)
+            if value in (None, "", []):
+                return None
+            found = data.custom_names[code]
+            return CHANNEL_SEPARATOR.join(found.get(pk, _("hidden record")) for pk in
+                                          (value if isinstance(value, list) else [value]))
+
+        return names
+
+    def typed(obj, data):
+        value = (obj.custom_fields or {}).get(code)
+        try:
+            return definition.export_cell(value)
+        except Exception:  # a value stored under an older definition: as it is
+            return str(value)
+
+    return typed
+
+
+def _custom_names(user, definition, chunk):
+    """{id: name} of the records (readable by `user`) or users a link/user custom field names in the chunk."""
+    ids = set()
+    for obj in chunk:
+        value = (obj.custom_fields or {}).get(definition.code)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, int):
+                ids.add(item)
+    if not ids:
+        return {}
+    if definition.type == "user":
+        return definition.kind.names(definition, ids)
+    model = definition.kind.model(definition)
+    return {obj.pk: str(obj) for obj in model.objects.visible_to(user, READ).filter(pk__in=ids)}
 
 
 def _target_names(chunk, field, attach=False):
@@ -280,6 +348,18 @@ def _many_values(field, pks):
 # The service
 
 
+def vcard_kind(entity):
+    """"person" or "organization" when the entity's records export as vCards (contacts, companies), else "".
+    Another entity says so in its registry entry: meta={"vcard": "person"}."""
+    if entity.meta.get("vcard"):
+        return entity.meta["vcard"]
+    return {"contact": "person", "company": "organization"}.get(entity.key, "")
+
+
+def formats_for(entity):
+    return [name for name in FORMATS if name != "vcf" or vcard_kind(entity)]
+
+
 @dataclass
 class Export:
     """A checked, counted and logged export: its rows are produced on demand by a writer."""
@@ -314,6 +394,8 @@ def records_export(*, user, entity, file_format, queryset=None, request=None, de
 
     if file_format not in FORMATS:
         raise ValueError(f"unknown export format {file_format!r}")
+    if file_format == "vcf" and not vcard_kind(entity):
+        raise ExportRefused(_("These records cannot be exported as vCards."))
     queryset = export_queryset(user=user, entity=entity, queryset=queryset)
     count = queryset.count()
     if file_format == "xlsx" and count > XLSX_MAX_ROWS:

@@ -108,3 +108,104 @@ def write_xlsx(*, header, rows, file, title="Export"):
     for row in rows:
         sheet.append([xlsx_value(value) for value in row])
     workbook.save(file)
+
+
+# ---------------------------------------------------------------------------
+# vCard 3.0 (RFC 2426)
+
+VCARD_CONTENT_TYPE = "text/vcard; charset=utf-8"
+
+
+def _vcard_escape(text):
+    return (str(text).replace("\\", "\\\\").replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+            .replace(",", "\\,").replace(";", "\\;"))
+
+
+def _vcard_fold(line):
+    """Lines of at most 75 octets, continued with CRLF + space (RFC 2425 5.8.1), never splitting a character."""
+    encoded = line.encode("utf-8")
+    if len(encoded) <= 75:
+        return line + "\r\n"
+    parts, current, size, limit = [], "", 0, 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append(current)
+            current, size, limit = "", 0, 74  # the continuation's leading space counts
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n ".join(parts) + "\r\n"
+
+
+def vcard_text(values, *, kind, custom=(), separator="; "):
+    """One vCard 3.0 from {column name: typed value} (the export's columns). `custom`: [(label, name)] of the
+    custom field columns, written as X-CRM- properties with the field's label as a parameter-free note."""
+    def value(name):
+        item = values.get(name)
+        return "" if item is None else str(item)
+
+    def many(name):
+        return [part for part in value(name).split(separator) if part.strip()]
+
+    lines = ["BEGIN:VCARD", "VERSION:3.0"]
+    if kind == "person":
+        last, first, middle = value("last_name"), value("first_name"), value("middle_name")
+        full = " ".join(part for part in (last, first, middle) if part) or value("full_name") or "?"
+        lines.append("N:" + ";".join(_vcard_escape(part) for part in (last, first, middle, "", "")))
+        lines.append("FN:" + _vcard_escape(full))
+        companies = many("companies")
+        if companies:
+            lines.append("ORG:" + _vcard_escape(companies[0]))
+        if value("position"):
+            lines.append("TITLE:" + _vcard_escape(value("position")))
+        birthday = values.get("birthday")
+        if isinstance(birthday, date):
+            lines.append("BDAY:" + birthday.isoformat())
+    else:
+        name = value("name") or value("title") or "?"
+        lines.append("N:" + _vcard_escape(name) + ";;;;")
+        lines.append("FN:" + _vcard_escape(name))
+        lines.append("ORG:" + _vcard_escape(name))
+        lines.append("X-ABSHOWAS:COMPANY")
+    for phone in many("phone"):
+        lines.append("TEL;TYPE=VOICE:" + _vcard_escape(phone))
+    for email in many("email"):
+        lines.append("EMAIL;TYPE=INTERNET:" + _vcard_escape(email))
+    for url in many("web"):
+        lines.append("URL:" + _vcard_escape(url))
+    for handle in many("messenger"):
+        lines.append("X-MESSENGER:" + _vcard_escape(handle))
+    address = value("address") or value("legal_address") or value("actual_address")
+    if address:
+        lines.append("ADR;TYPE=WORK:;;" + _vcard_escape(address) + ";;;;")
+    notes = [value("comment")] if value("comment") else []
+    for label, name in custom:
+        item = values.get(name)
+        if item is None or item == "":
+            continue
+        shown = item.isoformat() if isinstance(item, (date, datetime)) else format(item, "f") \
+            if isinstance(item, Decimal) else str(item)
+        notes.append(f"{label}: {shown}")
+        prop = "X-CRM-" + re.sub(r"[^A-Za-z0-9-]", "-", name.removeprefix("cf_")).upper()
+        lines.append(prop + ":" + _vcard_escape(shown))
+    if notes:
+        lines.append("NOTE:" + _vcard_escape("\n".join(notes)))
+    if values.get("id") is not None:
+        lines.append("UID:crm-" + _vcard_escape(values["id"]))
+    lines.append("END:VCARD")
+    return "".join(_vcard_fold(line) for line in lines)
+
+
+def vcard_chunks(*, columns, rows, kind):
+    """The vCard file as chunks of UTF-8 bytes: one card per row, written as the rows arrive (flat memory)."""
+    names = [column.name for column in columns]
+    custom = [(str(column.label), column.name) for column in columns if column.kind == "custom"]
+    buffer = []
+    for number, row in enumerate(rows, 1):
+        buffer.append(vcard_text(dict(zip(names, row, strict=True)), kind=kind, custom=custom))
+        if number % CSV_ROWS_PER_WRITE == 0:
+            yield "".join(buffer).encode("utf-8")
+            buffer = []
+    if buffer:
+        yield "".join(buffer).encode("utf-8")

@@ -34,7 +34,27 @@ class CRMObjectForm(forms.ModelForm):
             if isinstance(field.widget, forms.DateInput):
                 field.widget.input_type = "date"
                 field.widget.format = "%Y-%m-%d"
+        self.add_custom_fields()
         self.apply_field_rules()
+
+    def add_custom_fields(self):
+        """One form field per custom field of the entity (`cf_<code>`), its value from the record's JSON column."""
+        from .customfields.registry import definitions
+
+        stored = self.instance.custom_fields or {}
+        for definition in definitions(self._meta.model.entity().key):
+            field = definition.form_field(user=self.user)
+            value = stored.get(definition.code)
+            if definition.type == "file":
+                field.initial = StoredFile(definition, self.instance, value) if value else None
+            elif value is not None:
+                field.initial = definition.kind.initial(definition, value)
+            elif not self.instance.pk and definition.default not in (None, "", []):
+                field.initial = definition.kind.initial(definition, definition.default)
+            if definition.show_when_field:
+                field.widget.attrs["data-show-when"] = definition.show_when_field
+                field.widget.attrs["data-show-values"] = ",".join(str(v) for v in definition.show_when_values or [])
+            self.fields[definition.name] = field
 
     def apply_field_rules(self):
         """Hidden fields leave the form, read-only ones are disabled; a POST changing either is refused."""
@@ -62,9 +82,19 @@ class CRMObjectForm(forms.ModelForm):
 
     def input_data(self):
         """{field: value} the write services take from this valid form: the fields the user could change."""
+        from .customfields import is_custom
+
         names = writable_fields(self._meta.model)
-        return {name: self.cleaned_data[name] for name, field in self.fields.items()
+        data = {name: self.cleaned_data[name] for name, field in self.fields.items()
                 if name in names and not field.disabled and name in self.cleaned_data}
+        for name, field in self.fields.items():
+            if not is_custom(name) or field.disabled or name not in self.cleaned_data:
+                continue
+            value = self.cleaned_data[name]
+            if isinstance(value, StoredFile) or (value is None and field.custom_field.type == "file"):
+                continue  # no new upload: the stored file stays
+            data[name] = None if value is False else value
+        return data
 
     def show_errors(self, error):
         """A service's ValidationError on this form: per field where the form has the field, on top otherwise."""
@@ -86,6 +116,23 @@ class CRMObjectForm(forms.ModelForm):
             if probe.has_changed(self.get_initial_for_field(field, name), submitted):
                 self.add_error(None, _("You may not change “%(field)s”.") % {"field": field.label})
         return cleaned
+
+
+class StoredFile:
+    """A custom file field's stored value, as Django's ClearableFileInput shows it (name, link, "clear")."""
+
+    def __init__(self, definition, record, value):
+        from django.urls import reverse
+
+        self.value = value
+        self.name = value.get("filename") or value.get("name", "")
+        self.url = reverse("customfield_file", args=[definition.pk, record.pk]) if record.pk else ""
+
+    def __str__(self):
+        return self.name
+
+    def __bool__(self):
+        return bool(self.value)
 
 
 class ChannelForm(forms.ModelForm):

@@ -67,6 +67,7 @@ class Resolver:
     """The related records a batch names, fetched once per field: {field name: {pk: instance}}."""
 
     def __init__(self, user, model, datas):
+        self.user = user
         self.found = {}
         wanted = {}
         fields = writable_fields(model)
@@ -145,12 +146,21 @@ def comparable(field, value):
     return value
 
 
-def apply_data(*, obj, data, fields, modes, resolver, baseline, m2m_current):
+def apply_data(*, obj, data, fields, modes, resolver, baseline, m2m_current, system_custom=None):
     """Set `data` on `obj`; returns (changed field names, {m2m name: [instances]}, {field: [messages]}).
     Changing the owner or the opened flag without the level that allows it raises PermissionDenied.
 
-    `baseline` is what a read-only field must stay equal to: the stored record, or a new record's defaults."""
+    `baseline` is what a read-only field must stay equal to: the stored record, or a new record's defaults.
+    Custom fields (`cf_<code>` names, or a `custom_fields` dict) are checked by crm_site.customfields.services;
+    `system_custom` ({code: value}, a service's own values: a merge, a lead conversion) are cleaned too, past the
+    field rules."""
+    from .customfields.services import apply_custom, condition_fields, split_data
+
     changed, m2m, errors = set(), {}, {}
+    try:
+        custom, data = split_data(data)
+    except ValidationError as error:
+        return changed, m2m, error.message_dict
     for name, value in (data or {}).items():
         field = fields.get(name)
         if field is None:
@@ -178,6 +188,15 @@ def apply_data(*, obj, data, fields, modes, resolver, baseline, m2m_current):
             m2m[name] = coerced
         else:
             setattr(obj, field.name, coerced)
+    creating = obj.pk is None
+    conditions = condition_fields(type(obj).entity().key)
+    if custom or system_custom or creating or (conditions & changed):
+        custom_changed, custom_errors = apply_custom(
+            obj=obj, given=custom, baseline=baseline, modes=modes, user=getattr(resolver, "user", None),
+            creating=creating, condition_changed=bool(conditions & changed), system=system_custom)
+        errors.update(custom_errors)
+        if custom_changed and not custom_errors:
+            changed.add("custom_fields")
     return changed, m2m, errors
 
 

@@ -87,7 +87,15 @@ class VersionConflict(ValidationError):
 # Creates
 
 
-def write_creates(*, user, entity, inputs, reason="", event_kind=events.CREATED, event_data=None, related=()):
+def write_creates(*, user, entity, inputs, **kwargs):
+    """See _write_creates; custom field ids and unique values are checked once for the batch."""
+    from .customfields.batch import batch
+
+    with batch(entity.key, user, [i.data for i in inputs]):
+        return _write_creates(user=user, entity=entity, inputs=inputs, **kwargs)
+
+
+def _write_creates(*, user, entity, inputs, reason="", event_kind=events.CREATED, event_data=None, related=()):
     """Insert new records: validated, department from the owner, history, channels, links, the entity's hook,
     events (one call per batch) and the re-check that each record is within the user's reach.
 
@@ -103,13 +111,18 @@ def write_creates(*, user, entity, inputs, reason="", event_kind=events.CREATED,
         obj = model()
         if user is not None and user.is_authenticated:
             obj.owner = user
+        system = dict(item.system or {})
+        system_custom = system.pop("custom_fields", None)
+        for name, value in system.items():  # before the data: "required from a stage on" reads the stage
+            setattr(obj, name, value)
         try:
             changed, m2m, errors = record_input.apply_data(obj=obj, data=item.data, fields=fields, modes=modes,
-                                                           resolver=resolver, baseline=baseline, m2m_current={})
+                                                           resolver=resolver, baseline=baseline, m2m_current={},
+                                                           system_custom=system_custom)
         except PermissionDenied as error:
             result.errors[index] = error
             continue
-        for name, value in (item.system or {}).items():
+        for name, value in system.items():  # and after: the service's own values win over the data
             setattr(obj, name, value)
         wanted, channel_errors = _wanted_channels(entity, item.channels, modes, existing=None)
         errors.update(channel_errors)
@@ -172,8 +185,16 @@ def _insert(user, entity, prepared, links, reason):
 # Updates
 
 
-def write_updates(*, user, entity, inputs, action=EDIT, recheck=True, reason="", manager="objects",
-                  event_kind=events.CHANGED, event_data=None, related=()):
+def write_updates(*, user, entity, inputs, **kwargs):
+    """See _write_updates; custom field ids and unique values are checked once for the batch."""
+    from .customfields.batch import batch
+
+    with batch(entity.key, user, [i.data for i in inputs]):
+        return _write_updates(user=user, entity=entity, inputs=inputs, **kwargs)
+
+
+def _write_updates(*, user, entity, inputs, action=EDIT, recheck=True, reason="", manager="objects",
+                   event_kind=events.CHANGED, event_data=None, related=()):
     """Change existing records, locked first: same rules and results as write_creates.
 
     `action`: the right the user needs on each record beforehand (edit; delete for the bin; None when the caller
@@ -214,14 +235,17 @@ def write_updates(*, user, entity, inputs, action=EDIT, recheck=True, reason="",
             result.errors[index] = VersionConflict(history.changed_since(obj, item.version))
             continue
         previous = copy.copy(obj)
+        system = dict(item.system or {})
+        system_custom = system.pop("custom_fields", None)
         try:
             changed, m2m, errors = record_input.apply_data(obj=obj, data=item.data, fields=fields, modes=modes,
                                                            resolver=resolver, baseline=previous,
-                                                           m2m_current=m2m_current.get(obj.pk, {}))
+                                                           m2m_current=m2m_current.get(obj.pk, {}),
+                                                           system_custom=system_custom)
         except PermissionDenied as error:
             result.errors[index] = error
             continue
-        for name, value in (item.system or {}).items():  # a field's name, or its attname with a raw id
+        for name, value in system.items():  # a field's name, or its attname with a raw id
             model_field = model._meta.get_field(name)
             if getattr(previous, model_field.attname) != _attvalue(model, name, value):
                 changed.add(model_field.name)
@@ -577,13 +601,18 @@ def _after_save(entity, written, user):
 
 def describe(model, w):
     """[{"field", "old", "new"}] of a change, as people read it (choices by label, linked records by name)."""
+    from .customfields.services import describe_changes
     from .display import describe_values
 
     if w.previous is None:
         return []
-    names = [name for name in sorted(w.changed) if not model._meta.get_field(name).many_to_many]
-    return describe_values(model, [(name, getattr(w.previous, model._meta.get_field(name).attname),
-                                    getattr(w.obj, model._meta.get_field(name).attname)) for name in names])
+    names = [name for name in sorted(w.changed) if not model._meta.get_field(name).many_to_many
+             and name != "custom_fields"]
+    changes = describe_values(model, [(name, getattr(w.previous, model._meta.get_field(name).attname),
+                                       getattr(w.obj, model._meta.get_field(name).attname)) for name in names])
+    if "custom_fields" in w.changed:
+        changes += describe_changes(model.entity().key, w.previous.custom_fields, w.obj.custom_fields)
+    return changes
 
 
 # ---------------------------------------------------------------------------

@@ -138,7 +138,7 @@ class Entity:
 
     def rule_fields(self):
         """[(name, label)] a field rule (access.fields) can name: what the card, list and form show, then the
-        channels. Custom fields will add their keys here."""
+        channels, then the custom fields (`cf_<code>`)."""
         from .channels import CHANNEL_LABELS
         from .display import field_label
 
@@ -151,6 +151,9 @@ class Entity:
         fields = [(name, field_label(self.model, name)) for name in dict.fromkeys(names) if name in model_fields]
         if self.has_channels:
             fields.extend((str(channel.value), label) for channel, label in CHANNEL_LABELS.items())
+        from .customfields.registry import definitions
+
+        fields.extend((field.name, field.label) for field in definitions(self.key))
         return fields
 
     def relation(self, name):

@@ -89,6 +89,14 @@ def record_history(user, obj, limit=20):
         changes = []
         if older is not None:
             for change in record.diff_against(older).changes:
+                if change.field == "custom_fields":
+                    from .customfields.services import describe_changes
+
+                    changes += [{"field": field_label(type(obj), item["field"]), "old": item["old"],
+                                 "new": item["new"]}
+                                for item in describe_changes(type(obj).entity().key, change.old, change.new)
+                                if item["field"] not in hidden]
+                    continue
                 if change.field in hidden:
                     continue
                 changes.append({

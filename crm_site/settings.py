@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "crm_site.apps.CrmSiteConfig",
+    "crm_site.customfields.apps.CustomFieldsConfig",
     "access.apps.AccessConfig",
     "companies.apps.CompaniesConfig",
     "contacts.apps.ContactsConfig",
@@ -170,6 +171,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 # Import files (dedup/importing/limits.py has the XLSX zip limits too): size in bytes, data rows.
 CRM_IMPORT_MAX_FILE_SIZE = int(os.environ.get("CRM_IMPORT_MAX_FILE_SIZE", str(50 * 1024 * 1024)))
 CRM_IMPORT_MAX_ROWS = int(os.environ.get("CRM_IMPORT_MAX_ROWS", "1000000"))
+# Exports above this many rows run in the background (Celery) and end in a download link valid this many hours.
+CRM_EXPORT_BACKGROUND_ROWS = int(os.environ.get("CRM_EXPORT_BACKGROUND_ROWS", "10000"))
+CRM_EXPORT_LINK_HOURS = int(os.environ.get("CRM_EXPORT_LINK_HOURS", "24"))
 
 # Celery: Redis when REDIS_URL is set, otherwise tasks run eagerly in-process (demo mode).
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -25,6 +25,7 @@ urlpatterns = [
     path("access/", include("access.urls")),
     path("api/", include("crm_site.api.urls")),
     path("webhooks/", include("crm_site.webhooks.urls")),
+    path("fields/", include("crm_site.customfields.urls")),
     *all_entity_urlpatterns(),
 ]
 

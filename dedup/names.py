@@ -197,7 +197,35 @@ def fold_surname(text):
 # Spellings across scripts
 
 
-@lru_cache(maxsize=50_000)
+@cache
+def _first_letters():
+    """Cyrillic letter -> the letters a spelling of a word starting with it may start with under the schemas
+    (probed with every next letter, in short and longer words); None for a letter some schema may drop."""
+    import iuliia
+
+    alphabet = "абвгґдеёєжзиіїйклмнопрстуфхцчшщъыьэюя"
+    out = {}
+    for letter in alphabet:
+        starts = set()
+        for following in alphabet:
+            for word in (letter, letter + following, letter + following + "ка", letter + following + "нов"):
+                for name in SCHEMAS:
+                    spelled = getattr(iuliia, name).translate(word).casefold()
+                    starts.add(spelled[:1])
+        out[letter] = None if "" in starts or not starts.isdisjoint(alphabet) else frozenset(starts)
+    return out
+
+
+def may_be_spelled(cyrillic, latin):
+    """A quick necessary test for `latin in latin_spellings(cyrillic)`: the first letters can agree."""
+    cyrillic, latin = cyrillic.strip().casefold(), latin.strip().casefold()
+    if not cyrillic or not latin:
+        return True
+    starts = _first_letters().get(cyrillic[0])
+    return starts is None or latin[0] in starts
+
+
+@lru_cache(maxsize=200_000)
 def latin_spellings(word):
     """The Latin spellings of a Cyrillic word under the transliteration schemas (casefolded)."""
     if not _CYRILLIC.search(word or ""):

@@ -12,7 +12,9 @@ are joined into groups (connected components, "not a duplicate" marks never join
 explained by its strongest pair.
 """
 
+from array import array
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
@@ -29,7 +31,7 @@ from .models import MatchKey, NotDuplicate
 
 MAX_EXACT_GROUP = 50  # a value shared by more records (an office switchboard) says nothing about duplicates
 MAX_BLOCK = 5000  # a company/birthday/address shared by more records is too common to pair them all
-PAIR_CHUNK = 500_000
+PAIR_CHUNK = 200_000  # pairs weighed at a time: the memory of a chunk stays the same at any scale
 SURNAME_CUTOFF = 0.8  # Jaro-Winkler of the surnames (or a swapped surname/first name) to weigh a support pair
 SUPPORT_KINDS = scoring.SUPPORT_KINDS
 
@@ -50,77 +52,111 @@ def _subquery(queryset):
     return sql, list(params)
 
 
-def _fetch(sql, params):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 _KIND_OF = {"phone": "phone", "email": "email", "company": "company", "company_name": "company",
             "birthday": "birthday", "address": "address", "position": "position", "tax_id": "tax_id", "kpp": "kpp",
             "domain": "domain"}
 
 
+READ_CHUNK = 50_000  # match-key rows read at a time (a server-side cursor: memory stays flat)
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
 def load_columns(entity_key, *, queryset=None):
-    """Every scanned record's comparison values as scoring.Columns, straight from the match-key table: one
-    plain index read per kind the entity is compared on (equal values get equal codes, term frequencies are
-    counted on the codes); email domains and surname stems are derived from the emails and the names."""
+    """Every scanned record's comparison values as scoring.Columns, straight from the match-key table in one
+    pass (one query for every kind the entity is compared on, streamed): equal values get equal codes as the
+    rows arrive, term frequencies are counted on the codes; email domains and surname stems are derived from
+    the emails and the names, each distinct value worked out once."""
     model = registry[entity_key].model
     content_type = ContentType.objects.get_for_model(model)
-    table = MatchKey._meta.db_table
-    where = "content_type_id = %s AND kind = %s"
-    sub_params = []
-    if queryset is not None:
-        sub_sql, sub_params = _subquery(queryset)
-        where += f" AND object_id IN ({sub_sql})"
+    table_name = MatchKey._meta.db_table
+    sub_sql, sub_params = _subquery(queryset) if queryset is not None else ("", [])
 
     comparisons = scoring.comparisons_for(entity_key)
     kinds = sorted({_KIND_OF[c] for c in comparisons if c in _KIND_OF})
+    if "first_name" in comparisons:
+        kinds.append("person")
+    # Rows come as (object_id, "kind|value"); each distinct one gets a code as the chunks arrive (C-speed
+    # dict and array operations, no Python step per row), split into kinds once per distinct value.
+    table = {}
+    object_ids, codes = array("q"), array("q")
+    marks = ", ".join(["%s"] * len(kinds))
+    sql = (f"SELECT object_id, kind || '|' || value FROM {table_name} WHERE content_type_id = %s "
+           f"AND kind IN ({marks})")
+    if sub_sql:
+        sql += f" AND object_id IN ({sub_sql})"
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [content_type.pk, *kinds, *sub_params])
+        while True:
+            rows = cursor.fetchmany(READ_CHUNK)
+            if not rows:
+                break
+            chunk_ids, keys = list(map(_FIRST, rows)), list(map(_SECOND, rows))
+            del rows
+            fresh = [key for key in dict.fromkeys(keys) if key not in table]  # in order of appearance
+            table.update(zip(fresh, range(len(table), len(table) + len(fresh)), strict=True))
+            object_ids.extend(chunk_ids)
+            codes.extend(map(table.__getitem__, keys))
+            del chunk_ids, keys, fresh
+    object_ids = np.frombuffer(object_ids, dtype=np.int64)
+    codes = np.frombuffer(codes, dtype=np.int64)
+    split = [key.partition("|") for key in table]
+    del table
+    kind_index = {kind: i for i, kind in enumerate(kinds)}
+    kind_of = np.fromiter((kind_index[k] for k, _s, _v in split), dtype=np.int64, count=len(split))
+    row_kind = kind_of[codes]
     fetched = {}
-    for kind in kinds:
-        rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}", [content_type.pk, kind, *sub_params])
-        fetched[kind] = (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows])
-        del rows
-    person_rows = _fetch(f"SELECT object_id, value FROM {table} WHERE {where}",
-                         [content_type.pk, "person", *sub_params]) if "first_name" in comparisons else []
-    person_ids = np.fromiter((r[0] for r in person_rows), dtype=np.int64, count=len(person_rows))
-    ids = np.unique(np.concatenate([person_ids] + [object_ids for object_ids, _v in fetched.values()]))
+    for i, kind in enumerate(kinds):
+        global_codes = np.nonzero(kind_of == i)[0]
+        local = np.full(len(split), -1, dtype=np.int64)
+        local[global_codes] = np.arange(len(global_codes))
+        rows_of = row_kind == i
+        fetched[kind] = (object_ids[rows_of], local[codes[rows_of]], [split[c][2] for c in global_codes.tolist()])
+    del split, object_ids, codes, row_kind
+    ids = np.unique(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
     cols = scoring.Columns(len(ids))
     cols.ids[:] = ids
-    if len(person_rows):
-        _fill_person(cols, np.searchsorted(ids, person_ids), [r[1] for r in person_rows])
-    del person_rows
+    person = fetched.pop("person", None)
+    if person is not None and len(person[0]):
+        _fill_person(cols, np.searchsorted(ids, person[0]), person[1], person[2])
+    del person
     if "email" in fetched:  # the domain of each email, as the email_domain keys hold it
-        object_ids, values = fetched["email"]
-        fetched["email_domain"] = (object_ids, [v.rsplit("@", 1)[-1] for v in values])
-    for kind, (object_ids, values) in fetched.items():
-        table_of = {}
-        codes = np.fromiter((table_of.setdefault(v, len(table_of)) for v in values), dtype=np.int64,
-                            count=len(values))
-        cols.values[kind] = list(table_of)
-        _place(cols, kind, np.searchsorted(ids, object_ids), codes)
+        object_ids_, email_codes, values = fetched["email"]
+        domain_of = [v.rsplit("@", 1)[-1] for v in values]
+        domain_codes, domains = _factorize(domain_of)
+        fetched["email_domain"] = (object_ids_, domain_codes[email_codes], domains)
+    for kind, (object_ids_, kind_codes, values) in fetched.items():
+        cols.values[kind] = values
+        _place(cols, kind, np.searchsorted(ids, object_ids_), kind_codes)
+    del fetched
     if "first_name" in comparisons:  # surname stems, coded like a kind (their frequency weighs the surname)
-        table_of = {}
-        stems = cols.last_stem.tolist()
-        codes = np.fromiter((table_of.setdefault(v, len(table_of)) if v else -1 for v in stems), dtype=np.int64,
-                            count=len(stems))
-        cols.values["surname"] = list(table_of)
-        present = codes >= 0
-        _place(cols, "surname", np.nonzero(present)[0], codes[present])
+        stem_codes, stems = cols.factor("last_stem")
+        relabel, stems_list = _factorize(stems.tolist())  # equal stems (Иванов, Иванова), one code
+        surname = relabel[stem_codes]
+        index = np.nonzero(stems[stem_codes] != "")[0]  # the empty stem is no surname
+        cols.values["surname"] = stems_list
+        _place(cols, "surname", index, surname[index])
     for kind in ("address", "position", "company"):
         values = np.array(cols.values.get(kind) or [""], dtype=object)
-        codes = cols.single[kind] if kind in cols.single else cols.multi[kind][:, 0]
-        cols.text[kind] = np.where(codes >= 0, values[codes.clip(0)], "")
+        kind_codes = cols.single[kind] if kind in cols.single else cols.multi[kind][:, 0]
+        cols.text[kind] = np.where(kind_codes >= 0, values[kind_codes.clip(0)], "")
     if cols.values.get("birthday"):
         days = np.array([scoring._day(v) for v in cols.values["birthday"]], dtype=np.int64)
-        codes = cols.single["birthday"]
-        cols.birthday_day = np.where(codes >= 0, days[codes.clip(0)], -1)
+        kind_codes = cols.single["birthday"]
+        cols.birthday_day = np.where(kind_codes >= 0, days[kind_codes.clip(0)], -1)
     cols.derive()
+    cols._factors = {}  # their codes were only needed to derive the forms
     if "phone" in comparisons and cols.values.get("phone"):
         lookup = {v: c for c, v in enumerate(cols.values["phone"])}
-        lines = _company_lines(entity_key, content_type, where, sub_params)
+        lines = _company_lines(entity_key)
         cols.company_lines = np.array(sorted(lookup[v] for v in lines if v in lookup), dtype=np.int64)
     return cols
+
+
+def _factorize(values):
+    """(codes, distinct values): equal values, equal codes, in order of first appearance."""
+    distinct = list(dict.fromkeys(values))
+    position = dict(zip(distinct, range(len(distinct)), strict=True))
+    return np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values)), distinct
 
 
 def _place(cols, kind, index, codes):
@@ -137,49 +173,42 @@ def _place(cols, kind, index, codes):
         cols.single[kind][index] = codes
 
 
-def _fill_person(cols, index, values):
-    """Name parts of many records: each distinct spelling is worked out once."""
+def _fill_person(cols, index, person_codes, values):
+    """Name parts of many records (`values`: the distinct `person` keys, `person_codes` the records'): each
+    distinct word is worked out once, the records get theirs by index."""
     parts = [keymod.split_person(v) for v in values]
-    lasts = [p[0] for p in parts]
-    firsts = [p[1] for p in parts]
-    middles = [p[2] for p in parts]
-    genders = [p[3] for p in parts]
-    cols.last[index] = np.array(lasts, dtype=object)
-    cols.first[index] = np.array(firsts, dtype=object)
-    cols.middle[index] = np.array(middles, dtype=object)
-    sk, stem, first_sk, groups = {}, {}, {}, {}
-    for word in set(lasts) | set(middles):
-        sk[word] = names.skeleton(word)
-    for word in set(lasts):
-        stem[word] = names.surname_stem(word)
+    last_codes, lasts = _factorize([p[0] for p in parts])
+    first_codes, firsts = _factorize([p[1] for p in parts])
+    middle_codes, middles = _factorize([p[2] for p in parts])
+    gender = np.array([{"m": 1, "f": 2}.get(p[3], 0) for p in parts], dtype=np.int8)
+    del parts
+    last_of, first_of, middle_of = ({"codes": last_codes[person_codes]}, {"codes": first_codes[person_codes]},
+                                    {"codes": middle_codes[person_codes]})
+    lasts_a, firsts_a, middles_a = scoring._objects(lasts), scoring._objects(firsts), scoring._objects(middles)
+    cols.set_factor("last", last_of, lasts_a, index)
+    cols.set_factor("first", first_of, firsts_a, index)
+    cols.set_factor("middle", middle_of, middles_a, index)
+    cols.set_factor("last_sk", last_of, scoring._objects([names.skeleton(w) for w in lasts]), index)
+    cols.set_factor("middle_sk", middle_of, scoring._objects([names.skeleton(w) for w in middles]), index)
+    cols.set_factor("last_stem", last_of, scoring._objects([names.surname_stem(w) for w in lasts]), index)
+    cols.set_factor("first_sk", first_of, scoring._objects([scoring._first_word_skeleton(w) for w in firsts]), index)
+    cols.gender[index] = gender[person_codes]
     group_codes = {}
-    for word in set(firsts):
-        first_sk[word] = scoring._first_word_skeleton(word)
-        groups[word] = [group_codes.setdefault(g, len(group_codes)) for g in sorted(names.first_name_groups(word))[:2]]
-    cols.last_sk[index] = np.array([sk[w] for w in lasts], dtype=object)
-    cols.middle_sk[index] = np.array([sk[w] for w in middles], dtype=object)
-    cols.last_stem[index] = np.array([stem[w] for w in lasts], dtype=object)
-    cols.first_sk[index] = np.array([first_sk[w] for w in firsts], dtype=object)
-    cols.gender[index] = np.array([{"m": 1, "f": 2}.get(g, 0) for g in genders], dtype=np.int8)
-    first_groups = np.full((len(firsts), 2), -1, dtype=np.int32)
+    groups = np.full((len(firsts), 2), -1, dtype=np.int32)
     for i, word in enumerate(firsts):
-        for slot, code in enumerate(groups[word]):
-            first_groups[i, slot] = code
-    cols.first_groups[index] = first_groups
+        for slot, gid in enumerate(sorted(names.first_name_groups(word))[:2]):
+            groups[i, slot] = group_codes.setdefault(gid, len(group_codes))
+    cols.first_groups[index] = groups[first_of["codes"]]
 
 
-def _company_lines(entity_key, content_type, where, params):
-    """The scanned records' phones that are a company-like record's own number."""
+def _company_lines(entity_key):
+    """The phones that are a company-like record's own number (read from the index on those few keys)."""
     types = [ContentType.objects.get_for_model(e.model).pk for e in registry
              if e.key != entity_key and keymod.spec_for(e.key).own_name]
     if not types:
         return []
-    table = MatchKey._meta.db_table
-    marks = ", ".join(["%s"] * len(types))
-    return [r[0] for r in _fetch(
-        f"SELECT DISTINCT value FROM {table} WHERE {where} AND value IN "
-        f"(SELECT value FROM {table} WHERE kind = 'phone' AND content_type_id IN ({marks}))",
-        [content_type.pk, "phone", *params, *types])]
+    return list(MatchKey.objects.filter(content_type_id__in=types, kind="phone").values_list("value", flat=True)
+                .distinct().order_by())
 
 
 def candidate_pairs(cols, entity_key, rule, result=None):
@@ -235,10 +264,10 @@ def _flat(cols, kind):
     if kind in cols.multi:
         codes = cols.multi[kind]
         index = np.nonzero(codes >= 0)
-        return index[0], codes[index]
+        return index[0], codes[index].astype(np.int64)
     codes = cols.single[kind]
     index = np.nonzero(codes >= 0)[0]
-    return index, codes[index]
+    return index, codes[index].astype(np.int64)
 
 
 def _surnames_alike(cols, a, b):
@@ -272,37 +301,47 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     a, b = candidate_pairs(cols, entity_key, rule, result)
     report(50)
     scoring_model = scoring.model_for(entity_key)
-    kept_a, kept_b, kept_p = [], [], []
-    contradicting = []  # pairs whose names contradict: never in one group, even through a third record
+    kept_a, kept_b, kept_p, apart_a, apart_b = [], [], [], [], []
     for start in range(0, len(a), PAIR_CHUNK):
         weighed = scoring.weigh(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model,
                                 cols.n)
         keep = scoring.outcome_of(weighed, scoring_model) == scoring.DUPLICATE
         kept_a.append(weighed.a[keep])
         kept_b.append(weighed.b[keep])
-        kept_p.append(weighed.probability[keep])
-        contradicting += list(zip(weighed.a[weighed.contradiction].tolist(), weighed.b[weighed.contradiction].tolist(),
-                                  strict=True))
+        kept_p.append(np.rint(weighed.probability[keep] * 100).astype(np.int64))
+        # pairs whose names contradict: never in one group, even through a third record
+        apart_a.append(weighed.a[weighed.contradiction])
+        apart_b.append(weighed.b[weighed.contradiction])
+        del weighed
         report(50 + 40 * min(start + PAIR_CHUNK, len(a)) / max(len(a), 1))
-    a = np.concatenate(kept_a) if kept_a else np.empty(0, np.int64)
-    b = np.concatenate(kept_b) if kept_b else np.empty(0, np.int64)
-    percent = np.rint(np.concatenate(kept_p) * 100).astype(int) if kept_p else np.empty(0, int)
-    pair_scores = {(int(x), int(y)): int(p) for x, y, p in zip(a.tolist(), b.tolist(), percent.tolist(), strict=True)}
+    del a, b
+    a, b, percent = (np.concatenate(kept_a), np.concatenate(kept_b), np.concatenate(kept_p)) if kept_a else (
+        np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+    contra_a = np.concatenate(apart_a) if apart_a else np.empty(0, np.int64)
+    contra_b = np.concatenate(apart_b) if apart_b else np.empty(0, np.int64)
 
     # "Not a duplicate" marks, then groups, each explained by its strongest pair.
-    marks = NotDuplicate.objects.filter(content_type=content_type).values_list("first_id", "second_id")
-    index = {int(pk): i for i, pk in enumerate(cols.ids.tolist())} if marks.exists() else {}
-    apart = []
-    for first, second in marks:
-        if first in index and second in index:
-            pair = tuple(sorted((index[first], index[second])))
-            pair_scores.pop(pair, None)
-            apart.append(pair)
-    result.matched_pairs = len(pair_scores)
-    result.pairs = {(int(cols.ids[x]), int(cols.ids[y])): p for (x, y), p in pair_scores.items()}
-    in_pairs = {x for pair in pair_scores for x in pair}  # only those can meet in a group
-    apart += [pair for pair in contradicting if pair[0] in in_pairs and pair[1] in in_pairs]
-    groups = _groups(cols.ids, pair_scores, apart)
+    marks = np.array(list(NotDuplicate.objects.filter(content_type=content_type)
+                          .values_list("first_id", "second_id")), dtype=np.int64).reshape(-1, 2)
+    marked_a = marked_b = np.empty(0, np.int64)
+    if len(marks) and cols.n:
+        where_first = np.searchsorted(cols.ids, marks[:, 0]).clip(0, cols.n - 1)
+        where_second = np.searchsorted(cols.ids, marks[:, 1]).clip(0, cols.n - 1)
+        known = (cols.ids[where_first] == marks[:, 0]) & (cols.ids[where_second] == marks[:, 1])
+        marked_a = np.minimum(where_first, where_second)[known]
+        marked_b = np.maximum(where_first, where_second)[known]
+        unmarked = ~np.isin(a * cols.n + b, marked_a * cols.n + marked_b)
+        a, b, percent = a[unmarked], b[unmarked], percent[unmarked]
+    result.matched_pairs = len(a)
+    ids_a, ids_b = cols.ids[a].tolist(), cols.ids[b].tolist()
+    result.pairs = dict(zip(zip(ids_a, ids_b, strict=True), percent.tolist(), strict=True))
+    in_pairs = np.zeros(cols.n, dtype=bool)  # only those can meet in a group
+    in_pairs[a] = True
+    in_pairs[b] = True
+    inside = in_pairs[contra_a] & in_pairs[contra_b]
+    apart_a = np.concatenate([marked_a, contra_a[inside]])
+    apart_b = np.concatenate([marked_b, contra_b[inside]])
+    groups = _group_arrays(cols.ids, a, b, percent, apart_a, apart_b)
     if groups:
         _explain(cols, groups, scoring_model)
     result.groups = _live_only(model, groups)
@@ -347,13 +386,130 @@ def block_pairs(members, codes, max_block=MAX_BLOCK):
     return low[distinct], high[distinct], skipped
 
 
+def _components(nodes, a, b):
+    """Connected components of the graph on `nodes` (0..nodes-1) with edges (a, b): each node's smallest
+    member (min-label propagation with pointer jumping, vectorised)."""
+    label = np.arange(nodes, dtype=np.int64)
+    if not len(a):
+        return label
+    while True:
+        low = np.minimum(label[a], label[b])
+        before = label.copy()
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        label = label[label]
+        while True:  # pointer jumping until every node points at a root
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return label
+
+
+def _group_arrays(ids, a, b, score, apart_a=(), apart_b=()):
+    """Connected records as groups, each with its mean pair score and its strongest pair ("best").
+
+    (a[i], b[i]) are the pairs called duplicates (positions in `ids`), score[i] their percent. (apart_a[j],
+    apart_b[j]) never end up in one group, not even through a third record: in a component holding such a pair,
+    the strongest pairs are joined first and a join that would bring an apart pair together is left out (the
+    rest — nearly every component — is joined as it is, vectorised)."""
+    a, b, score = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(score, np.int64)
+    apart_a, apart_b = np.asarray(apart_a, np.int64), np.asarray(apart_b, np.int64)
+    if not len(a):
+        return []
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    la, lb = inverse[:len(a)], inverse[len(a):]
+    label = _components(len(nodes), la, lb)
+    edge_ok = np.ones(len(a), dtype=bool)
+    if len(apart_a):
+        pos_a, pos_b = np.searchsorted(nodes, apart_a).clip(0, len(nodes) - 1), np.searchsorted(
+            nodes, apart_b).clip(0, len(nodes) - 1)
+        known = (nodes[pos_a] == apart_a) & (nodes[pos_b] == apart_b)
+        pos_a, pos_b = pos_a[known], pos_b[known]
+        clash = label[pos_a] == label[pos_b]
+        if clash.any():
+            label, edge_ok = _greedy(label, la, lb, score, nodes, pos_a[clash], pos_b[clash])
+    la, lb, score_ok = la[edge_ok], lb[edge_ok], score[edge_ok]
+    edge_label = label[la]
+    order = np.lexsort((lb, la, -score_ok, edge_label))  # per group: the strongest pair, then the lowest
+    edge_label, first = edge_label[order], np.r_[True, edge_label[order][1:] != edge_label[order][:-1]]
+    best_a, best_b = la[order][first], lb[order][first]
+    roots = edge_label[first]
+    sums = np.bincount(label[la], weights=score_ok, minlength=len(nodes))[roots]
+    counts = np.bincount(label[la], minlength=len(nodes))[roots]
+    means = np.round(sums / counts).astype(np.int64)
+    member_order = np.lexsort((ids[nodes], label))
+    member_label = label[member_order]
+    starts = np.searchsorted(member_label, roots)
+    ends = np.searchsorted(member_label, roots, side="right")
+    member_ids = ids[nodes][member_order].tolist()
+    groups = [{"ids": member_ids[s:e], "score": int(m), "best": (int(x), int(y)), "reasons": []}
+              for s, e, m, x, y in zip(starts.tolist(), ends.tolist(), means.tolist(), nodes[best_a].tolist(),
+                                       nodes[best_b].tolist(), strict=True)]
+    groups.sort(key=lambda g: (-g["score"], g["ids"][0]))
+    return groups
+
+
+def _greedy(label, la, lb, score, nodes, ban_a, ban_b):
+    """The components holding an apart pair, joined strongest pair first without joining an apart pair (in
+    Python: such components are few and small). Returns the new labels and which edges still count."""
+    bad = np.unique(label[ban_a])
+    edge_ok = np.ones(len(la), dtype=bool)
+    label = label.copy()
+    touched = np.isin(label[la], bad)
+    edge_ok[touched] = False
+    index = np.nonzero(touched)[0]
+    index = index[np.lexsort((lb[index], la[index], -score[index]))]  # strongest first, then as found
+    banned = {}
+    for x, y in zip(ban_a.tolist(), ban_b.tolist(), strict=True):
+        banned.setdefault(x, set()).add(y)
+        banned.setdefault(y, set()).add(x)
+    parent, members = {}, {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, x, y in zip(index.tolist(), la[index].tolist(), lb[index].tolist(), strict=True):
+        root_x, root_y = find(x), find(y)
+        if root_x == root_y:
+            edge_ok[i] = True
+            continue
+        group_x, group_y = members.get(root_x, {root_x}), members.get(root_y, {root_y})
+        if banned.get(root_x, set()) & group_y:
+            continue
+        low, high = min(root_x, root_y), max(root_x, root_y)
+        members[low] = group_x | group_y
+        banned[low] = banned.get(root_x, set()) | banned.get(root_y, set())
+        members.pop(high, None)
+        banned.pop(high, None)
+        parent[high] = low
+        edge_ok[i] = True
+    for node in parent:
+        label[node] = find(node)
+    return label, np.where(touched, label[la] == label[lb], edge_ok)
+
+
+def _groups(ids, pair_scores, apart=()):
+    """`_group_arrays` for pairs given as {(a, b): percent} and [(a, b)] (positions in `ids`)."""
+    pairs = np.array(list(pair_scores), dtype=np.int64).reshape(-1, 2)
+    apart = np.array(list(apart), dtype=np.int64).reshape(-1, 2)
+    return _group_arrays(ids, pairs[:, 0], pairs[:, 1], np.array(list(pair_scores.values()), dtype=np.int64),
+                         apart[:, 0], apart[:, 1])
+
+
 AUTO_MERGE_MAX = 6  # a bigger group is never merged automatically
 
 
 def _explain(cols, groups, model):
     """Each group's reasons (its strongest pair's), and whether it may be merged automatically: every two of
-    its records called duplicates above the auto-merge threshold, with no field conflict between them."""
-    position = {int(pk): i for i, pk in enumerate(cols.ids.tolist())}
+    its records called duplicates above the auto-merge threshold, with no field conflict between them (checked
+    vectorised over all those pairs; the reasons are worked out for the strongest pair only)."""
+    position = dict(zip(cols.ids.tolist(), range(cols.n), strict=True))
     a, b, owner = [], [], []
     for index, group in enumerate(groups):
         best = group.pop("best")
@@ -369,68 +525,14 @@ def _explain(cols, groups, model):
                         b.append(y)
                         owner.append(index)
     weighed = scoring.weigh(cols, a, b, model, cols.n)
-    verdicts = scoring.verdicts(cols, weighed, model)
-    auto = [len(g["ids"]) <= AUTO_MERGE_MAX for g in groups]
-    seen = set()
-    for index, verdict in zip(owner, verdicts, strict=True):
-        if index not in seen:
-            groups[index]["reasons"] = list(verdict.reasons)
-            seen.add(index)
-        auto[index] = auto[index] and verdict.auto_mergeable
-    for group, flag in zip(groups, auto, strict=True):
-        group["auto_mergeable"] = bool(flag)
-
-
-def _groups(ids, pair_scores, apart=()):
-    """Connected records as groups, each with its mean pair score and its strongest pair ("best").
-
-    `apart`: pairs marked "not a duplicate", which never end up in one group, not even through a third record
-    (the strongest pairs are joined first; a join that would bring a marked pair together is left out)."""
-    parent = {}
-    banned = {}  # root -> the records its group may not take in
-    members = {}  # root -> its records (kept only when there are marks)
-    for a, b in apart:
-        banned.setdefault(a, set()).add(b)
-        banned.setdefault(b, set()).add(a)
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in sorted(pair_scores, key=lambda pair: -pair_scores[pair]) if banned else pair_scores:
-        root_a, root_b = find(a), find(b)
-        if root_a == root_b:
-            continue
-        if banned:
-            group_a, group_b = members.get(root_a, {root_a}), members.get(root_b, {root_b})
-            if banned.get(root_a, set()) & group_b:
-                continue
-            low, high = min(root_a, root_b), max(root_a, root_b)
-            members[low] = group_a | group_b
-            banned[low] = banned.get(root_a, set()) | banned.get(root_b, set())
-            members.pop(high, None)
-            banned.pop(high, None)
-        parent[max(root_a, root_b)] = min(root_a, root_b)
-    groups_of = {}
-    for node in parent:
-        groups_of.setdefault(find(node), []).append(node)
-    edges = {}
-    for pair, score in pair_scores.items():
-        if find(pair[0]) == find(pair[1]):  # a pair left out above scores no group
-            edges.setdefault(find(pair[0]), []).append((score, pair))
-    groups = []
-    for root, nodes in groups_of.items():
-        if root not in edges:
-            continue  # a record whose only pairs were left out
-        scores = [score for score, _pair in edges[root]]
-        best = max(edges[root], key=lambda edge: (edge[0], -edge[1][0], -edge[1][1]))[1]
-        groups.append({"ids": sorted(int(ids[n]) for n in nodes), "score": round(sum(scores) / len(scores)),
-                       "best": best, "reasons": []})
-    groups.sort(key=lambda g: (-g["score"], g["ids"][0]))
-    return groups
+    mergeable = scoring.auto_mergeable(cols, weighed, model)
+    owner = np.asarray(owner, dtype=np.int64)
+    first = np.r_[True, owner[1:] != owner[:-1]]  # each group's strongest pair comes first
+    verdicts = scoring.verdicts(cols, weighed, model, np.nonzero(first)[0])
+    blocked = np.bincount(owner[~mergeable], minlength=len(groups)) > 0
+    for group, verdict, no in zip(groups, verdicts, blocked.tolist(), strict=True):
+        group["reasons"] = list(verdict.reasons)
+        group["auto_mergeable"] = len(group["ids"]) <= AUTO_MERGE_MAX and not no
 
 
 def _with_pks(queryset, pks):
@@ -452,6 +554,8 @@ def _live_only(model, groups):
     """Safety net: a record in the bin never appears in a group, even if its keys were left behind."""
     wanted = [pk for g in groups for pk in g["ids"]]
     live = set(_with_pks(model.objects.order_by(), wanted).values_list("pk", flat=True))
+    if live.issuperset(wanted):  # nearly always
+        return groups
     out = []
     for group in groups:
         ids = [pk for pk in group["ids"] if pk in live]

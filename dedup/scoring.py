@@ -149,13 +149,15 @@ class Columns:
         self.last_stem = empty.copy()
         self.gender = np.zeros(n, dtype=np.int8)  # 0 unknown, 1 male, 2 female
         self.first_groups = np.full((n, 2), -1, dtype=np.int32)
-        self.multi = {kind: np.full((n, SLOTS), -1, dtype=np.int64) for kind in _MULTI}
-        self.single = {kind: np.full(n, -1, dtype=np.int64) for kind in _SINGLE}
+        # value codes (-1: none); int32 halves the memory of a big scan (codes stay far below 2**31)
+        self.multi = {kind: np.full((n, SLOTS), -1, dtype=np.int32) for kind in _MULTI}
+        self.single = {kind: np.full(n, -1, dtype=np.int32) for kind in _SINGLE}
         self.text = {kind: empty.copy() for kind in ("address", "position", "company")}
         self.birthday_day = np.full(n, -1, dtype=np.int64)  # days since 0001-01-01
         self.values = {}  # kind -> list: code -> value (for explanations and TF look-ups)
         self.counts = {}  # kind -> np.array: code -> records holding it
         self.company_lines = np.zeros(0, dtype=np.int64)  # phone codes that are a company's own phone
+        self._factors = {}  # attribute -> (codes, distinct values), see set_factor()
 
     # -- building from match-key sets (unsaved rows, saved records read back, a pair) --
 
@@ -205,39 +207,78 @@ class Columns:
         cols.derive()
         return cols
 
+    def set_factor(self, name, codes, distinct, index):
+        """Records `index` get `distinct[codes]` as attribute `name`, the others "" (codes of `index` as a
+        dict {"codes": ..., "full": None} are shared between the attributes set from them); the codes are
+        kept, so forms derived from it are worked out once per distinct value."""
+        distinct = np.append(distinct, _objects([""]))
+        if codes.get("full") is None:
+            full = np.full(self.n, -1, dtype=np.int32)
+            full[index] = codes["codes"]
+            codes["full"] = full
+        full = codes["full"]
+        # the empty value's code is -1, i.e. the last of `distinct`
+        setattr(self, name, distinct[full])
+        self._factors[name] = (full, distinct)
+
+    def factor(self, name):
+        """(codes, distinct values) of an attribute: equal values, equal codes (computed once)."""
+        if name not in self._factors:
+            values = getattr(self, name).tolist()
+            distinct = list(dict.fromkeys(values))
+            position = dict(zip(distinct, range(len(distinct)), strict=True))
+            codes = np.fromiter(map(position.__getitem__, values), dtype=np.int32, count=len(values))
+            self._factors[name] = (codes, _objects(distinct))
+        return self._factors[name]
+
+    def mapped(self, name, fn, out=None, dtype=object):
+        """`fn` of each record's attribute `name`, worked out once per distinct value (kept as `out`)."""
+        codes, distinct = self.factor(name)
+        values = [fn(v) for v in distinct.tolist()]
+        table = _objects(values) if dtype is object else np.array(values, dtype=dtype)
+        if out is not None and dtype is object:
+            self._factors[out] = (codes, table)
+        return table[codes]
+
     def derive(self):
         """Per-record forms the pair comparisons need, worked out once per distinct value (not per pair)."""
-
-        def mapped(array, fn):
-            table = {value: fn(value) for value in set(array.tolist())}
-            return np.array([table[value] for value in array.tolist()], dtype=object)
-
-        self.first_lo, self.last_lo = mapped(self.first_sk, str.lower), mapped(self.last_stem, str.lower)
-        self.last_sk_lo, self.middle_lo = mapped(self.last_sk, str.lower), mapped(self.middle_sk, str.lower)
-        self.first_stem = mapped(self.first_sk, names.fold_surname)
-        self.first_stem_lo = mapped(self.first_stem, str.lower)
+        mapped = self.mapped
+        self.first_lo = mapped("first_sk", str.lower, "first_lo")
+        self.last_lo = mapped("last_stem", str.lower, "last_lo")
+        self.last_sk_lo = mapped("last_sk", str.lower, "last_sk_lo")
+        self.middle_lo = mapped("middle_sk", str.lower, "middle_lo")
+        self.first_stem = mapped("first_sk", names.fold_surname, "first_stem")
+        self.first_stem_lo = mapped("first_stem", str.lower, "first_stem_lo")
 
         def raw(value):
             return value.strip(" .").lower()
 
-        self.first_raw, self.last_raw, self.middle_raw = (mapped(self.first, raw), mapped(self.last, raw),
-                                                          mapped(self.middle, raw))
-        self.first_cyr = np.array(mapped(self.first, names.is_cyrillic).tolist(), dtype=bool)
-        self.short = np.array([len(x) == 1 for x in self.first_sk.tolist()], dtype=bool) | np.array(
-            [len(x) == 1 for x in self.last_sk.tolist()], dtype=bool)
-        self.female_form = np.array([x.endswith("a") for x in self.last_sk.tolist()], dtype=bool)
+        self.first_raw, self.last_raw, self.middle_raw = (mapped("first", raw), mapped("last", raw),
+                                                          mapped("middle", raw))
+        self.first_cyr = mapped("first", names.is_cyrillic, dtype=bool)
+        self.short = mapped("first_sk", lambda x: len(x) == 1, dtype=bool) | mapped(
+            "last_sk", lambda x: len(x) == 1, dtype=bool)
+        self.female_form = mapped("last_sk", lambda x: x.endswith("a"), dtype=bool)
         # Initials: the sound a name starts with (one and two letters), to tell whether "Ю." fits "Yuri".
         for side in ("first", "last"):
-            raw_names = getattr(self, side)
-            stripped = mapped(raw_names, lambda v: v.strip(" ."))
-            setattr(self, f"{side}_len", np.fromiter(map(len, stripped.tolist()), np.int32, self.n))
-            setattr(self, f"{side}_init1", mapped(stripped, lambda v: names.skeleton(v[:1])))
-            setattr(self, f"{side}_init2", mapped(stripped, lambda v: names.skeleton(v[:2])))
-        self.address_numbers = mapped(self.text["address"], lambda v: tuple(w for w in v.split() if w.isdigit()))
+            setattr(self, f"{side}_len", mapped(side, lambda v: len(v.strip(" .")), dtype=np.int32))
+            setattr(self, f"{side}_init1", mapped(side, lambda v: names.skeleton(v.strip(" .")[:1])))
+            setattr(self, f"{side}_init2", mapped(side, lambda v: names.skeleton(v.strip(" .")[:2])))
+        self.address_numbers = self.mapped_text("address", lambda v: tuple(w for w in v.split() if w.isdigit()))
         days = np.where(self.birthday_day >= 0, self.birthday_day - 719163, 0).astype("datetime64[D]")
         self.birth_year = days.astype("datetime64[Y]").astype(np.int64) + 1970
         self.birth_month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
         self.birth_dom = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+
+    def mapped_text(self, kind, fn):
+        """`fn` of each record's text of a kind (address...), once per distinct value."""
+        values = self.text[kind]
+        codes = self.single[kind] if kind in self.single else None
+        if codes is None or kind not in self.values:
+            table = {v: fn(v) for v in set(values.tolist())}
+            return _objects([table[v] for v in values.tolist()])
+        table = _objects([fn(v) for v in self.values[kind]] + [fn("")])
+        return table[np.where(codes >= 0, codes, len(table) - 1)]
 
     def _set_person(self, index, value, groups):
         last, first, middle, gender = keymod.split_person(value)
@@ -278,6 +319,13 @@ class Columns:
         """Phones that are a company's own number (its switchboard), given as values."""
         lookup = {v: c for c, v in enumerate(self.values.get("phone", ()))}
         self.company_lines = np.array(sorted(lookup[p] for p in phones if p in lookup), dtype=np.int64)
+
+
+def _objects(values):
+    """A 1-d object array of `values` (tuples stay elements)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _first_word_skeleton(first):
@@ -724,6 +772,8 @@ def _same_spelling(x, y):
     if names.is_cyrillic(x) == names.is_cyrillic(y):
         return False
     cyr, lat = (x, y) if names.is_cyrillic(x) else (y, x)
+    if not names.may_be_spelled(cyr, lat):  # most pairs: no schema's spelling starts with that letter
+        return False
     return lat.strip().casefold() in names.latin_spellings(cyr.strip())
 
 
@@ -812,9 +862,14 @@ class Verdict:
 
 def verdicts(cols, weighed, model, indexes=None):
     """Verdicts of the weighed pairs (all, or those at `indexes`)."""
-    indexes = range(len(weighed.a)) if indexes is None else indexes
-    outcomes = outcome_of(weighed, model)
-    return [_verdict(cols, weighed, model, int(i), outcomes[int(i)]) for i in indexes]
+    indexes = np.arange(len(weighed.a)) if indexes is None else np.asarray(indexes, dtype=np.int64)
+    outcomes = outcome_of(weighed, model)[indexes].tolist()
+    levels, weights = weighed.levels[indexes].tolist(), weighed.weights[indexes].tolist()
+    shared = {kind: codes[indexes].tolist() for kind, codes in weighed.shared.items()}
+    rows = zip(indexes.tolist(), weighed.a[indexes].tolist(), weighed.b[indexes].tolist(),
+               weighed.swapped[indexes].tolist(), weighed.probability[indexes].tolist(),
+               weighed.total[indexes].tolist(), outcomes, levels, weights, range(len(indexes)), strict=True)
+    return [_verdict(cols, weighed.comparisons, model, row, shared) for row in rows]
 
 
 def outcome_of(weighed, model):
@@ -842,18 +897,16 @@ def _shares_contact(weighed):
     return out
 
 
-def _verdict(cols, weighed, model, i, outcome):
-    a, b = int(weighed.a[i]), int(weighed.b[i])
-    swapped = bool(weighed.swapped[i])
+def _verdict(cols, comparisons, model, row, shared):
+    _i, a, b, swapped, probability, total, outcome, levels, weights, k = row
     reasons, conflicts = [], []
-    for index, comparison in enumerate(weighed.comparisons):
-        level = LEVELS[comparison][weighed.levels[i, index]]
+    for comparison, level_code, weight in zip(comparisons, levels, weights, strict=True):
+        level = LEVELS[comparison][level_code]
         if level == "missing" or (comparison == "gender" and level == "same"):
             continue  # nothing to say (the same gender still counts in the weight)
-        weight = float(weighed.weights[i, index])
         reason = {"code": comparison, "level": level, "weight": round(weight, 1),
-                  "agree": level not in ("different",) and weight >= 0}
-        reason.update(_reason_values(cols, weighed, comparison, a, b, i, swapped))
+                  "agree": level != "different" and weight >= 0}
+        reason.update(_reason_values(cols, shared, comparison, a, b, k, swapped))
         reasons.append(reason)
         if comparison in CONFLICT_FIELDS and (level != "exact" and level != "same" or _texts_differ(reason)):
             conflicts.append(comparison)
@@ -861,8 +914,8 @@ def _verdict(cols, weighed, model, i, outcome):
         reasons.append({"code": "swapped", "level": "swapped", "weight": 0.0, "agree": True})
         conflicts.append("swapped")
     reasons.sort(key=lambda r: (not r["agree"], -abs(r["weight"])))
-    return Verdict(outcome, float(weighed.probability[i]), float(weighed.total[i]), tuple(reasons),
-                   tuple(dict.fromkeys(conflicts)), model.auto_merge_percent)
+    return Verdict(outcome, probability, total, tuple(reasons), tuple(dict.fromkeys(conflicts)),
+                   model.auto_merge_percent)
 
 
 def _texts_differ(reason):
@@ -870,7 +923,7 @@ def _texts_differ(reason):
     return bool(values) and len(values) == 2 and values[0].casefold() != values[1].casefold()
 
 
-def _reason_values(cols, weighed, comparison, a, b, i, swapped):
+def _reason_values(cols, shared, comparison, a, b, k, swapped):
     if comparison == "first_name":  # described as b's fields (the saved record when a is a typed row)
         return {"values": [cols.last[a] if swapped else cols.first[a], cols.first[b]]}
     if comparison == "last_name":
@@ -880,11 +933,11 @@ def _reason_values(cols, weighed, comparison, a, b, i, swapped):
     if comparison == "gender":
         return {"values": [_display_name(cols, a), _display_name(cols, b)]}
     if comparison in ("phone", "email", "company", "domain"):
-        code = int(weighed.shared.get(comparison, np.array([-1]))[i]) if comparison in weighed.shared else -1
+        code = shared[comparison][k] if comparison in shared else -1
         if code >= 0:
             return {"value": cols.values[comparison][code]}
-        if comparison == "email" and int(weighed.shared.get("email_domain", np.array([-1]))[i]) >= 0:
-            return {"value": cols.values["email_domain"][int(weighed.shared["email_domain"][i])]}
+        if comparison == "email" and "email_domain" in shared and shared["email_domain"][k] >= 0:
+            return {"value": cols.values["email_domain"][shared["email_domain"][k]]}
         return {}
     if comparison == "birthday":
         return {"values": [_iso(cols.birthday_day[a]), _iso(cols.birthday_day[b])]}
@@ -1158,3 +1211,27 @@ def _fetch(sql, params):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def auto_mergeable(cols, weighed, model):
+    """Per weighed pair, `Verdict.auto_mergeable` (vectorised): a duplicate at or above the auto-merge
+    threshold with no field conflict — no single-valued field with two different values (a name part typed
+    otherwise counts), no swapped names."""
+    conflict = weighed.swapped.copy()
+    texts = {"first_name": cols.first, "last_name": cols.last, "middle_name": cols.middle}
+    for index, comparison in enumerate(weighed.comparisons):
+        if comparison not in CONFLICT_FIELDS:
+            continue
+        level = weighed.levels[:, index]
+        conflict |= level >= 2  # anything but missing and exact (or the same gender)
+        if comparison in texts:
+            exact = np.nonzero(level == 1)[0]
+            if len(exact):
+                left, right = texts[comparison][weighed.a[exact]], texts[comparison][weighed.b[exact]]
+                if comparison != "middle_name":  # described from b's fields when swapped
+                    other = cols.last if comparison == "first_name" else cols.first
+                    left = np.where(weighed.swapped[exact], other[weighed.a[exact]], left)
+                conflict[exact] |= np.fromiter((x.casefold() != y.casefold() for x, y in
+                                                zip(left.tolist(), right.tolist(), strict=True)), bool, len(exact))
+    percent = np.rint(weighed.probability * 100)
+    return (outcome_of(weighed, model) == DUPLICATE) & ~conflict & (percent >= model.auto_merge_percent)

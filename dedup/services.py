@@ -73,10 +73,15 @@ def merge_plan(survivor, others, field_choices=None):
     keys = []
     for obj in records:
         keys += [k for k in (obj.custom_fields or {}) if k not in keys]
+    from crm_site.customfields.registry import definition
+
+    entity_key = type(survivor).entity().key
     for key in keys:
         values = [(obj.pk, (obj.custom_fields or {}).get(key)) for obj in records]
-        plan.append(_plan_item(f"custom_fields.{key}", key, values, field_choices, by_pk,
-                               display=lambda obj, k=key: (obj.custom_fields or {}).get(k, "")))
+        custom = definition(entity_key, key)  # its label and how its values read; a key with no field: as stored
+        plan.append(_plan_item(f"custom_fields.{key}", custom.label if custom else key, values, field_choices, by_pk,
+                               display=lambda obj, k=key, c=custom: c.display((obj.custom_fields or {}).get(k))
+                               if c else (obj.custom_fields or {}).get(k, "")))
     return plan
 
 

@@ -11,6 +11,7 @@ from access.scopes import ADD, EDIT, READ, can, scope_q
 from companies.models import Company
 from contacts.models import Contact, ContactCompany
 from crm_site import events
+from crm_site.customfields.services import copy_values
 from crm_site.services import record_create, record_link, record_update
 from deals.models import Deal, Pipeline
 
@@ -79,13 +80,15 @@ def lead_convert(
         result.company = record_create(
             user=user, entity="company", data={}, links=links,
             channels=channels if not create_contact and contact is None else (),
-            system={"name": lead.company_name.strip() or lead.title, "comment": lead.comment, **ownership}, **made)
+            system={"name": lead.company_name.strip() or lead.title, "comment": lead.comment, **ownership,
+                    "custom_fields": copy_values(lead, "company")}, **made)
     if create_contact:
         links = [{"relation": "companies", "target": result.company, **position_link}] if result.company else []
         result.contact = record_create(
             user=user, entity="contact", data={}, channels=channels, links=links,
             system={"last_name": lead.last_name, "first_name": lead.first_name, "middle_name": lead.middle_name,
-                    "position": lead.position, "source": lead.source, "comment": lead.comment, **ownership},
+                    "position": lead.position, "source": lead.source, "comment": lead.comment, **ownership,
+                    "custom_fields": copy_values(lead, "contact")},
             **made)
     elif contact is not None and company is not None:  # two existing records
         if not ContactCompany.objects.filter(contact=contact, company=company).exists():
@@ -101,7 +104,8 @@ def lead_convert(
             links=[{"relation": "contacts", "target": result.contact}] if result.contact else [],
             system={"title": deal_title.strip() or lead.title, "pipeline": pipeline, "stage": stage,
                     "amount": lead.expected_amount, "currency": lead.currency, "company": result.company,
-                    "source_lead": lead, "comment": lead.comment, **ownership},
+                    "source_lead": lead, "comment": lead.comment, **ownership,
+                    "custom_fields": copy_values(lead, "deal")},
             **made)
 
     converted = LeadStatus.objects.filter(code="converted").first() or LeadStatus.objects.filter(

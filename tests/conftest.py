@@ -58,6 +58,16 @@ def _english_outside_requests():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_custom_field_definitions():
+    """Custom field definitions are cached per process; a test's rolled-back rows must not outlive it."""
+    yield
+    from crm_site.customfields.registry import any_loaded, invalidate
+
+    if any_loaded():
+        invalidate()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data_after_flush(request):
     if _is_transactional(request):
         request.getfixturevalue("transactional_db")

@@ -1,4 +1,5 @@
-"""`<prefix>/export/?format=csv|xlsx` plus the list's own query string (q, filters, sort): the list as a file."""
+"""`<prefix>/export/?format=csv|xlsx|vcf` plus the list's own query string (q, filters, sort): the list as a file.
+Above CRM_EXPORT_BACKGROUND_ROWS rows the file is made by a Celery task (crm_site.customfields.export)."""
 
 import tempfile
 
@@ -11,8 +12,8 @@ from django.utils.translation import gettext as _
 
 from access.scopes import EXPORT, scope_q
 
-from ..export import FORMATS, ExportRefused, records_export
-from ..export_formats import XLSX_CONTENT_TYPE, csv_chunks, write_xlsx
+from ..export import ExportRefused, export_queryset, formats_for, records_export, vcard_kind
+from ..export_formats import VCARD_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_chunks, vcard_chunks, write_xlsx
 from .generic import ObjectListView
 
 
@@ -25,11 +26,19 @@ class ObjectExportView(ObjectListView):
         if scope_q(request.user, self.model, EXPORT) is None:
             raise PermissionDenied
         file_format = request.GET.get("format") or "csv"
-        if file_format not in FORMATS:
+        if file_format not in formats_for(self.entity):
             message = _("Unknown export format “%(format)s”: choose CSV or XLSX.") % {"format": file_format[:20]}
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         listed = self.list_query()
         details = {"query": listed.query, "sort": listed.sort, "filters": self.applied_filters(listed.filterset)}
+        from ..customfields.export import background_threshold, start_export
+
+        if export_queryset(user=request.user, entity=self.entity, queryset=listed.queryset).count() \
+                > background_threshold():
+            job = start_export(user=request.user, entity=self.entity, file_format=file_format, params=request.GET)
+            messages.info(request, _("The export is being prepared; the download link appears here when it is "
+                                     "ready."))
+            return HttpResponseRedirect(reverse("export_status", args=[job.pk]))
         try:
             export = records_export(user=request.user, entity=self.entity, file_format=file_format,
                                     queryset=listed.queryset, request=request, details=details)
@@ -39,6 +48,11 @@ class ObjectExportView(ObjectListView):
         if file_format == "csv":
             response = StreamingHttpResponse(csv_chunks(header=export.header, rows=export.rows()),
                                              content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = content_disposition_header(True, export.filename)
+        elif file_format == "vcf":
+            response = StreamingHttpResponse(vcard_chunks(columns=export.columns, rows=export.rows(),
+                                                          kind=vcard_kind(self.entity)),
+                                             content_type=VCARD_CONTENT_TYPE)
             response["Content-Disposition"] = content_disposition_header(True, export.filename)
         else:
             # Written to a temporary file first (openpyxl builds the zip at the end); deleted when closed.

@@ -19,6 +19,7 @@ from access.scopes import ADD, DELETE, EDIT, EXPORT, READ, can, scope_q
 
 from .. import history, selectors, services, ui
 from ..display import field_label, field_value, reachable_targets, restricted_value
+from ..export import vcard_kind
 from ..forms import channel_formsets, channels_input
 from ..http import safe_next
 from ..registry import registry
@@ -74,8 +75,12 @@ class ObjectListView(EntityView):
         queryset = listed.queryset.select_related(*self.entity.list_select_related)
         if self.entity.has_channels:
             queryset = queryset.prefetch_related("communications")
+        from ..customfields.registry import by_name, list_definitions
+
         hidden = self.hidden()
         list_columns = [name for name in self.entity.list_columns if name not in hidden]
+        list_columns += [field.name for field in list_definitions(request.user, self.entity.key)]
+        self.custom_columns = by_name(self.entity.key)
         paginator = Paginator(queryset, self.page_size())
         page = paginator.get_page(request.GET.get("page"))
         columns = [
@@ -89,6 +94,10 @@ class ObjectListView(EntityView):
         ]
         objects = list(page)
         reachable = reachable_targets(request.user, objects, list_columns)
+        from ..customfields.registry import prefetch_cells
+
+        prefetch_cells([self.custom_columns[n] for n in list_columns if n in self.custom_columns], objects,
+                       request.user)
         rows = [{"object": obj, "cells": [self.cell(obj, name, reachable) for name in list_columns]} for obj in objects]
         params = request.GET.copy()
         params.pop("page", None)
@@ -106,6 +115,7 @@ class ObjectListView(EntityView):
             "can_add": scope_q(request.user, self.model, ADD) is not None,
             "can_bulk_delete": scope_q(request.user, self.model, DELETE) is not None,
             "can_export": scope_q(request.user, self.model, EXPORT) is not None,
+            "can_vcard": bool(vcard_kind(self.entity)),
         }
         name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
         return self.render(name, context)
@@ -120,6 +130,9 @@ class ObjectListView(EntityView):
         return max(10, min(size, 100))
 
     def cell(self, obj, name, reachable):
+        custom = getattr(self, "custom_columns", {}).get(name)
+        if custom is not None:
+            return custom.list_cell(obj, self.request.user)
         if name in ("phone", "primary_phone"):
             comm = obj.primary_phone
             return {"value": comm.display if comm else "", "href": comm.href if comm else ""}
@@ -138,11 +151,26 @@ class ObjectDetailView(EntityView):
     def card_context(self, obj):
         user = self.request.user
         hidden = self.hidden()
+        from ..customfields import is_custom
+        from ..customfields.layout import sections as layout_sections
+        from ..customfields.layout import shown
+        from ..customfields.registry import by_name
+
         sections = []
-        reachable = reachable_targets(user, [obj], [n for _t, names in self.entity.card_sections for n in names])
-        for title, names in self.entity.card_sections:
+        layout = layout_sections(self.entity, obj)
+        custom = by_name(self.entity.key)
+        reachable = reachable_targets(user, [obj], [n for _t, names in layout for n in names if not is_custom(n)])
+        for title, names in layout:
             items = []
             for name in [name for name in names if name not in hidden]:
+                if is_custom(name):
+                    definition = custom.get(name)
+                    if definition is None or not shown(definition, obj):
+                        continue
+                    cell = definition.list_cell(obj, user)
+                    items.append({"name": name, "label": definition.label, "value": cell["value"],
+                                  "link": cell["link"], "custom": True})
+                    continue
                 value, link = restricted_value(obj, name, reachable)
                 items.append({"name": name, "label": field_label(self.model, name), "value": value, "link": link})
             sections.append({"title": title, "items": items})
@@ -235,7 +263,8 @@ class ObjectEditView(EntityView):
 
     def get_form(self, data=None):
         initial = {key: value for key, value in self.request.GET.items() if key in self.entity.form._meta.fields}
-        return self.entity.form(data=data, instance=self.object, user=self.request.user, initial=initial)
+        files = self.request.FILES if data is not None else None
+        return self.entity.form(data=data, files=files, instance=self.object, user=self.request.user, initial=initial)
 
     def get(self, request, **kwargs):
         return self.show(self.get_form(), self.formsets())
@@ -291,10 +320,27 @@ class ObjectEditView(EntityView):
     def success_url(self, obj):
         return safe_next(self.request, obj.get_absolute_url())
 
+    def form_layout(self, form):
+        """[{"title", "fields": [BoundField]}] in the card's layout; fields no section names go last ("Other")."""
+        from ..customfields.layout import sections
+
+        visible = {bound.name: bound for bound in form.visible_fields()}
+        out, placed = [], set()
+        for title, names in sections(self.entity, self.object if self.object.pk else None):
+            fields = [visible[name] for name in names if name in visible and name not in placed]
+            placed.update(bound.name for bound in fields)
+            if fields:
+                out.append({"title": title, "fields": fields})
+        rest = [bound for name, bound in visible.items() if name not in placed]
+        if rest:
+            out.append({"title": _("Other") if out else "", "fields": rest})
+        return out
+
     def show(self, form, formsets, status=200, extra=None):
         return self.render(
             "form",
             {"form": form, "formsets": formsets, "object": self.object, "is_new": self.object.pk is None,
+             "form_layout": self.form_layout(form),
              "next": self.request.GET.get("next", self.request.POST.get("next", "")), **(extra or {})},
             status=status,
         )

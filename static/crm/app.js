@@ -297,3 +297,31 @@
     }
   });
 })();
+
+// Custom fields shown only when another field has given values (data-show-when="stage" data-show-values="3,5"):
+// the field's block is hidden while the condition does not hold; the server never requires a hidden one.
+(function () {
+  function holds(form, input) {
+    const name = input.dataset.showWhen;
+    const wanted = (input.dataset.showValues || "").split(",").filter(Boolean);
+    const controls = form.querySelectorAll('[name="' + name + '"]');
+    if (!controls.length) return true;
+    return Array.from(controls).some(function (control) {
+      if ((control.type === "checkbox" || control.type === "radio") && !control.checked) return false;
+      return wanted.indexOf(control.value) !== -1;
+    });
+  }
+  function apply(form) {
+    form.querySelectorAll("[data-show-when]").forEach(function (input) {
+      const block = input.closest(".field") || input;
+      block.hidden = !holds(form, input);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.entity-form").forEach(function (form) {
+      if (!form.querySelector("[data-show-when]")) return;
+      apply(form);
+      form.addEventListener("change", function () { apply(form); });
+    });
+  });
+})();

@@ -36,7 +36,16 @@ def linkify(text):
 
 @register.simple_tag
 def field_label(model_label, name):
-    """The verbose name of a field of a stored diff (model given as "app.model")."""
+    """The verbose name of a field of a stored diff (model given as "app.model"); a custom field by its label."""
+    from crm_site.customfields import is_custom
+
+    if is_custom(name):
+        from crm_site.display import field_label as label_of
+
+        try:
+            return label_of(apps.get_model(model_label), name)
+        except (LookupError, ValueError, TypeError, KeyError):
+            return name
     try:
         return apps.get_model(model_label)._meta.get_field(name).verbose_name
     except (LookupError, ValueError, TypeError):
