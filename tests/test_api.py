@@ -498,3 +498,25 @@ def test_administrators_may_make_tokens_by_default_others_not(user):
         tokens.token_create(actor=boss, user=user, name="for someone else", scopes={"deal": ["read"]})
     with pytest.raises(ValidationError):
         tokens.token_create(actor=boss, user=boss, name="", scopes={"nope": ["fly"]})
+
+
+def test_custom_fields_read_and_written_through_the_api(user):
+    from crm_site.customfields.models import CustomField
+
+    CustomField.objects.create(entity="contact", code="car", label="Car", type="text")
+    CustomField.objects.create(entity="contact", code="seats", label="Seats", type="integer")
+    CustomField.objects.create(entity="contact", code="secret_note", label="Secret", type="text")
+    FieldRule.objects.create(role=Role.objects.get(name="Employee"), entity="contact", field="cf_secret_note",
+                             mode=FieldRule.HIDDEN)
+    api = api_for(user)
+    created = api.post("/api/v1/contacts/", record_data("contact", user) | {"custom_fields": {"car": "Lada",
+                                                                                              "seats": "5"}})
+    assert created.status_code == 201, created.content
+    assert created.json()["custom_fields"] == {"car": "Lada", "seats": 5}
+    pk = created.json()["id"]
+    bad = api.patch(f"/api/v1/contacts/{pk}/", {"custom_fields": {"seats": "many"}})
+    assert bad.status_code == 400
+    assert api.patch(f"/api/v1/contacts/{pk}/", {"custom_fields": {"secret_note": "x"}}).status_code == 400
+    registry["contact"].model.objects.filter(pk=pk).update(custom_fields={"car": "Lada", "seats": 5,
+                                                                          "secret_note": "hidden"})
+    assert "secret_note" not in api.get(f"/api/v1/contacts/{pk}/").json()["custom_fields"]
