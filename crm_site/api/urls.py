@@ -23,12 +23,12 @@ def entity_patterns(entity):
     prefix = f"v1/{entity.url_prefix}/"
     key = entity.key
     return [
-        path(prefix, _view(viewset, {"get": "list", "post": "create"}), name=f"api_{key}_list"),
-        path(f"{prefix}bulk/", _view(viewset, {"post": "bulk"}), name=f"api_{key}_bulk"),
+        path(prefix, _view(viewset, {"get": "list", "post": "create"}), name=f"{key}_api_list"),
+        path(f"{prefix}bulk/", _view(viewset, {"post": "bulk"}), name=f"{key}_api_bulk"),
         path(f"{prefix}<str:pk>/", _view(viewset, {"get": "retrieve", "patch": "partial_update",
-                                                   "delete": "destroy"}), name=f"api_{key}_detail"),
+                                                   "delete": "destroy"}), name=f"{key}_api_detail"),
         path(f"{prefix}<str:pk>/timeline/", _view(viewset, {"get": "timeline", "post": "timeline"}),
-             name=f"api_{key}_timeline"),
+             name=f"{key}_api_timeline"),
     ]
 
 
