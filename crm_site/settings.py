@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "import_export",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "crm_site.apps.CrmSiteConfig",
     "crm_site.customfields.apps.CustomFieldsConfig",
     "access.apps.AccessConfig",
@@ -67,6 +70,8 @@ INSTALLED_APPS = [
     "dedup.apps.DedupConfig",
     "trash.apps.TrashConfig",
     "crm_site.lists.apps.ListsConfig",
+    "crm_site.api.apps.ApiConfig",
+    "crm_site.webhooks.apps.WebhooksConfig",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +202,40 @@ CRM_TASK_DEFAULT_DAYS = int(os.environ.get("CRM_TASK_DEFAULT_DAYS", "3"))
 CRM_REMIND_BEFORE_MINUTES = int(os.environ.get("CRM_REMIND_BEFORE_MINUTES", "60"))
 
 SESSION_COOKIE_HTTPONLY = True
+
+# REST API (crm_site/api): token or session auth, JSON only, per-token rate limit, bounded bodies.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm_site.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browser's own scripts, CSRF enforced
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm_site.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("CRM_API_RATE", "600/min")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "crm_site.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM API",
+    "DESCRIPTION": "Every registered entity through the same rights as the screens. See README: REST API.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # the Swagger UI from the installed drf-spectacular-sidecar, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+CRM_API_MAX_BODY = int(os.environ.get("CRM_API_MAX_BODY", str(5 * 1024 * 1024)))  # bytes of a request body
+CRM_API_MAX_PAGE_SIZE = 500
+CRM_API_BULK_MAX = 1000
+# Webhooks (crm_site/webhooks): retries with exponential backoff for this long, then the delivery failed; an
+# endpoint failing for this long is paused and its owner notified.
+CRM_WEBHOOK_RETRY_HOURS = int(os.environ.get("CRM_WEBHOOK_RETRY_HOURS", "24"))
+CRM_WEBHOOK_PAUSE_AFTER_HOURS = int(os.environ.get("CRM_WEBHOOK_PAUSE_AFTER_HOURS", "24"))
+CRM_WEBHOOK_TIMEOUT = float(os.environ.get("CRM_WEBHOOK_TIMEOUT", "10"))
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -24,6 +24,8 @@ urlpatterns = [
     path("import/", include("dedup.importing.urls")),
     path("trash/", include("trash.urls")),
     path("access/", include("access.urls")),
+    path("api/", include("crm_site.api.urls")),
+    path("webhooks/", include("crm_site.webhooks.urls")),
     path("fields/", include("crm_site.customfields.urls")),
     path("lists/", include("crm_site.lists.urls")),
     *all_entity_urlpatterns(),

@@ -29,6 +29,7 @@ SEEDING_MIGRATIONS = [
     "access.migrations.0004_default_roles",
     "access.migrations.0005_marketer_edits_non_key_fields",
     "dedup.migrations.0002_default_rules",
+    "crm_site.api.migrations.0002_administrators_make_tokens",
 ]
 
 

@@ -132,9 +132,35 @@ def _import_batch_for(entity, record):
                              diff=[{"field": "comment", "old": "", "new": "sweep", "action": "fill"}],
                              plan={"data": {"comment": "sweep"}})
     return {"pk": batch.pk}, record
+def _token_for(entity, record):
+    from tests.api_helpers import make_token
+
+    token, _raw = make_token(record.owner, {"*": ["read"]})
+    return {"pk": token.pk}, record  # the record's owner's token: the record's scope decides
+
+
+def _endpoint_for(entity, record):
+    from crm_site.webhooks.models import Endpoint
+
+    endpoint = Endpoint.objects.create(owner=record.owner, name=f"Hook of {record.owner}", url="https://example.org/",
+                                       events=[f"{entity.key}.created"])
+    return {"pk": endpoint.pk}, record
+
+
+def _delivery_for(entity, record):
+    from crm_site.webhooks.models import Delivery
+
+    params, _scope = _endpoint_for(entity, record)
+    delivery = Delivery.objects.create(endpoint_id=params["pk"], event=f"{entity.key}.created", object_id=record.pk,
+                                       payload={}, state=Delivery.FAILED)
+    return {"pk": delivery.pk}, record
 
 
 OBJECT_PARAMS = {
+    "api_token_revoke": _token_for,
+    "webhook_detail": _endpoint_for,
+    "webhook_delete": _endpoint_for,
+    "webhook_redeliver": _delivery_for,
     "timeline_edit": _entry_for,
     "timeline_delete": _entry_for,
     "timeline_complete": _entry_for,

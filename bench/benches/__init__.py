@@ -5,6 +5,7 @@ Order matters: `seed` fills the base the others measure.
 
 from . import (
     access,
+    api,
     dashboard,
     export,
     import_,
@@ -18,5 +19,6 @@ from . import (
     writes,
 )
 
-BENCHES = [seed, listing, access, lists, dashboard, import_, import_pipeline, writes, export, scan, timeline, purge]
+BENCHES = [seed, listing, access, lists, dashboard, import_, import_pipeline, writes, export, scan, timeline, purge,
+           api]
 NAMES = [bench.NAME for bench in BENCHES]

@@ -1,0 +1,38 @@
+"""`Authorization: Bearer crm_…` (or `Token crm_…`): the personal API token of crm_site.api.models.ApiToken."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from . import tokens
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode("latin-1").lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Give the token after the word Bearer."))
+        try:
+            raw = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(_("The token is not valid.")) from None
+        token = tokens.token_for_key(raw)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("The token is not valid, has expired or was revoked."))
+        tokens.token_used(token, request._request)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "crm_site.api.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A personal API token (user menu → API tokens)."}

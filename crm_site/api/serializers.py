@@ -1,0 +1,248 @@
+"""One serializer factory for every registered entity (`serializer_for(entity)`).
+
+Output is built per page, not per record: versions, phones/emails, links, many-to-many lists and the
+reachability of linked records are each read in one query for the whole page (`RecordData`). Input is only
+parsed and type-checked here; the write services (crm_site.services) validate, check rights and field rules.
+Related records are plain ids: whether one exists is never told apart from "you may not use it".
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from access.fields import hidden_fields
+from access.scopes import READ
+from crm_site import history, record_input
+from crm_site.display import entity_foreign_keys
+from crm_site.models import Communication
+
+from . import hooks
+
+CHANNEL_FIELDS = {"phones": "phone", "emails": "email", "messengers": "messenger", "web": "web"}
+READ_ONLY = ("id", "version", "created_at", "updated_at", "department", "created_by", "updated_by")
+MAX_ID = 2**63 - 1
+
+
+class RecordIdField(serializers.PrimaryKeyRelatedField):
+    """A related record by id; existence and access are checked by the write services, in one message."""
+
+    default_error_messages = {"incorrect_type": _("Give the id of a record.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        text = str(data).strip()
+        if not text.isdigit() or int(text) > MAX_ID:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return int(text)
+
+    def to_representation(self, value):
+        return getattr(value, "pk", value)
+
+
+class ChannelItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    value = serializers.CharField(max_length=255, allow_blank=True)
+    kind = serializers.ChoiceField(choices=Communication.Kind.choices, required=False)
+    is_primary = serializers.BooleanField(required=False, default=False)
+
+
+def _link_serializer(entity, relation):
+    through = relation.through_model
+    attrs = {
+        "id": serializers.IntegerField(read_only=True),
+        "target": serializers.IntegerField(min_value=1, max_value=MAX_ID,
+                                           help_text=f"id of the {relation.target_model._meta.model_name}"),
+    }
+    for name in relation.extra_fields:
+        field = through._meta.get_field(name)
+        builder = serializers.ModelSerializer()
+        field_class, kwargs = builder.build_standard_field(name, field)
+        kwargs.pop("validators", None)
+        kwargs["required"] = False
+        attrs[name] = field_class(**kwargs)
+    name = f"{entity.model.__name__}{relation.name.title().replace('_', '')}Link"
+    return type(name, (serializers.Serializer,), attrs)
+
+
+def _links_serializer(entity):
+    attrs = {relation.name: serializers.ListField(child=_link_serializer(entity, relation)(), required=False)
+             for relation in entity.relations}
+    return type(f"{entity.model.__name__}Links", (serializers.Serializer,), attrs)
+
+
+class RecordData:
+    """What the records of one page need beyond their rows, each read once for the page."""
+
+    def __init__(self, user, entity, objs, *, hidden=None):
+        self.user, self.entity = user, entity
+        objs = list(objs)
+        model = entity.model
+        self.hidden = hidden_fields(user, entity.key) if hidden is None else hidden
+        pks = [obj.pk for obj in objs]
+        self.versions = history.versions(model, pks)
+        self.channels = {}
+        if entity.has_channels and pks:
+            ct = ContentType.objects.get_for_model(model)
+            rows = Communication.objects.filter(content_type=ct, object_id__in=pks).order_by(
+                "channel", "-is_primary", "position", "pk").values_list("object_id", "channel", "pk", "value", "kind",
+                                                                         "is_primary")
+            for object_id, channel, pk, value, kind, is_primary in rows:
+                self.channels.setdefault(object_id, {}).setdefault(channel, []).append(
+                    {"id": pk, "value": value, "kind": kind, "is_primary": is_primary})
+        self.links = {}
+        for relation in entity.relations:
+            if relation.name in self.hidden or not pks:
+                continue
+            through = relation.through_model
+            extra = list(relation.extra_fields)
+            rows = list(through.objects.filter(**{f"{relation.from_field}_id__in": pks}).order_by("pk").values(
+                "pk", f"{relation.from_field}_id", f"{relation.to_field}_id", *extra))
+            readable = set(relation.target_model.objects.visible_to(user, READ).filter(
+                pk__in={row[f"{relation.to_field}_id"] for row in rows}).values_list("pk", flat=True))
+            for row in rows:
+                target = row[f"{relation.to_field}_id"]
+                if target in readable:  # a link to a record out of the user's reach is not shown at all
+                    self.links.setdefault(row[f"{relation.from_field}_id"], {}).setdefault(relation.name, []).append(
+                        {"id": row["pk"], "target": target, **{name: row[name] for name in extra}})
+        self.m2m = {}
+        fields = record_input.writable_fields(model)
+        for name, field in fields.items():
+            if field.many_to_many and name not in self.hidden and pks:
+                through = field.remote_field.through
+                source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+                for pk, target_pk in through.objects.filter(**{f"{source}_id__in": pks}).order_by("pk").values_list(
+                        f"{source}_id", f"{target}_id"):
+                    self.m2m.setdefault(name, {}).setdefault(pk, []).append(target_pk)
+        self.reachable = set()
+        foreign = entity_foreign_keys(model, [f.name for f in model._meta.concrete_fields if f.many_to_one])
+        for field in foreign:
+            ids = {getattr(obj, field.attname) for obj in objs} - {None}
+            if ids:
+                visible = field.related_model.objects.visible_to(user, READ).filter(pk__in=ids)
+                self.reachable |= {(field.name, pk) for pk in visible.values_list("pk", flat=True)}
+        self.entity_fks = {field.name for field in foreign}
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    serializer_related_field = RecordIdField
+    version = serializers.IntegerField(read_only=True, help_text="Send it back (field or If-Match) to refuse "
+                                                                  "saving over a newer change (409).")
+
+    def _plan(self):
+        """(name, kind, attname, to_representation) per model field, worked out once per serializer."""
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None:
+            model = self.Meta.entity.model
+            plan = []
+            for name in self.Meta.model_fields:
+                field = model._meta.get_field(name)
+                kind = "m2m" if field.many_to_many else "fk" if field.many_to_one else "value"
+                plan.append((name, kind, field.attname, self.fields[name].to_representation))
+            self.__dict__["_plan_cache"] = plan
+        return plan
+
+    def to_representation(self, obj):
+        data = self.context.get("record_data")
+        entity = self.Meta.entity
+        if data is None or obj.pk not in data.versions:
+            data = RecordData(self.context["user"], entity, [obj])
+        hidden = data.hidden
+        out = {"id": obj.pk, "version": data.versions.get(obj.pk, 0)}
+        for name, kind, attname, represent in self._plan():
+            if name in hidden:
+                continue
+            if kind == "m2m":
+                out[name] = data.m2m.get(name, {}).get(obj.pk, [])
+            elif kind == "fk":
+                value = getattr(obj, attname)
+                if value is not None and name in data.entity_fks and (name, value) not in data.reachable:
+                    value = None  # a linked record out of the user's reach: not even its id
+                out[name] = value
+            else:
+                value = getattr(obj, attname)
+                out[name] = represent(value) if value is not None else None
+        out["created_at"] = _DATETIME.to_representation(obj.created_at)
+        out["updated_at"] = _DATETIME.to_representation(obj.updated_at)
+        out["department"] = obj.department_id if "department" not in hidden else None
+        if entity.has_channels:
+            channels = data.channels.get(obj.pk, {})
+            for field_name, channel in CHANNEL_FIELDS.items():
+                if channel not in hidden:
+                    out[field_name] = channels.get(channel, [])
+        if entity.relations:
+            links = data.links.get(obj.pk, {})
+            out["links"] = {r.name: links.get(r.name, []) for r in entity.relations if r.name not in hidden}
+        out["custom_fields"] = hooks.custom_fields_out(data.user, entity, obj, hidden)
+        return out
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class CustomFieldsField(serializers.DictField):
+    pass
+
+
+_cache = {}
+
+
+def serializer_for(entity):
+    """The serializer class of `entity`: its writable fields (services' rules), read-only bookkeeping, nested
+    phones/emails/messengers/web and links, custom fields. Built once per entity."""
+    if entity.key in _cache:
+        return _cache[entity.key]
+    model = entity.model
+    writable = list(record_input.writable_fields(model))
+    attrs = {}
+    extra_kwargs = {}
+    for name in writable:
+        extra_kwargs[name] = {"required": False, "validators": []}
+        field = model._meta.get_field(name)
+        if field.many_to_many:
+            extra_kwargs[name]["allow_empty"] = True
+        if getattr(field, "null", False) or field.many_to_one:
+            extra_kwargs[name]["allow_null"] = True
+    if entity.has_channels:
+        for field_name in CHANNEL_FIELDS:
+            attrs[field_name] = ChannelItemSerializer(many=True, required=False)
+    if entity.relations:
+        attrs["links"] = _links_serializer(entity)(required=False)
+    attrs["custom_fields"] = CustomFieldsField(required=False)
+    attrs["created_at"] = serializers.DateTimeField(read_only=True)
+    attrs["updated_at"] = serializers.DateTimeField(read_only=True)
+    attrs["department"] = serializers.IntegerField(read_only=True, allow_null=True)
+    meta = type("Meta", (), {
+        "model": model,
+        "fields": ["id", "version", *writable, "created_at", "updated_at", "department", *attrs.keys()],
+        "read_only_fields": ["id"],
+        "extra_kwargs": extra_kwargs,
+        "validators": [],
+        "entity": entity,
+        "model_fields": writable,
+    })
+    meta.fields = list(dict.fromkeys(meta.fields))
+    attrs["Meta"] = meta
+    cls = type(f"{model.__name__}Serializer", (RecordSerializer,), attrs)
+    _cache[entity.key] = cls
+    return cls
+
+
+def write_arguments(entity, validated, *, partial):
+    """Keyword arguments of record_create / record_update from a serializer's validated data."""
+    validated = dict(validated)
+    channels = {}
+    for field_name, channel in CHANNEL_FIELDS.items():
+        if field_name in validated:
+            channels[channel] = [dict(item) for item in validated.pop(field_name)]
+    links = None
+    if "links" in validated:  # {relation: [{"target", extra...}]}: each relation named is replaced
+        links = {name: [dict(item) for item in items] for name, items in validated.pop("links").items()}
+    data = {}
+    if "custom_fields" in validated:
+        data.update(hooks.custom_fields_in(validated.pop("custom_fields")))
+    for name, value in validated.items():
+        data[name] = value
+    return {"data": data, "channels": channels or None, "links": links}

@@ -1,0 +1,121 @@
+"""Token services: who may make tokens, making, revoking and checking them, and counting each use."""
+
+import hashlib
+import secrets
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from access.scopes import user_roles
+
+from .models import ALL_ENTITIES, READ_SCOPE, WRITE_SCOPE, ApiToken, TokenRight
+
+KEY_PREFIX = "crm_"
+SCOPES = (READ_SCOPE, WRITE_SCOPE)
+AUDIT_ACTION = "api_request"  # one audit row per request made with a token (details: token id, method, path)
+
+
+def hash_key(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def may_make_tokens(user):
+    """Superusers, and users with a role given the right (access roles → API tokens in the admin)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    role_ids = [role.pk for role in user_roles(user)]
+    return TokenRight.objects.filter(role_id__in=role_ids).exists()
+
+
+def may_manage_tokens_of(actor, user):
+    return actor.is_superuser or (actor.pk == user.pk and may_make_tokens(actor))
+
+
+def clean_scopes(scopes):
+    """{entity key or "*": [scope, ...]} with known entities and scopes only, else ValidationError."""
+    from crm_site.registry import registry
+
+    if not isinstance(scopes, dict) or not scopes:
+        raise ValidationError({"scopes": [_("Give at least one scope.")]})
+    clean = {}
+    for key, values in scopes.items():
+        if key != ALL_ENTITIES and key not in registry:
+            raise ValidationError({"scopes": [_("Unknown record type “%(key)s”.") % {"key": str(key)[:40]}]})
+        if isinstance(values, str):
+            values = [values]
+        values = [value for value in values or () if value in SCOPES]
+        if values:
+            clean[key] = sorted(set(values))
+    if not clean:
+        raise ValidationError({"scopes": [_("Give at least one scope.")]})
+    return clean
+
+
+@transaction.atomic
+def token_create(*, actor, user, name, scopes, expires_at=None):
+    """A new token of `user`, made by `actor` (the user, or an administrator): returns (token, raw key).
+    The raw key is never stored: show it once."""
+    if not may_manage_tokens_of(actor, user):
+        raise PermissionDenied(_("You may not make API tokens."))
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = [_("Give the token a name.")]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = [_("The expiry must be in the future.")]
+    try:
+        scopes = clean_scopes(scopes)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    prefix = secrets.token_hex(4)
+    raw = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(user=user, name=name[:100], prefix=prefix, key_hash=hash_key(raw),
+                                    scopes=scopes, expires_at=expires_at, created_by=actor)
+    from access.audit import audit_log
+
+    audit_log("api_token_created", user=actor, obj=None, object_repr=str(token),
+              details={"token": token.pk, "for": user.get_username(), "scopes": scopes})
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, actor, token):
+    if not (actor.is_superuser or actor.pk == token.user_id):
+        raise PermissionDenied
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        from access.audit import audit_log
+
+        audit_log("api_token_revoked", user=actor, object_repr=str(token), details={"token": token.pk})
+    return token
+
+
+def token_for_key(raw):
+    """The usable token for a raw key, or None (unknown, wrong secret, revoked, expired, inactive user)."""
+    if not isinstance(raw, str) or not raw.startswith(KEY_PREFIX) or raw.count("_") < 2:
+        return None
+    prefix = raw[len(KEY_PREFIX):].split("_", 1)[0]
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None or not secrets.compare_digest(token.key_hash, hash_key(raw)):
+        return None
+    if not token.is_usable or not token.user.is_active:
+        return None
+    return token
+
+
+def token_used(token, request):
+    """Count one request made with `token`: its counter and last use, and a row in the audit log."""
+    from access.audit import audit_log
+
+    now = timezone.now()
+    ApiToken.objects.filter(pk=token.pk).update(use_count=F("use_count") + 1, last_used_at=now)
+    audit_log(AUDIT_ACTION, user=token.user, request=request, object_repr=str(token)[:255],
+              details={"token": token.pk, "method": request.method, "path": request.path[:200]})
