@@ -92,7 +92,22 @@ def test_sort_and_filters_as_the_list_panel(user):
     assert ids == [a.pk, b.pk]
     ids = [row["id"] for row in api.get("/api/v1/contacts/", {"sort": "-full_name"}).json()["results"]]
     assert ids == [b.pk, a.pk]
-    assert api.get("/api/v1/contacts/", {"segment": "1"}).status_code == 400  # segments: a hook, not yet
+
+
+def test_a_segment_narrows_the_list_within_the_users_scope(user, other_user):
+    from crm_site.lists.models import Segment
+
+    mine = make_contact(user, last_name="Segmentov", first_name="A")
+    make_contact(user, last_name="Other", first_name="B")
+    make_contact(other_user, last_name="Segmentov", first_name="C")  # matches, but out of the user's scope
+    shared = Segment.objects.create(name="S", entity_key="contact", owner=other_user, shared=True,
+                                    params="q=Segmentov")
+    private = Segment.objects.create(name="P", entity_key="contact", owner=other_user, params="q=Segmentov")
+    api = api_for(user)
+    ids = [row["id"] for row in api.get("/api/v1/contacts/", {"segment": shared.pk}).json()["results"]]
+    assert ids == [mine.pk]
+    assert api.get("/api/v1/contacts/", {"segment": private.pk}).status_code == 404  # someone else's private one
+    assert api.get("/api/v1/contacts/", {"segment": "99999999"}).status_code == 404
 
 
 def test_phones_emails_and_links_nested(user):

@@ -10,6 +10,8 @@ class ListsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import indexes
+        from . import api_bridge, indexes
+
+        api_bridge.register()
 
         post_migrate.connect(indexes.ensure_indexes, sender=self, dispatch_uid="lists_ensure_indexes")
