@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from access.fields import hidden_fields
+from access.fields import field_modes, hidden_fields
 from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 from crm_site.http import safe_next
 from crm_site.registry import registry
@@ -131,17 +131,19 @@ class MergeView(View):
     def show(self, request, records, survivor, choices=None, status=200):
         others = [o for o in records if o.pk != survivor.pk]
         records = [survivor, *others]  # columns in the order of the plan's values
+        modes = field_modes(request.user, self.entity.key)
         try:
-            plan = services.merge_plan(survivor, others, choices)
+            plan = services.merge_plan(survivor, others, choices, modes=modes)
         except ValidationError:
-            plan = services.merge_plan(survivor, others)
+            plan = services.merge_plan(survivor, others, modes=modes)
         rights = {o.pk: {"edit": can(request.user, o, EDIT), "delete": can(request.user, o, DELETE)} for o in records}
         return render(request, "dedup/merge.html", {
             "entity": self.entity, "records": records, "survivor": survivor,
             "rows": [item for item in plan if item["differs"]],
             "same": [item for item in plan if not item["differs"] and any(v["display"] for v in item["values"])],
             "rights": rights, "ids": ",".join(str(o.pk) for o in records),
-            "combined": services.combined_channels(survivor, others),
+            "combined": services.combined_channels(survivor, others, hidden=hidden_fields(request.user,
+                                                                                           self.entity.key)),
             "next": request.GET.get("next", request.POST.get("next", "")),
         }, status=status)
 
@@ -149,13 +151,15 @@ class MergeView(View):
         records = self.records(request)
         survivor = self.survivor(request, records)
         others = [o for o in records if o.pk != survivor.pk]
-        choices = {key[len("field:"):]: value for key, value in request.POST.items()
-                   if key.startswith("field:") and value.isdigit()}
+        choices = {key[len("field:"):]: value for key, value in request.POST.items() if key.startswith("field:")}
         try:
             services.records_merge(user=request.user, survivor=survivor, others=others, field_choices=choices)
         except ValidationError as error:
             messages.error(request, "; ".join(error.messages))
-            return self.show(request, records, survivor, choices, status=400)
+            return self.show(request, records, survivor, status=400)
+        except PermissionDenied as error:
+            messages.error(request, str(error) or _("You may not merge these records."))
+            return self.show(request, records, survivor, status=403)
         messages.success(request, _("Merged %(count)s records into “%(obj)s”. You can undo this from its card.")
                          % {"count": len(records), "obj": survivor})
         return HttpResponseRedirect(survivor.get_absolute_url())
