@@ -12,6 +12,7 @@ from . import history
 from .channels import CHANNEL_LABELS, clean_channel_value
 from .models import Communication
 from .record_input import writable_fields
+from .validation import guard_id_fields
 
 
 class CRMObjectForm(forms.ModelForm):
@@ -35,6 +36,7 @@ class CRMObjectForm(forms.ModelForm):
                 field.widget.input_type = "date"
                 field.widget.format = "%Y-%m-%d"
         self.apply_field_rules()
+        guard_id_fields(self)
 
     def apply_field_rules(self):
         """Hidden fields leave the form, read-only ones are disabled; a POST changing either is refused."""

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from .models import Communication
 from .normalize import normalize_email, normalize_phone, phone_digits
+from .validation import clean_text, search_too_long
 
 MIN_PHONE_DIGITS = 5
 
@@ -14,9 +15,11 @@ MIN_PHONE_DIGITS = 5
 def search_queryset(queryset, query, hidden=()):
     """Records matching `query`. Fields in `hidden` (the user's field rules) are not searched, so a search
     cannot reveal a value the user may not see ("phone" and "email" name the channels)."""
-    query = (query or "").strip()
+    query = clean_text(query or "").strip()
     if not query:
         return queryset
+    if search_too_long(query):  # the screens say so (validation.search_too_long_message)
+        return queryset.none()
     model = queryset.model
     entity = model.entity()
     condition = Q()

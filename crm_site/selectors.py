@@ -15,6 +15,7 @@ from access.scopes import READ, scope_q
 
 from .display import field_label
 from .registry import registry
+from .validation import guard_id_fields
 
 
 @dataclass
@@ -57,7 +58,9 @@ def entity_filterset(entity, data, queryset, *, hidden=(), request=None):
     fields = [name for name in entity.filter_fields if name not in hidden]
     meta = type("Meta", (), {"model": entity.model, "fields": fields})
     filterset_class = type(f"{entity.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta})
-    return filterset_class(data, queryset=queryset, request=request)
+    filterset = filterset_class(data, queryset=queryset, request=request)
+    guard_id_fields(filterset.form)  # ?tags=<25 digits> is an invalid choice, not a database error
+    return filterset
 
 
 def record_for_user_or_404(user, entity, pk, action=READ):

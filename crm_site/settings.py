@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm_site.validation.InputSanityMiddleware",  # NUL / control characters / oversized values: 400, nothing runs
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -141,6 +142,9 @@ CRM_DEFAULT_REGION = os.environ.get("CRM_DEFAULT_REGION", "RU").upper()
 CRM_PAGE_SIZE = 25
 # Days a record stays in the recycle bin before the purge (per entity type: trash.RetentionPolicy in the admin).
 CRM_TRASH_RETENTION_DAYS = int(os.environ.get("CRM_TRASH_RETENTION_DAYS", "30"))
+# Who may start a duplicate scan and follow it: administrators, and roles whose edit level on the entity reaches
+# this access.models.Level (2 = the department; 5 = "all" only; 1 = anyone who edits their own records).
+CRM_DEDUP_SCAN_MIN_LEVEL = int(os.environ.get("CRM_DEDUP_SCAN_MIN_LEVEL", "2"))
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

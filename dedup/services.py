@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from access.fields import field_modes
 from access.models import FieldRule
-from access.scopes import DELETE, EDIT, READ, can, scope_q
+from access.scopes import DELETE, EDIT, can, scope_q
 from crm_site import events, record_input
 from crm_site.models import Communication
 from crm_site.record_writes import RecordInput, write_updates
@@ -459,13 +459,15 @@ def merge_undo(*, user, merge):
 
 @transaction.atomic
 def not_duplicate_mark(*, user, first, second):
-    """Suppress the pair for everyone (the user must be able to read both)."""
+    """Suppress the pair for everyone: the user must be able to edit both (a read-only role can't hide
+    duplicates from the people who clean them up)."""
     model = type(first)
     if type(second) is not model or first.pk == second.pk:
         raise ValidationError(_("Choose two different records of the same kind."))
-    visible = model.objects.visible_to(user, READ).filter(pk__in=[first.pk, second.pk]).count()
-    if visible != 2:
-        raise PermissionDenied
+    q = scope_q(user, model, EDIT)
+    editable = 0 if q is None else model.objects.filter(q, pk__in=[first.pk, second.pk]).count()
+    if editable != 2:
+        raise PermissionDenied(_("Marking records as not duplicates needs the right to edit both."))
     low, high = sorted([first.pk, second.pk])
     mark, _created = NotDuplicate.objects.get_or_create(
         content_type=ContentType.objects.get_for_model(model), first_id=low, second_id=high,
@@ -476,6 +478,22 @@ def not_duplicate_mark(*, user, first, second):
 
 # ---------------------------------------------------------------------------
 # Scans
+
+
+def can_scan(user, entity_key):
+    """Whether `user` may start a duplicate scan of `entity_key` and follow its runs: an administrator, or a role
+    whose edit level on the entity reaches `settings.CRM_DEDUP_SCAN_MIN_LEVEL` (default: the department)."""
+    from django.conf import settings
+
+    from access.models import Level
+    from access.scopes import level
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    minimum = int(getattr(settings, "CRM_DEDUP_SCAN_MIN_LEVEL", Level.DEPARTMENT))
+    return level(user, entity_key, EDIT) >= minimum
 
 
 def duplicates_scan(*, entity_key, user=None, run=None, queryset=None):

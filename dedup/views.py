@@ -6,6 +6,7 @@ check rights again.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 from crm_site.http import safe_next
 from crm_site.registry import registry
 from crm_site.selectors import record_for_user_or_404
+from crm_site.validation import parse_id, parse_ids
 
 from . import keys as keymod
 from . import selectors, services
@@ -45,9 +47,9 @@ def check(request, entity):
     warnings = []
     if keymod.spec_for(entity.key).enabled:
         exclude = None
-        exclude_pk = request.GET.get("exclude", "")
-        if exclude_pk.isdigit():
-            exclude = (entity.model, int(exclude_pk))
+        exclude_pk = parse_id(request.GET.get("exclude", ""))
+        if exclude_pk is not None:
+            exclude = (entity.model, exclude_pk)
         data = _without_hidden(request.POST, hidden_fields(request.user, entity.key))
         record_keys = keys_from_form(entity.key, data)
         found = find_candidates(entity.key, record_keys, exclude=exclude,
@@ -92,12 +94,7 @@ def record_candidates(request, entity, pk):
 
 
 def _ids(raw):
-    ids = []
-    for part in (raw or "").split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) not in ids:
-            ids.append(int(part))
-    return ids
+    return parse_ids(raw, separator=",")
 
 
 class MergeView(View):
@@ -117,9 +114,9 @@ class MergeView(View):
         return [found[pk] for pk in ids]
 
     def survivor(self, request, records):
-        raw = request.POST.get("survivor") or request.GET.get("survivor") or ""
+        raw = parse_id(request.POST.get("survivor") or request.GET.get("survivor") or "")
         by_pk = {o.pk: o for o in records}
-        return by_pk.get(int(raw)) if raw.isdigit() and int(raw) in by_pk else records[0]
+        return by_pk.get(raw, records[0])
 
     def get(self, request, entity):
         records = self.records(request)
@@ -189,14 +186,18 @@ def groups(request):
     entity = registry[key]
     scan, rows = selectors.visible_groups(user=request.user, entity_key=key)
     running = ScanRun.objects.filter(entity=key, status__in=[ScanRun.Status.PENDING, ScanRun.Status.RUNNING]).first()
+    can_scan = services.can_scan(request.user, key)
     return render(request, "dedup/groups.html", {
-        "entities": entities, "entity": entity, "scan": scan, "rows": rows, "running": running,
+        "entities": entities, "entity": entity, "scan": scan, "rows": rows,
+        "running": running if can_scan else None, "can_scan": can_scan,
     })
 
 
 @require_POST
 def scan_start(request, entity):
     entity = _entity(entity)
+    if not services.can_scan(request.user, entity.key):
+        raise PermissionDenied
     if not ScanRun.objects.filter(entity=entity.key, status__in=[ScanRun.Status.PENDING,
                                                                  ScanRun.Status.RUNNING]).exists():
         scan_launch(entity_key=entity.key, user=request.user)
@@ -206,6 +207,8 @@ def scan_start(request, entity):
 
 def scan_status(request, pk):
     run = get_object_or_404(ScanRun, pk=pk)
+    if run.entity not in registry or not services.can_scan(request.user, run.entity):
+        raise Http404  # a run is seen by whoever may start one of its kind
     response = render(request, "dedup/scan_status.html", {"run": run})
     if run.status in (ScanRun.Status.DONE, ScanRun.Status.FAILED) and request.htmx:
         response["HX-Refresh"] = "true"
@@ -222,9 +225,10 @@ def _visible_group(request, pk):
 
 
 @require_POST
+@transaction.atomic
 def group_not_duplicate(request, pk):
     group, entity, members = _visible_group(request, pk)
-    for index, first in enumerate(members):
+    for index, first in enumerate(members):  # all pairs or none: a refusal rolls back the earlier marks
         for second in members[index + 1:]:
             services.not_duplicate_mark(user=request.user, first=first, second=second)
     services.group_resolve(group=group)

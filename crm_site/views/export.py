@@ -13,6 +13,7 @@ from access.scopes import EXPORT, scope_q
 
 from ..export import FORMATS, ExportRefused, records_export
 from ..export_formats import XLSX_CONTENT_TYPE, csv_chunks, write_xlsx
+from ..validation import search_too_long, search_too_long_message
 from .generic import ObjectListView
 
 
@@ -29,6 +30,9 @@ class ObjectExportView(ObjectListView):
             message = _("Unknown export format “%(format)s”: choose CSV or XLSX.") % {"format": file_format[:20]}
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         listed = self.list_query()
+        if search_too_long(listed.query):
+            messages.error(request, search_too_long_message())
+            return HttpResponseRedirect(self.list_url())
         details = {"query": listed.query, "sort": listed.sort, "filters": self.applied_filters(listed.filterset)}
         try:
             export = records_export(user=request.user, entity=self.entity, file_format=file_format,
