@@ -8,9 +8,22 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from .audit import audit_log
 from .models import AuditLog
-from .scopes import EDIT, READ, can
+from .scopes import EDIT, READ
 
 SHARE_LEVELS = (READ, EDIT)
+
+
+def can_share(user, obj):
+    """Whether `user` may share `obj` or take a share back: its owner, or a role whose edit level covers it. A
+    colleague the record was shared with (even for editing) can't pass it on."""
+    from .scopes import level, level_q
+
+    if user is None or not user.is_authenticated or not user.is_active or obj.pk is None:
+        return False
+    if user.is_superuser or obj.owner_id == user.pk:
+        return True
+    q = level_q(user, level(user, type(obj), EDIT))
+    return q is not None and type(obj).objects.filter(q, pk=obj.pk).exists()
 
 
 def _codename(obj, share_level):
@@ -21,8 +34,8 @@ def _codename(obj, share_level):
 @transaction.atomic
 def share_grant(*, user, obj, grantee, level, request=None):
     """Let `grantee` read (`level="read"`) or read and edit (`"edit"`) `obj`; replaces an earlier grant."""
-    if not can(user, obj, EDIT):
-        raise PermissionDenied
+    if not can_share(user, obj):
+        raise PermissionDenied(_("Only the owner, or someone whose role lets them edit this record, can share it."))
     if level not in SHARE_LEVELS:
         raise ValidationError(_("Choose read or edit."))
     if grantee is None or not grantee.is_active or grantee.pk == user.pk:
@@ -37,8 +50,8 @@ def share_grant(*, user, obj, grantee, level, request=None):
 @transaction.atomic
 def share_revoke(*, user, obj, grantee, request=None):
     """Take back whatever was shared of `obj` with `grantee`."""
-    if not can(user, obj, EDIT):
-        raise PermissionDenied
+    if not can_share(user, obj):
+        raise PermissionDenied(_("Only the owner, or someone whose role lets them edit this record, can share it."))
     removed = shares_of(obj).get(grantee.pk)
     for level in SHARE_LEVELS:
         remove_perm(_codename(obj, level), grantee, obj)
@@ -63,8 +76,8 @@ def shares_of(obj):
 
 
 def share_panel_context(request, obj, entity):
-    """The card's sharing panel: only for users who may edit the record."""
-    if not can(request.user, obj, EDIT):
+    """The card's sharing panel: only for users who may share the record."""
+    if not can_share(request.user, obj):
         return None
     shares = shares_of(obj)
     users = get_user_model().objects.filter(is_active=True).exclude(pk=request.user.pk).order_by(

@@ -8,16 +8,16 @@ from django.views.decorators.http import require_POST
 
 from crm_site.registry import registry
 from crm_site.selectors import record_for_user_or_404
+from crm_site.validation import parse_id
 
 from . import services
-from .scopes import EDIT, can
 
 
 def _record(request, entity, pk):
     if entity not in registry:
         raise Http404
     obj = record_for_user_or_404(request.user, entity, pk)
-    if not can(request.user, obj, EDIT):
+    if not services.can_share(request.user, obj):
         raise PermissionDenied
     return obj
 
@@ -29,8 +29,8 @@ def _back(obj):
 @require_POST
 def share(request, entity, pk):
     obj = _record(request, entity, pk)
-    grantee_id = request.POST.get("user", "").strip()
-    grantee = get_user_model().objects.filter(pk=grantee_id).first() if grantee_id.isdigit() else None
+    grantee_id = parse_id(request.POST.get("user", ""))
+    grantee = get_user_model().objects.filter(pk=grantee_id).first() if grantee_id is not None else None
     try:
         services.share_grant(user=request.user, obj=obj, grantee=grantee, level=request.POST.get("level", ""),
                              request=request)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from .models import Communication
 from .normalize import parse_phone
+from .validation import parse_id
 
 CHANNEL_LABELS = {
     Communication.Channel.PHONE: gettext_lazy("Phones"),
@@ -90,7 +91,7 @@ def parse_wanted(channel, items):
         seen.add(normalized)
         pk = item.get("id")
         wanted.append(Wanted(value=value, kind=kind, is_primary=bool(item.get("is_primary")),
-                             id=int(pk) if isinstance(pk, int) or (isinstance(pk, str) and pk.isdigit()) else None,
+                             id=parse_id(pk),
                              normalized=normalized))
     if errors:
         raise ValidationError(errors)

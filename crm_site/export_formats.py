@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from django.utils.translation import get_language
 
+from .validation import clean_text
+
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[0-9 +\-().;]+")
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only with it
@@ -23,6 +25,9 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 
 def formula_safe(text, *, keep_numbers=False):
+    """`text` as a spreadsheet shows it as text: control characters removed first (a leading "\x01=" would
+    otherwise pass the check and become "=" once the spreadsheet or openpyxl drops the control), then the check."""
+    text = clean_text(text)
     if text.startswith(DANGEROUS_START) and not (keep_numbers and _PLAIN_NUMBER.fullmatch(text)):
         return "'" + text
     return text

@@ -12,6 +12,7 @@ from . import history
 from .channels import CHANNEL_LABELS, clean_channel_value
 from .models import Communication
 from .record_input import writable_fields
+from .validation import guard_id_fields
 
 
 class CRMObjectForm(forms.ModelForm):
@@ -48,6 +49,7 @@ class CRMObjectForm(forms.ModelForm):
                 field.widget.format = "%Y-%m-%d"
         self.add_custom_fields()
         self.apply_field_rules()
+        guard_id_fields(self)
 
     def add_custom_fields(self):
         """One form field per custom field of the entity (`cf_<code>`), its value from the record's JSON column."""

@@ -20,6 +20,8 @@ from access.fields import PROTECTED_FIELDS
 from access.models import FieldRule
 from access.scopes import READ
 
+from .validation import has_controls
+
 # Kept by the services themselves: never taken from the caller's data.
 SYSTEM_FIELDS = {"id", "department", "created_at", "updated_at", "created_by", "updated_by", "deleted_at",
                  "deleted_by", "custom_fields"}
@@ -129,7 +131,14 @@ def coerce(field, value, resolver):
             return True
     if isinstance(field, (models.CharField, models.TextField)) and not isinstance(value, str):
         raise ValidationError(_("Give text."))
-    return field.to_python(value)
+    if isinstance(value, str) and has_controls(value):
+        # NUL can't be stored in PostgreSQL text; other controls hide formulas from spreadsheets (tabs and new
+        # lines are text).
+        raise ValidationError(_("Remove the control characters (such as NUL) from this text."))
+    try:
+        return field.to_python(value)
+    except (OverflowError, ValueError) as error:
+        raise ValidationError(_("“%(value)s” is not a valid value.") % {"value": str(value)[:40]}) from error
 
 
 def current_value(obj, field, m2m_current):

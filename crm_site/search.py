@@ -22,6 +22,7 @@ from django.db.models import Q
 
 from .models import Communication
 from .normalize import normalize_email, phone_digits
+from .validation import clean_text, search_too_long
 
 MIN_PHONE_DIGITS = 4
 MIN_EMAIL_CHARS = 3
@@ -32,9 +33,11 @@ PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
 def search_queryset(queryset, query, hidden=()):
     """Records matching `query`. Fields in `hidden` (the user's field rules) are not searched, so a search
     cannot reveal a value the user may not see ("phone" and "email" name the channels)."""
-    query = (query or "").strip()
+    query = clean_text(query or "").strip()
     if not query:
         return queryset
+    if search_too_long(query):  # the screens say so (validation.search_too_long_message)
+        return queryset.none()
     model = queryset.model
     return queryset.filter(pk__in=matching_ids(model, query, hidden))
 

@@ -15,6 +15,7 @@ from access.scopes import READ, scope_q
 
 from .display import field_label
 from .registry import registry
+from .validation import guard_id_fields
 
 
 @dataclass
@@ -106,6 +107,7 @@ def entity_filterset(entity, data, queryset, *, hidden=(), request=None, user=No
     filterset_class = type(f"{entity.model.__name__}FilterSet", (django_filters.FilterSet,), attrs)
     filterset = filterset_class(data, queryset=queryset, request=request)
     filterset.definitions = definitions
+    guard_id_fields(filterset.form)  # ?tags=<25 digits> is an invalid choice, not a database error
     return filterset
 
 

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm_site.validation.InputSanityMiddleware",  # NUL / control characters / oversized values: 400, nothing runs
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -149,6 +150,9 @@ CRM_PAGE_SIZE = 25
 CRM_BULK_SYNC_LIMIT = int(os.environ.get("CRM_BULK_SYNC_LIMIT", "500"))  # more rows: a background task
 # Days a record stays in the recycle bin before the purge (per entity type: trash.RetentionPolicy in the admin).
 CRM_TRASH_RETENTION_DAYS = int(os.environ.get("CRM_TRASH_RETENTION_DAYS", "30"))
+# Who may start a duplicate scan and follow it: administrators, and roles whose edit level on the entity reaches
+# this access.models.Level (2 = the department; 5 = "all" only; 1 = anyone who edits their own records).
+CRM_DEDUP_SCAN_MIN_LEVEL = int(os.environ.get("CRM_DEDUP_SCAN_MIN_LEVEL", "2"))
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

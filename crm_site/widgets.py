@@ -22,7 +22,10 @@ class AutocompleteSelect(forms.Widget):
             queryset = getattr(getattr(self, "choices", None), "queryset", None)
             if queryset is None:
                 queryset = registry[self.entity_key].model._base_manager.none()
-            obj = queryset.filter(pk=value).first() if str(value).isdigit() else None
+            from .validation import parse_id
+
+            pk = parse_id(value)
+            obj = queryset.filter(pk=pk).first() if pk is not None else None
             label = str(obj) if obj else ""
         context["widget"].update(
             {"url": reverse(f"{self.entity_key}_autocomplete"), "label": label, "entity_key": self.entity_key}

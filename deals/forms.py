@@ -30,8 +30,10 @@ class DealForm(CRMObjectForm):
         if not self.instance.pk:
             # The pipeline asked for (?pipeline= from the board), else the default one; and its first stage.
             # (model_to_dict() already put pipeline=None and stage=None into self.initial.)
-            chosen = str(self.initial.get("pipeline") or "")
-            pipeline = Pipeline.objects.filter(pk=chosen, is_active=True).first() if chosen.isdigit() else None
+            from crm_site.validation import parse_id
+
+            chosen = parse_id(str(self.initial.get("pipeline") or ""))
+            pipeline = Pipeline.objects.filter(pk=chosen, is_active=True).first() if chosen is not None else None
             pipeline = pipeline or Pipeline.objects.filter(is_active=True).order_by("-is_default", "order").first()
             if pipeline:
                 self.initial["pipeline"] = pipeline.pk

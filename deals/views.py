@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from crm_site.http import safe_next
 from crm_site.registry import registry
 from crm_site.selectors import record_for_user_or_404
+from crm_site.validation import parse_id, search_too_long, search_too_long_message
 
 from . import selectors, services
 from .models import Pipeline, Stage
@@ -17,10 +18,13 @@ from .models import Pipeline, Stage
 def board(request):
     pipelines = list(Pipeline.objects.filter(is_active=True))
     pipeline = None
-    if request.GET.get("pipeline", "").isdigit():
-        pipeline = Pipeline.objects.filter(pk=request.GET["pipeline"], is_active=True).first()
+    pipeline_id = parse_id(request.GET.get("pipeline", ""))
+    if pipeline_id is not None:
+        pipeline = Pipeline.objects.filter(pk=pipeline_id, is_active=True).first()
     pipeline = pipeline or selectors.default_pipeline()
     query = request.GET.get("q", "").strip()
+    if search_too_long(query):
+        messages.warning(request, search_too_long_message())
     columns = selectors.board_columns(user=request.user, pipeline=pipeline, query=query) if pipeline else []
     return render(
         request,
@@ -34,8 +38,8 @@ def board(request):
 def move(request, pk):
     """Move a deal to a stage: a plain form post (no JS) or the board's drag and drop (htmx/fetch)."""
     deal = record_for_user_or_404(request.user, "deal", pk)
-    stage_id = request.POST.get("stage", "").strip()
-    stage = Stage.objects.filter(pk=stage_id).first() if stage_id.isdigit() else None
+    stage_id = parse_id(request.POST.get("stage", ""))
+    stage = Stage.objects.filter(pk=stage_id).first() if stage_id is not None else None
     if stage is None:
         error = _("Choose a stage.")
     else:

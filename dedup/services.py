@@ -10,8 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from access.scopes import DELETE, EDIT, READ, can, scope_q
-from crm_site import events
+from access.fields import field_modes
+from access.models import FieldRule
+from access.scopes import DELETE, EDIT, can, scope_q
+from crm_site import events, record_input
 from crm_site.models import Communication
 from crm_site.record_writes import RecordInput, write_updates
 from crm_site.registry import registry
@@ -51,51 +53,78 @@ def _plain(value):
 # The plan: per field, every record's value and the one chosen.
 
 
-def merge_plan(survivor, others, field_choices=None):
+def merge_plan(survivor, others, field_choices=None, modes=None):
     """Differing fields with each record's value and the chosen source.
 
     The default choice is the survivor's value if it is not empty, else the first other record's non-empty one.
+    `modes`: the user's field rules (access.fields.field_modes): what the edit form would not show (hidden
+    fields) is left out; what it would not let change (read-only fields, owner and "open to everyone" below the
+    level that may change them, fields no form edits) keeps the survivor's value and can't be chosen. A choice
+    naming such a field raises ValidationError, like the edit form refusing it.
     """
     field_choices = dict(field_choices or {})
+    modes = modes or {}
     records = [survivor, *others]
     by_pk = {obj.pk: obj for obj in records}
+    writable = record_input.writable_fields(type(survivor))
+    hidden = {name for name, mode in modes.items() if mode == FieldRule.HIDDEN}
     known = {f.name for f in mergeable_fields(type(survivor))} | {
         f"custom_fields.{k}" for obj in records for k in (obj.custom_fields or {})
     }
     unknown = set(field_choices) - known
     if unknown:
-        raise ValidationError(_("Unknown fields to choose: %(names)s") % {"names": ", ".join(sorted(unknown))})
+        raise ValidationError(_("Unknown fields to choose: %(names)s") % {"names": ", ".join(sorted(unknown))[:200]})
     plan = []
     for field in mergeable_fields(type(survivor)):
+        if field.name in hidden:
+            _refuse_choice(field_choices, field.name, field.verbose_name, survivor)
+            continue
+        locked = field.name not in writable or modes.get(field.name) is not None
         values = [(obj.pk, getattr(obj, field.attname)) for obj in records]
         plan.append(_plan_item(field.name, field.verbose_name, values, field_choices, by_pk,
-                               display=lambda obj, f=field: _display(obj, f)))
+                               display=lambda obj, f=field: _display(obj, f), locked=locked, survivor=survivor))
     keys = []
     for obj in records:
         keys += [k for k in (obj.custom_fields or {}) if k not in keys]
+    from crm_site.customfields import FIELD_PREFIX
     from crm_site.customfields.registry import definition
 
     entity_key = type(survivor).entity().key
     for key in keys:
+        name = f"custom_fields.{key}"
+        if key in hidden or FIELD_PREFIX + key in hidden:  # field rules name a custom field cf_<code>
+            _refuse_choice(field_choices, name, key, survivor)
+            continue
         values = [(obj.pk, (obj.custom_fields or {}).get(key)) for obj in records]
         custom = definition(entity_key, key)  # its label and how its values read; a key with no field: as stored
-        plan.append(_plan_item(f"custom_fields.{key}", custom.label if custom else key, values, field_choices, by_pk,
+        plan.append(_plan_item(name, custom.label if custom else key, values, field_choices, by_pk,
                                display=lambda obj, k=key, c=custom: c.display((obj.custom_fields or {}).get(k))
-                               if c else (obj.custom_fields or {}).get(k, "")))
+                               if c else (obj.custom_fields or {}).get(k, ""),
+                               locked=modes.get(key) is not None or modes.get(FIELD_PREFIX + key) is not None,
+                               survivor=survivor))
     return plan
 
 
-def _plan_item(name, label, values, field_choices, by_pk, display):
+def _refuse_choice(field_choices, name, label, survivor):
+    if name in field_choices and str(field_choices[name]) != str(survivor.pk):
+        raise ValidationError(_("You may not change “%(field)s”.") % {"field": label})
+
+
+def _plan_item(name, label, values, field_choices, by_pk, display, locked=False, survivor=None):
     non_empty = {_key(v) for _pk, v in values if not _empty(v)}
-    if name in field_choices:
-        chosen = int(field_choices[name])
+    if locked:  # the survivor's value stays, whatever was asked
+        _refuse_choice(field_choices, name, label, survivor)
+        chosen = survivor.pk
+    elif name in field_choices:
+        raw = str(field_choices[name])
+        chosen = int(raw) if raw.isdigit() and len(raw) <= 18 else None
         if chosen not in by_pk:
             raise ValidationError(_("The value of %(field)s must come from one of the merged records.")
                                   % {"field": label})
     else:
         chosen = next((pk for pk, v in values if not _empty(v)), values[0][0])
     return {
-        "name": name, "label": label, "chosen": chosen, "conflict": len(non_empty) > 1,
+        "name": name, "label": label, "chosen": chosen, "conflict": len(non_empty) > 1, "locked": locked,
         "differs": len({_key(v) for _pk, v in values}) > 1,
         "values": [{"pk": pk, "value": v, "display": display(by_pk[pk])} for pk, v in values],
     }
@@ -112,12 +141,15 @@ def _display(obj, field):
     return "" if value is None else str(value)
 
 
-def combined_channels(survivor, others):
-    """Preview for the merge screen: every phone/email/link the survivor will have, with where it comes from."""
+def combined_channels(survivor, others, hidden=()):
+    """Preview for the merge screen: every phone/email/link the survivor will have, with where it comes from
+    (channels the user's role hides are left out, as on the card)."""
     content_type = ContentType.objects.get_for_model(type(survivor))
     seen, out = set(), []
     for obj in [survivor, *others]:
         for comm in Communication.objects.filter(content_type=content_type, object_id=obj.pk).order_by("channel", "pk"):
+            if comm.channel in hidden:
+                continue
             if (comm.channel, comm.normalized) not in seen:
                 seen.add((comm.channel, comm.normalized))
                 out.append({"comm": comm, "from": obj})
@@ -189,7 +221,9 @@ def records_merge(*, user, survivor, others, field_choices=None):
     if not can(user, survivor, EDIT) or not all(can(user, o, DELETE) for o in others):
         raise PermissionDenied(_("Merging needs the right to edit the record that stays and to delete the others."))
 
-    plan = merge_plan(survivor, others, field_choices)
+    # The plan obeys the field rules as the edit form does: hidden fields and read-only or protected ones keep
+    # the survivor's value; a choice naming them is refused.
+    plan = merge_plan(survivor, others, field_choices, modes=field_modes(user, entity.key))
     content_type = ContentType.objects.get_for_model(model)
     merge = MergeRecord.objects.create(
         entity=entity.key, content_type=content_type, survivor_id=survivor.pk, other_ids=other_pks, user=user,
@@ -432,13 +466,15 @@ def merge_undo(*, user, merge):
 
 @transaction.atomic
 def not_duplicate_mark(*, user, first, second):
-    """Suppress the pair for everyone (the user must be able to read both)."""
+    """Suppress the pair for everyone: the user must be able to edit both (a read-only role can't hide
+    duplicates from the people who clean them up)."""
     model = type(first)
     if type(second) is not model or first.pk == second.pk:
         raise ValidationError(_("Choose two different records of the same kind."))
-    visible = model.objects.visible_to(user, READ).filter(pk__in=[first.pk, second.pk]).count()
-    if visible != 2:
-        raise PermissionDenied
+    q = scope_q(user, model, EDIT)
+    editable = 0 if q is None else model.objects.filter(q, pk__in=[first.pk, second.pk]).count()
+    if editable != 2:
+        raise PermissionDenied(_("Marking records as not duplicates needs the right to edit both."))
     low, high = sorted([first.pk, second.pk])
     mark, _created = NotDuplicate.objects.get_or_create(
         content_type=ContentType.objects.get_for_model(model), first_id=low, second_id=high,
@@ -449,6 +485,22 @@ def not_duplicate_mark(*, user, first, second):
 
 # ---------------------------------------------------------------------------
 # Scans
+
+
+def can_scan(user, entity_key):
+    """Whether `user` may start a duplicate scan of `entity_key` and follow its runs: an administrator, or a role
+    whose edit level on the entity reaches `settings.CRM_DEDUP_SCAN_MIN_LEVEL` (default: the department)."""
+    from django.conf import settings
+
+    from access.models import Level
+    from access.scopes import level
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    minimum = int(getattr(settings, "CRM_DEDUP_SCAN_MIN_LEVEL", Level.DEPARTMENT))
+    return level(user, entity_key, EDIT) >= minimum
 
 
 def duplicates_scan(*, entity_key, user=None, run=None, queryset=None):

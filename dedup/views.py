@@ -6,6 +6,7 @@ check rights again.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -13,11 +14,12 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from access.fields import hidden_fields
+from access.fields import field_modes, hidden_fields
 from access.scopes import ADD, DELETE, EDIT, READ, can, scope_q
 from crm_site.http import safe_next
 from crm_site.registry import registry
 from crm_site.selectors import record_for_user_or_404
+from crm_site.validation import parse_id, parse_ids
 
 from . import keys as keymod
 from . import selectors, services
@@ -45,9 +47,9 @@ def check(request, entity):
     warnings = []
     if keymod.spec_for(entity.key).enabled:
         exclude = None
-        exclude_pk = request.GET.get("exclude", "")
-        if exclude_pk.isdigit():
-            exclude = (entity.model, int(exclude_pk))
+        exclude_pk = parse_id(request.GET.get("exclude", ""))
+        if exclude_pk is not None:
+            exclude = (entity.model, exclude_pk)
         data = _without_hidden(request.POST, hidden_fields(request.user, entity.key))
         record_keys = keys_from_form(entity.key, data)
         found = find_candidates(entity.key, record_keys, exclude=exclude,
@@ -92,12 +94,7 @@ def record_candidates(request, entity, pk):
 
 
 def _ids(raw):
-    ids = []
-    for part in (raw or "").split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) not in ids:
-            ids.append(int(part))
-    return ids
+    return parse_ids(raw, separator=",")
 
 
 class MergeView(View):
@@ -117,9 +114,9 @@ class MergeView(View):
         return [found[pk] for pk in ids]
 
     def survivor(self, request, records):
-        raw = request.POST.get("survivor") or request.GET.get("survivor") or ""
+        raw = parse_id(request.POST.get("survivor") or request.GET.get("survivor") or "")
         by_pk = {o.pk: o for o in records}
-        return by_pk.get(int(raw)) if raw.isdigit() and int(raw) in by_pk else records[0]
+        return by_pk.get(raw, records[0])
 
     def get(self, request, entity):
         records = self.records(request)
@@ -131,17 +128,19 @@ class MergeView(View):
     def show(self, request, records, survivor, choices=None, status=200):
         others = [o for o in records if o.pk != survivor.pk]
         records = [survivor, *others]  # columns in the order of the plan's values
+        modes = field_modes(request.user, self.entity.key)
         try:
-            plan = services.merge_plan(survivor, others, choices)
+            plan = services.merge_plan(survivor, others, choices, modes=modes)
         except ValidationError:
-            plan = services.merge_plan(survivor, others)
+            plan = services.merge_plan(survivor, others, modes=modes)
         rights = {o.pk: {"edit": can(request.user, o, EDIT), "delete": can(request.user, o, DELETE)} for o in records}
         return render(request, "dedup/merge.html", {
             "entity": self.entity, "records": records, "survivor": survivor,
             "rows": [item for item in plan if item["differs"]],
             "same": [item for item in plan if not item["differs"] and any(v["display"] for v in item["values"])],
             "rights": rights, "ids": ",".join(str(o.pk) for o in records),
-            "combined": services.combined_channels(survivor, others),
+            "combined": services.combined_channels(survivor, others, hidden=hidden_fields(request.user,
+                                                                                           self.entity.key)),
             "next": request.GET.get("next", request.POST.get("next", "")),
         }, status=status)
 
@@ -149,13 +148,15 @@ class MergeView(View):
         records = self.records(request)
         survivor = self.survivor(request, records)
         others = [o for o in records if o.pk != survivor.pk]
-        choices = {key[len("field:"):]: value for key, value in request.POST.items()
-                   if key.startswith("field:") and value.isdigit()}
+        choices = {key[len("field:"):]: value for key, value in request.POST.items() if key.startswith("field:")}
         try:
             services.records_merge(user=request.user, survivor=survivor, others=others, field_choices=choices)
         except ValidationError as error:
             messages.error(request, "; ".join(error.messages))
-            return self.show(request, records, survivor, choices, status=400)
+            return self.show(request, records, survivor, status=400)
+        except PermissionDenied as error:
+            messages.error(request, str(error) or _("You may not merge these records."))
+            return self.show(request, records, survivor, status=403)
         messages.success(request, _("Merged %(count)s records into “%(obj)s”. You can undo this from its card.")
                          % {"count": len(records), "obj": survivor})
         return HttpResponseRedirect(survivor.get_absolute_url())
@@ -185,14 +186,18 @@ def groups(request):
     entity = registry[key]
     scan, rows = selectors.visible_groups(user=request.user, entity_key=key)
     running = ScanRun.objects.filter(entity=key, status__in=[ScanRun.Status.PENDING, ScanRun.Status.RUNNING]).first()
+    can_scan = services.can_scan(request.user, key)
     return render(request, "dedup/groups.html", {
-        "entities": entities, "entity": entity, "scan": scan, "rows": rows, "running": running,
+        "entities": entities, "entity": entity, "scan": scan, "rows": rows,
+        "running": running if can_scan else None, "can_scan": can_scan,
     })
 
 
 @require_POST
 def scan_start(request, entity):
     entity = _entity(entity)
+    if not services.can_scan(request.user, entity.key):
+        raise PermissionDenied
     if not ScanRun.objects.filter(entity=entity.key, status__in=[ScanRun.Status.PENDING,
                                                                  ScanRun.Status.RUNNING]).exists():
         scan_launch(entity_key=entity.key, user=request.user)
@@ -202,6 +207,8 @@ def scan_start(request, entity):
 
 def scan_status(request, pk):
     run = get_object_or_404(ScanRun, pk=pk)
+    if run.entity not in registry or not services.can_scan(request.user, run.entity):
+        raise Http404  # a run is seen by whoever may start one of its kind
     response = render(request, "dedup/scan_status.html", {"run": run})
     if run.status in (ScanRun.Status.DONE, ScanRun.Status.FAILED) and request.htmx:
         response["HX-Refresh"] = "true"
@@ -218,9 +225,10 @@ def _visible_group(request, pk):
 
 
 @require_POST
+@transaction.atomic
 def group_not_duplicate(request, pk):
     group, entity, members = _visible_group(request, pk)
-    for index, first in enumerate(members):
+    for index, first in enumerate(members):  # all pairs or none: a refusal rolls back the earlier marks
         for second in members[index + 1:]:
             services.not_duplicate_mark(user=request.user, first=first, second=second)
     services.group_resolve(group=group)

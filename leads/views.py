@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from access.scopes import EDIT, can
 from crm_site.registry import registry
 from crm_site.selectors import record_for_user_or_404
+from crm_site.validation import parse_id
 
 from . import services
 from .forms import LeadConvertForm
@@ -45,9 +46,9 @@ def _use_existing(request, form, lead):
 
     chosen = {}
     for key in ("contact", "company"):
-        raw = request.GET.get(key, "")
-        if raw.isdigit():
-            chosen[key] = form.fields[key].queryset.filter(pk=int(raw)).first()
+        raw = parse_id(request.GET.get(key, ""))
+        if raw is not None:
+            chosen[key] = form.fields[key].queryset.filter(pk=raw).first()
     if not chosen:
         for candidate in candidates_for_record(lead, limit=10):
             key = candidate.entity.key

@@ -9,7 +9,7 @@ from crm_site import events
 from dedup import tasks
 from dedup.models import DuplicateGroup, MergeRecord, NotDuplicate, ScanRun, ScanSchedule
 from dedup.services import duplicates_scan, records_merge
-from tests.factories import make_contact, make_lead
+from tests.factories import assign_role, make_contact, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +131,9 @@ def test_scan_start_not_a_duplicate_and_auto_merge(user, user_client):
     b = contact(user, phones=["+7 495 1234567"], comment="", position="",
                 last_name=a.last_name, first_name=a.first_name, middle_name=a.middle_name, birthday=a.birthday,
                 type=a.type, source=a.source, address=a.address)
+    # Starting a scan needs the department edit level (issue 16): the default role edits own records only.
+    assert user_client.post(reverse("dedup_scan", args=["contact"])).status_code == 403
+    assign_role("Head of sales", user=user)
     response = user_client.post(reverse("dedup_scan", args=["contact"]))
     assert response.status_code == 302
     run = ScanRun.objects.get()

@@ -113,8 +113,15 @@ def test_big_load_rebuilds_exactly_the_indexes_it_dropped():
     assert Contact.history.count() == Contact.all_objects.count()
     assert Communication.history.filter(history_type="+").count() == Communication.objects.count()
     assert StageChange.objects.filter(from_stage__isnull=True).count() == Deal.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid OR NOT indisready")
+        assert cursor.fetchone()[0] == 0  # every rebuilt index is valid and used by the planner
     last_name = Contact.objects.order_by("pk").values_list("last_name", flat=True).first()
-    assert Contact.objects.filter(last_name=last_name).exists()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = Contact.all_objects.filter(last_name=last_name).explain()
+    assert "Index" in plan, plan  # the rebuilt last-name index answers the lookup
 
 
 @postgres_only

@@ -5,6 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -194,5 +195,14 @@ def test_moving_a_deadline_rearms_the_reminders(user, django_capture_on_commit_c
     form = entry_form_class("task")(data={"subject": "Call back", "deadline": ""}, instance=task, user=user)
     assert form.is_valid(), form.errors
     task = services.entry_update(user=user, entry=task, form=form)
-    assert task.overdue_notified_at is None and task.deadline > timezone.now()
+    # Both markers are re-armed: the "due soon" reminder and the overdue notice, each sent once more.
+    assert task.overdue_notified_at is None and task.reminded_at is None and task.deadline > timezone.now()
+    lead = timedelta(minutes=settings.CRM_REMIND_BEFORE_MINUTES)
+    soon = task.deadline - lead + timedelta(minutes=1)
+    assert services.remind_due_tasks(now=soon) == 1
+    assert services.remind_due_tasks(now=soon) == 0  # once
+    reasons = list(Notification.objects.filter(entry=task).order_by("pk").values_list("reason", flat=True))
+    assert reasons[-1] == Notification.Reason.REMINDER
     assert services.remind_due_tasks(now=task.deadline + timedelta(minutes=1)) == 1
+    assert Notification.objects.filter(entry=task).order_by("pk").last().reason == Notification.Reason.OVERDUE
+    assert services.remind_due_tasks(now=task.deadline + timedelta(minutes=2)) == 0

@@ -19,6 +19,7 @@ from crm_site import events
 from crm_site.http import safe_next
 from crm_site.registry import registry
 from crm_site.selectors import record_for_user_or_404
+from crm_site.validation import parse_id, parse_ids
 
 from . import selectors, services
 from .forms import entry_form_class
@@ -36,7 +37,8 @@ def _record(request, entity_key, pk):
 
 
 def _positive(value, default=1, maximum=MAX_PAGE):
-    return min(int(value), maximum) if str(value).isdigit() and int(value) > 0 else default
+    number = parse_id(value)
+    return min(number, maximum) if number is not None else default
 
 
 def _filters(request, entity):
@@ -285,7 +287,7 @@ def activities(request):
 @require_http_methods(["GET", "POST"])
 def notifications(request):
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+        ids = parse_ids(request.POST.getlist("id")) or None
         services.notifications_mark_read(user=request.user, ids=ids)
         return HttpResponseRedirect(reverse("timeline_notifications"))
     paginator = Paginator(Notification.objects.filter(user=request.user), 50)

@@ -7,6 +7,7 @@ from django.db.models import CharField, Value
 from django.utils import timezone
 
 from crm_site.registry import registry
+from crm_site.validation import parse_id
 
 from .services import bin_queryset, retention_days
 
@@ -79,8 +80,9 @@ def parse_tokens(values):
     wanted = {}
     for value in values:
         key, _, pk = str(value).partition(":")
-        if key in registry and pk.isdigit():
-            wanted.setdefault(key, []).append(int(pk))
+        number = parse_id(pk)
+        if key in registry and number is not None:
+            wanted.setdefault(key, []).append(number)
     return wanted
 
 

@@ -21,6 +21,7 @@ from access.scopes import READ
 from crm_site.http import safe_next
 from crm_site.registry import registry
 from crm_site.selectors import record_history
+from crm_site.validation import parse_ids
 
 from . import selectors, services
 from .forms import BinFilterForm
@@ -119,7 +120,7 @@ class BulkDeleteView(View):
         if entity not in registry:
             raise Http404
         entity = registry[entity]
-        ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+        ids = parse_ids(request.POST.getlist("ids"))
         objs = list(entity.model.objects.visible_to(request.user, READ).filter(pk__in=ids))
         back = safe_next(request, reverse(f"{entity.key}_list"))
         if not objs:

@@ -14,6 +14,7 @@ from access.scopes import EXPORT, scope_q
 
 from ..export import ExportRefused, export_queryset, formats_for, records_export, vcard_kind
 from ..export_formats import VCARD_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_chunks, vcard_chunks, write_xlsx
+from ..validation import search_too_long, search_too_long_message
 from .generic import ObjectListView
 
 
@@ -30,6 +31,9 @@ class ObjectExportView(ObjectListView):
             message = _("Unknown export format “%(format)s”: choose CSV or XLSX.") % {"format": file_format[:20]}
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         listed = self.list_query()
+        if search_too_long(listed.query):
+            messages.error(request, search_too_long_message())
+            return HttpResponseRedirect(self.list_url())
         details = {"query": listed.query, "sort": listed.sort, "filters": self.applied_filters(listed.filterset)}
         from ..customfields.export import background_threshold, start_export
 

@@ -22,6 +22,7 @@ from ..export import vcard_kind
 from ..forms import channel_formsets, channels_input
 from ..http import safe_next
 from ..registry import registry
+from ..validation import parse_id, search_too_long, search_too_long_message
 
 
 def entity_templates(entity, name):
@@ -96,6 +97,8 @@ class ObjectListView(EntityView):
             return self.panel(panel)
         listed = self.list_query()
         query, sort, filterset = listed.query, listed.sort, listed.filterset
+        if search_too_long(query):
+            messages.warning(request, search_too_long_message())
         queryset = listed.queryset.select_related(*self.entity.list_select_related)
         if self.entity.has_channels:
             queryset = queryset.prefetch_related("communications")
@@ -198,7 +201,7 @@ class ObjectListView(EntityView):
         count, capped = lists.capped_count(base_queryset)
         get = self.request.GET
         try:
-            number = max(1, int(get.get("page", 1)))
+            number = max(1, int(str(get.get("page", 1))[:6]))  # a 25-digit page number is page 999999
         except ValueError:
             number = 1
         after, before = get.get("after", ""), get.get("before", "")
@@ -523,9 +526,9 @@ class RelationLinkView(EntityView):
             relation = self.entity.relation(kwargs["relation"])
         except KeyError:
             raise Http404 from None
-        target_id = request.POST.get("target", "").strip()
+        target_id = parse_id(request.POST.get("target", ""))
         target = None
-        if target_id.isdigit():
+        if target_id is not None:
             target = relation.target_model.objects.visible_to(request.user, READ).filter(pk=target_id).first()
         if target is None:
             messages.error(request, _("Choose a record from the list to link."))
@@ -567,7 +570,10 @@ class AutocompleteView(EntityView):
     def get(self, request, **kwargs):
         query = request.GET.get("q", "").strip()
         results = []
-        if query:
+        if search_too_long(query):
+            if not request.htmx:
+                return JsonResponse({"results": [], "error": search_too_long_message()}, status=400)
+        elif query:
             queryset = self.visible(READ).search(query, user=request.user).order_by("-pk")[: self.limit]
             results = [{"id": obj.pk, "text": str(obj), "url": obj.get_absolute_url()} for obj in queryset]
         if request.htmx:
