@@ -122,7 +122,14 @@ def _scan_for(entity, record):
     return {"pk": ScanRun.objects.create(entity=entity.key, started_by=record.owner).pk}, None  # no record data
 
 
+def _no_record(**params):
+    """A url whose parameters name no record (a password-reset link, one of the user's own sessions)."""
+    return lambda entity, record: (params, None)
+
+
 OBJECT_PARAMS = {
+    "password_reset_confirm": _no_record(uidb64="MQ", token="not-a-token"),
+    "session_end": _no_record(public_id="0" * 24),
     "timeline_edit": _entry_for,
     "timeline_delete": _entry_for,
     "timeline_complete": _entry_for,
@@ -146,7 +153,8 @@ def fill(route, pattern, record_for):
         for entity in registry:
             for record in record_for(entity):
                 params, scope = OBJECT_PARAMS[pattern.name](entity, record)
-                results.append((_render(route, params), scope))
+                if (_render(route, params), scope) not in results:
+                    results.append((_render(route, params), scope))
         return results
     for entity in registry:
         if "entity" in names:
