@@ -5,6 +5,7 @@ from urllib.parse import quote
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -36,8 +37,17 @@ BaseUserAdmin = type(admin.site._registry[User]) if admin.site.is_registered(Use
 class UserAdmin(BaseUserAdmin):
     actions = [*(BaseUserAdmin.actions or []), "reset_two_factor", "end_sessions"]
 
-    @admin.action(description=_("Reset two-factor login (lost phone); ends the user's sessions"),
-                  permissions=["change"])
+    list_display = (*BaseUserAdmin.list_display, "two_factor")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            has_two_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+
+    @admin.display(description=_("two-factor login"), boolean=True, ordering="has_two_factor")
+    def two_factor(self, obj):
+        return getattr(obj, "has_two_factor", None)
+
+    @admin.action(description=_("Reset two-factor login"), permissions=["change"])
     def reset_two_factor(self, request, queryset):
         for user in queryset:
             services.twofactor_reset(user=user, request=request)
