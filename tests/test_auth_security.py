@@ -19,10 +19,9 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from access.models import AuditLog, Role
+from access.models import AuditLog, Role, RoleAssignment
 from access.sessions.models import UserSession
 from access.twofactor.models import RecoveryCode, RecoveryCodeDevice, digest
-from tests.factories import assign_role
 
 PW = "Right-horse-battery-9"
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
@@ -45,6 +44,12 @@ def make(username, **extra):
 @pytest.fixture
 def alice(db):
     return make("alice2fa", first_name="Alice")
+
+
+@pytest.fixture
+def admin_user(db):
+    """Not conftest's: its password hash is cached for the whole run, and here hashes are MD5."""
+    return make("admin2fa", is_staff=True, is_superuser=True)
 
 
 def browser(ua=CHROME, ip="127.0.0.1"):
@@ -168,8 +173,8 @@ def test_wrong_codes_are_throttled_and_count_as_failed_logins(alice, settings):
 
 
 def test_a_role_can_require_two_factor_login(alice):
-    Role.objects.filter(name="Head of sales").update(require_two_factor=True)
-    assign_role("Head of sales", user=alice)
+    role = Role.objects.create(name="Needs two-factor", require_two_factor=True, matrix={})
+    RoleAssignment.objects.create(role=role, user=alice)
     other = make("plain2fa")
     client = browser()
     login(client, alice.username)
