@@ -46,7 +46,7 @@ class RoleAdmin(admin.ModelAdmin):
     """The matrix is one grid of level selects (templates/admin/access/role/change_form.html)."""
 
     form = RoleForm
-    list_display = ("name", "is_default", "description")
+    list_display = ("name", "is_default", "require_two_factor", "description")
     search_fields = ("name",)
     inlines = [FieldRuleInline]
 

@@ -1,14 +1,34 @@
 """Write the audit log: one function every app calls (views, services, tasks, signal receivers)."""
 
+import ipaddress
+
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 
 from .models import AuditLog
 
 
+def _valid_ip(value):
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except (ValueError, AttributeError):
+        return None
+
+
 def client_ip(request):
+    """The client's address: REMOTE_ADDR, or in production mode the trusted proxy's header
+    (settings.CRM_CLIENT_IP_HEADER; for X-Forwarded-For the last address, the one our proxy appended).
+    The audit log, the lockout and the sessions list all use this."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    header = getattr(settings, "CRM_CLIENT_IP_HEADER", "")
+    if header:
+        value = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
+        if value:
+            found = _valid_ip(value.split(",")[-1])
+            if found:
+                return found
+    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
 
 
 def audit_log(action, *, user=None, request=None, obj=None, model=None, count=None, object_repr=None,
@@ -18,7 +38,7 @@ def audit_log(action, *, user=None, request=None, obj=None, model=None, count=No
         user = getattr(request, "user", None)
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
-    model = model or (type(obj) if obj is not None else None)
+    model = model or (obj._meta.model if obj is not None else None)  # (a lazy request.user too)
     return AuditLog.objects.create(
         actor=user,
         actor_name=actor_name if actor_name is not None else (user.get_username() if user else ""),

@@ -34,7 +34,7 @@ def grid_rows():
 class RoleForm(forms.ModelForm):
     class Meta:
         model = Role
-        fields = ("name", "description", "is_default")
+        fields = ("name", "description", "is_default", "require_two_factor")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

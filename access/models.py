@@ -71,6 +71,13 @@ class AuditLog(models.Model):
     EXPORT = "export"
     IMPORT = "import"
     PURGE = "purge"
+    LOCKOUT = "lockout"
+    UNLOCK = "unlock"
+    TWOFACTOR_ENABLED = "2fa_enabled"
+    TWOFACTOR_DISABLED = "2fa_disabled"
+    TWOFACTOR_RESET = "2fa_reset"
+    SESSIONS_ENDED = "sessions_ended"
+    PASSWORD_CHANGED = "password_changed"
     ACTION_CHOICES = [
         (LOGIN, _("login")),
         (LOGIN_FAILED, _("failed login")),
@@ -82,6 +89,13 @@ class AuditLog(models.Model):
         (EXPORT, _("export")),
         (IMPORT, _("import")),
         (PURGE, _("permanent deletion")),
+        (LOCKOUT, _("locked out after failed logins")),
+        (UNLOCK, _("lockout lifted")),
+        (TWOFACTOR_ENABLED, _("two-factor login turned on")),
+        (TWOFACTOR_DISABLED, _("two-factor login turned off")),
+        (TWOFACTOR_RESET, _("two-factor login reset")),
+        (SESSIONS_ENDED, _("sessions ended")),
+        (PASSWORD_CHANGED, _("password changed")),
     ]
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
@@ -142,6 +156,11 @@ class Role(models.Model):
         help_text=_("Given to every active user who has no role directly or through a department."),
     )
     matrix = models.JSONField(_("access matrix"), default=dict, blank=True)
+    require_two_factor = models.BooleanField(
+        _("requires two-factor login"), default=False,
+        help_text=_("Users with this role must set up an authenticator app at their next login and cannot use "
+                    "the CRM until they do."),
+    )
 
     class Meta:
         verbose_name = _("role")

@@ -9,12 +9,17 @@ CSRF_TRUSTED_ORIGINS comma-separated, e.g. https://crm.example.com
 CRM_DEFAULT_REGION   default phone region for numbers typed without a country code (default RU)
 LANGUAGE_CODE  default interface language: en, ru or uk (default ru)
 CRM_PRODUCTION "1" to turn on HTTPS-only cookies, HSTS and SSL redirect
+CRM_CLIENT_IP_HEADER   production only: the header the trusted reverse proxy puts the client's address in
+CRM_LOGIN_FAILURE_LIMIT / CRM_LOGIN_FAILURE_LIMIT_IP / CRM_LOGIN_COOLOFF_MINUTES   lockout after failed logins
+CRM_SESSION_IDLE_MINUTES   a session ends after this long without a request
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -59,9 +64,16 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "crm_site.apps.CrmSiteConfig",
     "crm_site.customfields.apps.CustomFieldsConfig",
     "access.apps.AccessConfig",
+    "access.twofactor.apps.TwoFactorConfig",
+    "access.lockout.apps.LockoutConfig",
+    "access.sessions.apps.SessionsConfig",
     "companies.apps.CompaniesConfig",
     "contacts.apps.ContactsConfig",
     "leads.apps.LeadsConfig",
@@ -76,18 +88,24 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "access.headers.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "access.sessions.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm_site.validation.InputSanityMiddleware",  # NUL / control characters / oversized values: 400, nothing runs
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "access.twofactor.middleware.TwoFactorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm_site.urls"
@@ -121,6 +139,7 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "access.lockout.backends.LockoutBackend",  # django-axes: refuses a locked-out username or IP first
     "django.contrib.auth.backends.ModelBackend",
     "access.backends.RoleMatrixBackend",  # entity permissions from the role matrix (per object too)
     "guardian.backends.ObjectPermissionBackend",
@@ -206,6 +225,56 @@ CRM_TASK_DEFAULT_DAYS = int(os.environ.get("CRM_TASK_DEFAULT_DAYS", "3"))
 CRM_REMIND_BEFORE_MINUTES = int(os.environ.get("CRM_REMIND_BEFORE_MINUTES", "60"))
 
 SESSION_COOKIE_HTTPONLY = True
+# Sessions live in the database, one row per login with its user, address and browser, so a user can list and
+# end them (access/sessions). A session ends after CRM_SESSION_IDLE_MINUTES without a request: its expiry moves
+# forward at most once a minute while the user works.
+SESSION_ENGINE = "access.sessions.backend"
+CRM_SESSION_IDLE_MINUTES = int(os.environ.get("CRM_SESSION_IDLE_MINUTES", str(8 * 60)))
+SESSION_COOKIE_AGE = CRM_SESSION_IDLE_MINUTES * 60
+
+# The client's address: REMOTE_ADDR, or in production the header the trusted reverse proxy sets (e.g.
+# X-Forwarded-For, last address; X-Real-IP). Never read from a header outside production mode.
+CRM_CLIENT_IP_HEADER = os.environ.get("CRM_CLIENT_IP_HEADER", "") if PRODUCTION else ""
+
+# Lockout after failed logins (django-axes, access/lockout): per username and per client address, for a
+# cool-off time; a wrong second-factor code counts as a failed login.
+CRM_LOGIN_FAILURE_LIMIT = int(os.environ.get("CRM_LOGIN_FAILURE_LIMIT", "5"))
+CRM_LOGIN_FAILURE_LIMIT_IP = int(os.environ.get("CRM_LOGIN_FAILURE_LIMIT_IP", "20"))
+AXES_FAILURE_LIMIT = CRM_LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "access.lockout.handler.LockoutHandler"
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CRM_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off runs from the lockout, not the last try
+AXES_LOCKOUT_CALLABLE = "access.lockout.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "access.audit.client_ip"
+AXES_VERBOSE = False
+
+# Two-factor login (django-otp, access/twofactor): TOTP apps and one-time recovery codes. Wrong codes back off
+# exponentially per device (1, 2, 4... seconds) and count as failed logins for the lockout.
+OTP_TOTP_ISSUER = os.environ.get("CRM_TOTP_ISSUER", "CRM")
+OTP_TOTP_THROTTLE_FACTOR = 1
+CRM_RECOVERY_CODES = 10
+
+# Content-Security-Policy (django-csp): only the project's own scripts, styles and images; no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), usb=()"
+)
 
 # REST API (crm_site/api): token or session auth, JSON only, per-token rate limit, bounded bodies.
 REST_FRAMEWORK = {

@@ -6,7 +6,7 @@ LoginRequiredMiddleware lets them through (`login_not_required`) and answers 401
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crm_site.registry import registry
 
@@ -37,7 +37,7 @@ urlpatterns = [
     path("v1/bin/", _view(BinViewSet, {"get": "items"}), name="api_bin"),
     path("v1/bin/<str:entity>/<str:pk>/restore/", _view(BinViewSet, {"post": "restore"}), name="api_bin_restore"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("tokens/", pages.tokens_page, name="api_tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="api_token_revoke"),
 ]
