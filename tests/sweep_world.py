@@ -227,7 +227,7 @@ class World:
 # ---------------------------------------------------------------------------
 # The database's state, in one query: a refused request must leave it exactly as it was.
 
-_SKIP_APPS = {"sessions", "contenttypes", "axes", "otp_totp", "otp_static", "two_factor", "django_otp"}
+_SKIP_APPS = {"sessions", "access_sessions", "contenttypes", "axes", "otp_totp", "otp_static", "two_factor", "django_otp"}
 _SKIP_MODELS = {"access.AuditLog"}
 _state_sql = None
 
