@@ -58,5 +58,14 @@ COMPANY = {
         "domain": {"exact": 0.00001, "different": 0.99},
         "address": {"exact": 0.00001, "fuzzy": 0.0001, "different": 0.9999},
     },
-    "calibration": {},
+    # Organisations have no labelled set: the percent is set by hand. Under the term-frequency adjustment two
+    # records sharing a value no other record holds get odds of prior × m / 2 whatever the base's size (the
+    # pair's own two records are the value's whole count), under 10% for companies: a new company typed with
+    # an existing company's exact, rare name would never be warned about. A company's full name is nearly
+    # unique among the organisations one CRM deals with, so the percent shown counts the match weight 4 bits
+    # (16×) up: a rare exact name alone (held by the pair only) → ~56%, a possible duplicate; the same name
+    # held by three companies → ~46%, by ten → ~20%; with the same phone, website or INN → a duplicate (99%+);
+    # a different INN, or the same INN and another KPP, stays a contradiction (capped at 5%).
+    # sigmoid(ln 2 × (weight + 4)) = 1 / (1 + 2^-(weight + 4)).
+    "calibration": {"slope": 0.693147, "intercept": 2.772589},
 }
