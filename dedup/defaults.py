@@ -2,7 +2,8 @@
 one by the record's fields, so an entity added later gets the right one).
 
 m = P(level | same record), u = P(level | different records) for each comparison level (dedup/scoring.py),
-`prior` = expected duplicates per record, `calibration` = [match weight, share of true duplicates] knots.
+`prior` = expected duplicates per record, `calibration` = {slope, intercept}: percent = sigmoid(slope × weight +
+intercept), `min_share_base`: term frequencies count a smaller base as this many records (scoring.weigh).
 Estimated by `python -m bench.estimate` on the estimation half of the labelled set (bench/labelled.py) and
 rounded; a base re-estimates its own with `manage.py estimate_match_weights` (stored on the DuplicateRule).
 Exact levels of phones, emails, surnames, addresses and companies have their u replaced by the value's

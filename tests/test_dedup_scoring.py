@@ -359,3 +359,17 @@ def test_the_same_company_name_with_another_inn_is_not_a_duplicate(user):
     result = verdict({"name": "ООО «Ромашка»", "tax_id": "7701234567"}, {"name": "Ромашка", "tax_id": "7707083893"},
                      entity="company")
     assert not result.is_duplicate and result.probability <= scoring.CONTRADICTION_CAP
+
+
+def test_a_surname_held_by_a_fixed_share_weighs_the_same_in_a_20k_and_a_100k_base():
+    a = {"last_name": "Кузнецов", "first_name": "Илья"}
+    b = {"last_name": "Кузнецов", "first_name": "Илья", "middle_name": "Петрович"}
+    [surname] = [v for kind, v in scoring.keys_of("contact", a) if kind == "surname"]
+
+    def weight(held, records):
+        result = scoring.score("contact", a, b, counts={("surname", surname): held}, records=records)
+        return {r["code"]: r for r in result.reasons}["last_name"]["weight"]
+
+    # one card in 500: the same share, the same weight (the calibration fitted at 20k holds at 100k)
+    assert weight(40, 20_000) == pytest.approx(weight(200, 100_000), abs=0.01)
+    assert weight(2, 100_000) > weight(200, 100_000) + 5  # a rare surname weighs much more
