@@ -92,10 +92,15 @@ CONTRADICTION_CAP = 0.05  # names that contradict: never more likely than this
 # A shared role account (info@, a company's switchboard) says the records belong to one organisation, not
 # that they are one person: whatever its estimated weight, it counts at most this much.
 ROLE_ACCOUNT_MAX = 2.0
-# Frequencies in a small base say little about how rare a phone or a surname is among people at large: the
-# prior and the term frequencies count as if the base had at least this many records (they cancel out for a
-# value held by a fixed share of the base, so a big base is unaffected).
+# The prior (expected duplicates per record / records) counts the base as at least this many records: in a
+# small base it would otherwise make every pair likely.
 MIN_BASE = 100_000
+# A term frequency is the value's share of the base it was counted in: held / records, both of the same base
+# (a surname one card in 500 holds weighs the same in a base of 20k and of 100k). Only a base smaller than
+# this counts as this many records: there a value one card or two hold says little about how rare it is.
+# (Dividing the counts of a 20k base by MIN_BASE overrated every shared value 5× below 100k and the percent
+# fitted there was too cautious at 100k: calibration gap 0.25, issue 18.)
+MIN_SHARE_BASE = 20_000
 
 # Mailboxes a team shares (info@, office@...) and free mail providers: their agreement says little.
 GENERIC_MAILBOXES = frozenset(
@@ -387,6 +392,7 @@ class Model:
     possible_percent: int = 50
     duplicate_percent: int = 80
     auto_merge_percent: int = 97
+    min_share_base: int = MIN_SHARE_BASE  # term frequencies count a smaller base as this many records
 
     def weight(self, comparison, level):
         m = self.m.get(comparison, {}).get(level)
@@ -422,7 +428,8 @@ def model_for(entity_key):
     m = {c: {**base["m"].get(c, {}), **stored.get("m", {}).get(c, {})} for c in comparisons}
     u = {c: {**base["u"].get(c, {}), **stored.get("u", {}).get(c, {})} for c in comparisons}
     model = Model(entity_key, comparisons, m, u, prior=stored.get("prior", base["prior"]),
-                  calibration=stored.get("calibration") or base.get("calibration") or {})
+                  calibration=stored.get("calibration") or base.get("calibration") or {},
+                  min_share_base=base.get("min_share_base", MIN_SHARE_BASE))
     if rule is not None:
         model.possible_percent = rule.possible_percent
         model.duplicate_percent = rule.duplicate_percent
@@ -478,8 +485,8 @@ def _shared(codes, a, b, counts=None):
 
 
 def weigh(cols, a, b, model, records, *, min_count=2):
-    """Levels, weights and probabilities of the pairs (a[i], b[i]); `records` = the size of the base (for the
-    prior and the term frequencies); `min_count`: records that hold a shared value at least (2 when both sides
+    """Levels, weights and probabilities of the pairs (a[i], b[i]); `records` = the size of the base the
+    term frequencies were counted in (for them and the prior); `min_count`: records that hold a shared value at least (2 when both sides
     are records of the base, 1 when one side is a row of another entity)."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
@@ -489,7 +496,8 @@ def weigh(cols, a, b, model, records, *, min_count=2):
     weights = np.zeros((pairs, len(comparisons)), dtype=np.float32)
     swapped = np.zeros(pairs, dtype=bool)
     shared = {}
-    records = max(int(records), MIN_BASE)
+    shares_of = max(int(records), model.min_share_base)  # term frequencies: held / shares_of
+    records = max(int(records), MIN_BASE)  # the prior
     col = {c: i for i, c in enumerate(comparisons)}
 
     def put(comparison, level_codes, tf_kind=None, tf_codes=None):
@@ -506,7 +514,7 @@ def weigh(cols, a, b, model, records, *, min_count=2):
                 counts = cols.counts.get(kind)
                 held = np.maximum(counts[tf_codes[hit]] if counts is not None and len(counts) else 2, min_count)
                 m = model.m.get(comparison, {}).get(level_name[1]) or 0.5
-                weights[hit, index] = np.log2(m * records / held)
+                weights[hit, index] = np.log2(m * shares_of / held)
 
     if "first_name" in col:
         swapped, first_a, first_b, last_a, last_b = _orient(cols, a, b)
@@ -568,7 +576,7 @@ def weigh(cols, a, b, model, records, *, min_count=2):
             counts = cols.counts.get("email_domain")
             held = np.maximum(counts[domain[hit]] if counts is not None and len(counts) else 2, min_count)
             m = model.m["email"].get("domain") or 0.05
-            weights[hit, index] = np.minimum(np.log2(m * records / held), model.weight("email", "domain") + 4)
+            weights[hit, index] = np.minimum(np.log2(m * shares_of / held), model.weight("email", "domain") + 4)
     if "birthday" in col:
         put("birthday", _birthday_levels(cols, a, b))
     if "address" in col:

@@ -310,3 +310,66 @@ def test_keys_written_before_the_scoring_engine_are_rebuilt_once(user):
     keys._current.discard("contact")
     assert not grouped(a, b)
     assert MatchKey.objects.filter(kind="person", object_id__in=[a.pk, b.pk]).count() == 2
+
+
+# ---------------------------------------------------------------------------
+# A company typed with an existing company's name
+
+
+def _typed_company(**fields):
+    from companies.models import Company
+    from dedup.keys import record_keys
+
+    return record_keys(Company(**{"tax_id": "", "kpp": "", "website": "", "address": "", **fields}))
+
+
+def test_a_rare_company_name_typed_again_is_a_possible_duplicate(user):
+    from dedup.matching import find_candidates
+
+    existing = company(user, name="ООО «Ромашка»", address="")
+    company(user, name="ООО «Лютик»", address="")
+    [found] = find_candidates("company", _typed_company(name="Ромашка"))
+    assert found.obj == existing and found.verdict.outcome == scoring.POSSIBLE
+    assert 50 <= found.score < 80 and not found.verdict.auto_mergeable
+    # with the same phone too it is a duplicate
+    company(user, name="ООО «Гвоздика»", address="", phones=["+7 495 700-00-01"])
+    [both] = find_candidates("company", _typed_company(name="Гвоздика") | {("phone", "+74957000001")})
+    assert both.verdict.is_duplicate and both.score >= 80
+
+
+def test_a_company_name_many_companies_hold_weighs_less(user):
+    from dedup.matching import find_candidates
+
+    rare = company(user, name="ООО «Василёк»", address="")
+    for _ in range(9):
+        company(user, name="ООО «Ландыш»", address="")
+    [alone] = find_candidates("company", _typed_company(name="Василёк"))
+    assert alone.obj == rare
+    common = find_candidates("company", _typed_company(name="Ландыш"))
+    assert common == [] or all(c.score < alone.score and not c.verdict.is_duplicate for c in common)
+    assert verdict({"name": "Ландыш"}, {"name": "ООО Ландыш"}, entity="company").probability < 0.5
+
+
+def test_the_same_company_name_with_another_inn_is_not_a_duplicate(user):
+    from dedup.matching import find_candidates
+
+    company(user, name="ООО «Ромашка»", address="", tax_id="7701234567")
+    found = find_candidates("company", _typed_company(name="Ромашка", tax_id="7707083893"))
+    assert all(not c.verdict.is_duplicate and c.verdict.outcome != scoring.POSSIBLE for c in found)
+    result = verdict({"name": "ООО «Ромашка»", "tax_id": "7701234567"}, {"name": "Ромашка", "tax_id": "7707083893"},
+                     entity="company")
+    assert not result.is_duplicate and result.probability <= scoring.CONTRADICTION_CAP
+
+
+def test_a_surname_held_by_a_fixed_share_weighs_the_same_in_a_20k_and_a_100k_base():
+    a = {"last_name": "Кузнецов", "first_name": "Илья"}
+    b = {"last_name": "Кузнецов", "first_name": "Илья", "middle_name": "Петрович"}
+    [surname] = [v for kind, v in scoring.keys_of("contact", a) if kind == "surname"]
+
+    def weight(held, records):
+        result = scoring.score("contact", a, b, counts={("surname", surname): held}, records=records)
+        return {r["code"]: r for r in result.reasons}["last_name"]["weight"]
+
+    # one card in 500: the same share, the same weight (the calibration fitted at 20k holds at 100k)
+    assert weight(40, 20_000) == pytest.approx(weight(200, 100_000), abs=0.01)
+    assert weight(2, 100_000) > weight(200, 100_000) + 5  # a rare surname weighs much more

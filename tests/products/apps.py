@@ -32,10 +32,9 @@ class ProductsConfig(AppConfig):
                              from_field="product", to_field="company", extra_fields=("note",),
                              reverse_name="products", reverse_label="Products"),
                 ),
-                # The name is all a product has to compare: an exact name alone weighs little against a large
-                # base's prior, so the rule warns from a low confidence.
-                duplicate_rule={"criteria": ["company_name"], "name_threshold": 90, "match_against": [],
-                                "possible_percent": 5},
+                # The name is all a product has to compare: a rare exact name alone is a possible duplicate
+                # (the organisations' model, dedup/defaults.py COMPANY), so the default thresholds do.
+                duplicate_rule={"criteria": ["company_name"], "name_threshold": 90, "match_against": []},
                 has_channels=False,
                 icon="📦",
             )
