@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import django_filters
 from django.http import Http404
+from django.utils.module_loading import import_string
 
 from access.fields import hidden_fields
 from access.scopes import READ, scope_q
@@ -54,9 +55,15 @@ def entity_list(*, user, entity, params, request=None):
 
 
 def entity_filterset(entity, data, queryset, *, hidden=(), request=None):
+    from .reports.filters import filter_overrides, generic_filters
+
     fields = [name for name in entity.filter_fields if name not in hidden]
-    meta = type("Meta", (), {"model": entity.model, "fields": fields})
-    filterset_class = type(f"{entity.model.__name__}FilterSet", (django_filters.FilterSet,), {"Meta": meta})
+    meta = type("Meta", (), {"model": entity.model, "fields": fields, "filter_overrides": filter_overrides()})
+    declared = generic_filters(entity, hidden=hidden)
+    if entity.extra_filters:
+        declared.update(import_string(entity.extra_filters)(hidden=hidden))
+    filterset_class = type(f"{entity.model.__name__}FilterSet", (django_filters.FilterSet,),
+                           {"Meta": meta, **declared})
     return filterset_class(data, queryset=queryset, request=request)
 
 

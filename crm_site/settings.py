@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "timeline.apps.TimelineConfig",
     "dedup.apps.DedupConfig",
     "trash.apps.TrashConfig",
+    "crm_site.reports.apps.ReportsConfig",
 ]
 
 MIDDLEWARE = [

@@ -6,11 +6,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
+from .reports import views as reports_views
 from .urls_entities import all_entity_urlpatterns
 from .views import pages
 
 urlpatterns = [
-    path("", pages.home, name="home"),
+    path("", reports_views.dashboard, name="home"),
+    path("reports/", include("crm_site.reports.urls")),
     path("healthz", pages.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
