@@ -32,6 +32,7 @@ class Cell:
     text: str
     href: str = ""
     value: object = None  # the typed value written to the export (a number stays a number)
+    lines: list = None  # [(text, href)]: one line each (amounts per currency), `text` holds them joined
 
     def __str__(self):
         return self.text
@@ -237,8 +238,10 @@ def build(user, params, *, use_cache=True):
             now_href = links.created("deal", pipeline=pipeline.pk, stage=step["stage_id"])
             table.rows.append([
                 Cell(label), Cell(_number(step["count"]), href, step["count"]),
-                Cell(", ".join(_money(a["amount"], currencies.get(a["currency_id"], "")) for a in step["amounts"])
-                     or "—"),
+                Cell("\n".join(_money(a["amount"], currencies.get(a["currency_id"], "")) for a in step["amounts"])
+                     or "—", lines=[(_money(a["amount"], currencies.get(a["currency_id"], "")),
+                                     links.created("deal", pipeline=pipeline.pk, passed_stage=step["stage_id"],
+                                                   currency=a["currency_id"])) for a in step["amounts"]]),
                 Cell(_percent(step["conversion"]), "", step["conversion"]),
                 Cell(_percent(step["drop_off"]), "", step["drop_off"]),
                 Cell(_number(step["now"]), now_href, step["now"]),
@@ -247,7 +250,7 @@ def build(user, params, *, use_cache=True):
                                 "text": _number(step["count"])})
         for lost in funnel["lost"]:
             table.rows.append([Cell(stage_names.get(lost["stage_id"], "")), Cell("—"), Cell(
-                ", ".join(_money(a["amount"], currencies.get(a["currency_id"], "")) for a in lost["now_amounts"])
+                "\n".join(_money(a["amount"], currencies.get(a["currency_id"], "")) for a in lost["now_amounts"])
                 or "—"), Cell("—"), Cell("—"),
                 Cell(_number(lost["now"]), links.created("deal", pipeline=pipeline.pk, stage=lost["stage_id"]),
                      lost["now"])])
@@ -262,28 +265,22 @@ def build(user, params, *, use_cache=True):
                   note=_("Deals whose last move into a won or lost stage happened in the period."))
     table.rows.append([Cell(_("Won deals")), Cell(_number(won["count"]), links.closed(outcome="won"), won["count"]),
                        Cell(_number(won_before["count"]), links.closed(previous, outcome="won"), won_before["count"])])
-    before = {a["currency_id"]: a for a in won_before["amounts"]}
-    for item in won["amounts"] + [a for a in won_before["amounts"]
-                                  if a["currency_id"] not in {b["currency_id"] for b in won["amounts"]}]:
-        code = currencies.get(item["currency_id"], "")
-        now_item = next((a for a in won["amounts"] if a["currency_id"] == item["currency_id"]), None)
-        old_item = before.get(item["currency_id"])
-        table.rows.append([
-            Cell(_("Amount, %(currency)s") % {"currency": code}),
-            Cell(_money(now_item["amount"], code) if now_item else "—",
-                 links.closed(outcome="won", currency=item["currency_id"]) if now_item else "",
-                 now_item["amount"] if now_item else None),
-            Cell(_money(old_item["amount"], code) if old_item else "—",
-                 links.closed(previous, outcome="won", currency=item["currency_id"]) if old_item else "",
-                 old_item["amount"] if old_item else None)])
-        table.rows.append([
-            Cell(_("Average deal, %(currency)s") % {"currency": code}),
-            Cell(_money(now_item["average"], code) if now_item else "—", "", now_item["average"] if now_item else None),
-            Cell(_money(old_item["average"], code) if old_item else "—", "", old_item["average"] if old_item else None)])
-        if now_item:
-            table.chart.append({"label": code, "value": float(now_item["amount"]),
-                                "href": links.closed(outcome="won", currency=item["currency_id"]),
-                                "text": _money(now_item["amount"], code)})
+
+    def per_currency(amounts, key, period=None):
+        lines = [(_money(a[key], currencies.get(a["currency_id"], "")),
+                  links.closed(period, outcome="won", currency=a["currency_id"]) if key == "amount" else "")
+                 for a in amounts]
+        return Cell("\n".join(text for text, _href in lines) or "—", lines=lines)
+
+    table.rows.append([Cell(_("Amount")), per_currency(won["amounts"], "amount"),
+                       per_currency(won_before["amounts"], "amount", previous)])
+    table.rows.append([Cell(_("Average deal")), per_currency(won["amounts"], "average"),
+                       per_currency(won_before["amounts"], "average", previous)])
+    table.chart = [
+        {"label": _("Won"), "value": won["count"], "href": links.closed(outcome="won"), "text": _number(won["count"])},
+        {"label": _("Lost"), "value": closed["lost"]["count"], "href": links.closed(outcome="lost"),
+         "text": _number(closed["lost"]["count"])},
+    ]
     table.rows.append([Cell(_("Lost deals")), Cell(_number(closed["lost"]["count"]), links.closed(outcome="lost"),
                                                    closed["lost"]["count"]),
                        Cell(_number(closed_before["lost"]["count"]), links.closed(previous, outcome="lost"),
