@@ -37,7 +37,17 @@ from crm_site.reports import selectors
 from crm_site.reports.models import SalesTarget, StuckRule
 from crm_site.reports.periods import parse_period, period_of
 from crm_site.selectors import entity_list
-from tests.factories import PASSWORD, currency, make_deal, make_department, make_lead, make_user, pipeline, source, stage
+from tests.factories import (
+    PASSWORD,
+    currency,
+    make_deal,
+    make_department,
+    make_lead,
+    make_user,
+    pipeline,
+    source,
+    stage,
+)
 
 MARCH = {"period": "month", "date": "2025-03-15"}
 
