@@ -281,7 +281,8 @@ def test_a_mapped_row_has_the_match_keys_of_the_record_it_describes():
     contact = make_contact(owner, last_name="Иванов", first_name="Иван", middle_name="Петрович",
                            birthday=dt.date(1985, 3, 15), address="ул. Ленина, 5", phones=["8 (495) 123-45-67"],
                            emails=["Ivan@Example.RU"], companies=[company])
-    [row] = import_rows("contact", [["ФИО", "Телефон", "E-mail", "Компания", "Дата рождения", "Адрес"],
+    [row] = import_rows("contact", [["ФИО", "Телефон", "E-mail", "Компания", "Должность",
+                                     "Дата рождения", "Адрес"],
                                     ["Иванов Иван Петрович", "+7 495 123 45 67", "ivan@example.ru", "Ромашка ООО",
-                                     "15.03.1985", "ул. Ленина, 5"]])
+                                     "Директор", "15.03.1985", "ул. Ленина, 5"]])
     assert row_match_keys("contact", row) == record_keys(contact)

@@ -32,7 +32,10 @@ class ProductsConfig(AppConfig):
                              from_field="product", to_field="company", extra_fields=("note",),
                              reverse_name="products", reverse_label="Products"),
                 ),
-                duplicate_rule={"criteria": ["company_name"], "name_threshold": 90, "match_against": []},
+                # The name is all a product has to compare: an exact name alone weighs little against a large
+                # base's prior, so the rule warns from a low confidence.
+                duplicate_rule={"criteria": ["company_name"], "name_threshold": 90, "match_against": [],
+                                "possible_percent": 5},
                 has_channels=False,
                 icon="📦",
             )
