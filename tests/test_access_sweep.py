@@ -132,7 +132,7 @@ OBJECT_PARAMS = {
     "dedup_merge_auto": _group_for,
     "dedup_scan_status": _scan_for,
 }
-FIXED_PARAMS = {"kind": "note"}  # the timeline's "add a <kind>" urls
+FIXED_PARAMS = {"kind": "note", "table": "won"}  # the timeline's "add a <kind>" urls; a report table (reports)
 
 
 def fill(route, pattern, record_for):
@@ -141,6 +141,8 @@ def fill(route, pattern, record_for):
     names = list(converters)
     if not names:
         return [(_render(route, {}), None)]
+    if set(names) <= set(FIXED_PARAMS):  # a url that names no record (a report table)
+        return [(_render(route, FIXED_PARAMS), None)]
     results = []
     if pattern.name in OBJECT_PARAMS:
         for entity in registry:

@@ -338,7 +338,10 @@ class Fixed(TestCase):
     # -- pages ----------------------------------------------------------------------
 
     def test_dashboard_page_export_and_rights(self):
+        from django.conf import settings
+
         self.client.login(username="m1", password=PASSWORD)
+        self.client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
         response = self.client.get("/?period=month&date=2025-03-15")
         assert response.status_code == 200
         html = response.content.decode()

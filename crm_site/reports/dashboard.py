@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import number_format
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -35,7 +37,17 @@ class Cell:
     lines: list = None  # [(text, href)]: one line each (amounts per currency), `text` holds them joined
 
     def __str__(self):
-        return self.text
+        return self.__html__()  # the template prints str(cell): the rendered cell; exports read `text`
+
+    def __html__(self):
+        """The cell as the page shows it (rendered here, not by the template: a big table stays cheap)."""
+        if self.lines:
+            return mark_safe("<br>".join(  # noqa: S308 (every part escaped by format_html)
+                format_html('<a href="{}">{}</a>', href, text) if href else conditional_escape(text)
+                for text, href in self.lines))
+        if self.href:
+            return format_html('<a href="{}">{}</a>', self.href, self.text)
+        return conditional_escape(self.text)
 
 
 @dataclass
@@ -193,10 +205,10 @@ def build(user, params, *, use_cache=True):
     # Leads by source and status
     sources = _names(Source, [row["id"] for row in data["sources"]])
     statuses = _names(LeadStatus, [row["id"] for row in data["statuses"]])
-    for name, title, names, field_name, rows in (
-            ("sources", _("Leads by source"), sources, "source", data["sources"]),
-            ("statuses", _("Leads by status"), statuses, "status", data["statuses"])):
-        table = Table(name, title, [_(field_name.capitalize()), _("This period"), _("Previous period")],
+    for name, title, names, field_name, column, rows in (
+            ("sources", _("Leads by source"), sources, "source", _("Source"), data["sources"]),
+            ("statuses", _("Leads by status"), statuses, "status", _("Status"), data["statuses"])):
+        table = Table(name, title, [column, _("This period"), _("Previous period")],
                       entity="lead", empty=_("No leads in this period."))
         for row in sorted(rows, key=lambda r: -r["current"]):
             label = names.get(row["id"], _("(none)")) if row["id"] else _("(none)")
@@ -249,9 +261,9 @@ def build(user, params, *, use_cache=True):
             table.chart.append({"label": label, "value": step["count"], "href": href,
                                 "text": _number(step["count"])})
         for lost in funnel["lost"]:
-            table.rows.append([Cell(stage_names.get(lost["stage_id"], "")), Cell("—"), Cell(
-                "\n".join(_money(a["amount"], currencies.get(a["currency_id"], "")) for a in lost["now_amounts"])
-                or "—"), Cell("—"), Cell("—"),
+            lines = [(_money(a["amount"], currencies.get(a["currency_id"], "")), "") for a in lost["now_amounts"]]
+            table.rows.append([Cell(stage_names.get(lost["stage_id"], "")), Cell("—"),
+                               Cell("\n".join(text for text, _href in lines) or "—", lines=lines), Cell("—"), Cell("—"),
                 Cell(_number(lost["now"]), links.created("deal", pipeline=pipeline.pk, stage=lost["stage_id"]),
                      lost["now"])])
         if not funnel["total"]:
