@@ -71,7 +71,7 @@ def top_up(ctx):
                 INSERT INTO contacts_contact (opened, created_at, updated_at, custom_fields, last_name, first_name,
                     middle_name, honorific, position, address, comment, owner_id, department_id)
                 SELECT false, {when}, now(), '{{}}', 'Bench ' || g, 'Contact', '', '', '', '', '', {owner}, {dept}
-                FROM generate_series(1, {missing}) AS g""")
+                FROM generate_series(1::bigint, {missing}::bigint) AS g""")
         missing = scale // 10 - _count("leads_lead")
         if missing > 0:
             cursor.execute(f"""
@@ -82,7 +82,7 @@ def top_up(ctx):
                     ({arr(statuses)})[(g % {len(statuses)}) + 1],
                     CASE WHEN g % 7 = 0 THEN NULL ELSE ({arr(sources)})[(g % {len(sources)}) + 1] END,
                     CASE WHEN g % 5 = 0 THEN t.c + (g % 20) * interval '1 day' END
-                FROM generate_series(1, {missing}) AS g, LATERAL (SELECT {when} AS c) t""")
+                FROM generate_series(1::bigint, {missing}::bigint) AS g, LATERAL (SELECT {when} AS c) t""")
         missing = scale // 5 - _count("deals_deal")
         if missing > 0:
             # Stages: 6 in 10 open (spread over the open stages), 2 won, 2 lost.
@@ -94,7 +94,7 @@ def top_up(ctx):
                          WHEN g % 10 < 8 THEN {won} ELSE {lost} END,
                     (g % 1000) * 1000, ({arr(currencies)})[(g % {len(currencies)}) + 1],
                     CASE WHEN g % 10 >= 8 THEN ({arr(reasons)})[(g % {len(reasons)}) + 1] END
-                FROM generate_series(1, {missing}) AS g""")
+                FROM generate_series(1::bigint, {missing}::bigint) AS g""")
             # The history: the first stage at creation, a middle stage (some deals skip it), the current one.
             cursor.execute(f"""
                 INSERT INTO deals_stagechange (deal_id, from_stage_id, to_stage_id, changed_at)
@@ -128,7 +128,7 @@ def top_up(ctx):
                         CASE WHEN g % 5 = 3 THEN {owner} END,
                         CASE WHEN g % 5 = 3 THEN t.c + interval '3 days' END,
                         CASE WHEN g % 5 = 3 AND g % 3 = 0 THEN t.c + interval '1 day' END
-                    FROM generate_series(1, {missing}) AS g, LATERAL (SELECT {when} AS c) t
+                    FROM generate_series(1::bigint, {missing}::bigint) AS g, LATERAL (SELECT {when} AS c) t
                     RETURNING id
                 )
                 INSERT INTO timeline_entrylink (entry_id, content_type_id, object_id)
