@@ -411,3 +411,18 @@ def test_bad_params_fall_back(client, admin_user):
 def test_anonymous_user_gets_nothing(db):
     period = parse_period(MARCH)
     assert selectors.new_records(AnonymousUser(), "all", period, period.previous())[0]["current"] == 0
+
+
+def test_target_validation_and_admin(admin_client, admin_user):
+    from django.core.exceptions import ValidationError
+
+    target = SalesTarget(period_kind="quarter", year=2025, number=5, metric="amount", value=1, manager=admin_user)
+    with pytest.raises(ValidationError) as error:
+        target.full_clean()
+    assert {"number", "currency"} <= set(error.value.message_dict)
+    with pytest.raises(ValidationError):
+        SalesTarget(period_kind="month", year=2025, number=1, metric="count", value=1).full_clean()
+    SalesTarget(period_kind="month", year=2025, number=1, metric="count", value=3, pipeline=pipeline()).full_clean()
+    for url in ("/admin/reports/salestarget/", "/admin/reports/salestarget/add/", "/admin/reports/stuckrule/add/",
+                "/admin/deals/lostreason/"):
+        assert admin_client.get(url).status_code == 200

@@ -95,12 +95,16 @@ def top_up(ctx):
                     (g % 1000) * 1000, ({arr(currencies)})[(g % {len(currencies)}) + 1],
                     CASE WHEN g % 10 >= 8 THEN ({arr(reasons)})[(g % {len(reasons)}) + 1] END
                 FROM generate_series(1::bigint, {missing}::bigint) AS g""")
+        cursor.execute("ANALYZE deals_deal")
+        cursor.execute("ANALYZE deals_stagechange")
+        if True:  # the history of the bench deals without one (also after an interrupted run)
             # The history: the first stage at creation, a middle stage (some deals skip it), the current one.
             cursor.execute(f"""
                 INSERT INTO deals_stagechange (deal_id, from_stage_id, to_stage_id, changed_at)
                 SELECT d.id, NULL, {progress[0]}, d.created_at FROM deals_deal d
                 WHERE d.title LIKE 'Bench deal %%' AND NOT EXISTS (
                     SELECT 1 FROM deals_stagechange s WHERE s.deal_id = d.id)""")
+            cursor.execute("ANALYZE deals_stagechange")
             cursor.execute(f"""
                 INSERT INTO deals_stagechange (deal_id, from_stage_id, to_stage_id, changed_at)
                 SELECT d.id, {progress[0]}, {progress[min(2, len(progress) - 1)]},
@@ -108,6 +112,7 @@ def top_up(ctx):
                 FROM deals_deal d WHERE d.title LIKE 'Bench deal %%' AND d.id % 2 = 0
                   AND d.stage_id IN ({won}, {lost}) AND NOT EXISTS (
                       SELECT 1 FROM deals_stagechange s WHERE s.deal_id = d.id AND s.from_stage_id IS NOT NULL)""")
+            cursor.execute("ANALYZE deals_stagechange")
             cursor.execute(f"""
                 INSERT INTO deals_stagechange (deal_id, from_stage_id, to_stage_id, changed_at)
                 SELECT d.id, {progress[0]}, d.stage_id, LEAST(now(), d.created_at + (15 + d.id % 30) * interval '1 day')
