@@ -106,14 +106,26 @@ def stuck_cutoffs(now=None):
 
 
 def stuck_condition(cutoffs):
-    """Deals in an open stage that have not moved since their pipeline's cutoff (nor been created after it)."""
+    """Deals in an open stage that have not moved since their pipeline's cutoff (nor been created after it).
+
+    One anti-join whatever the number of pipelines: the cutoff is a CASE on the deal's pipeline, and only the
+    stage moves since the earliest cutoff are looked at."""
+    from django.db.models import Case, DateTimeField, Value, When
+    from django.db.models.lookups import Exact
+
     from deals.models import Stage, StageChange
 
-    condition = Q(pk__in=[])
-    for pipeline_id, cutoff in cutoffs.items():
-        condition |= Q(pipeline_id=pipeline_id, created_at__lt=cutoff) & ~Q(Exists(
-            StageChange.objects.filter(deal=OuterRef("pk"), changed_at__gte=cutoff)))
-    return Q(stage__semantic=Stage.Semantic.IN_PROGRESS) & condition
+    if not cutoffs:
+        return Q(pk__in=[])
+
+    def cutoff_of(pipeline):
+        return Case(*[When(Exact(pipeline, pk), then=Value(moment)) for pk, moment in cutoffs.items()],
+                    output_field=DateTimeField())
+
+    recent = StageChange.objects.filter(deal=OuterRef("pk"), changed_at__gte=min(cutoffs.values())).filter(
+        changed_at__gte=cutoff_of(OuterRef("pipeline_id")))
+    return (Q(stage__semantic=Stage.Semantic.IN_PROGRESS, pipeline_id__in=sorted(cutoffs))
+            & Q(created_at__lt=cutoff_of(models.F("pipeline_id"))) & ~Q(Exists(recent)))
 
 
 # ---------------------------------------------------------------------------
