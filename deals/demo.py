@@ -148,7 +148,7 @@ class DealGenerator(demo.Generator):
             owner.user_id, owner.user_id, title, pipeline_id, stage_id, amount,
             currency_id if amount is not None else None, close, company.id if company else None, source_lead,
             # A lost deal gets a reason (picked without the random generator: the rest of the data stays the same).
-            self.lost_reasons[deal_id % len(self.lost_reasons)] if semantic == "lost" and self.lost_reasons else None,
+            self.lost_reasons[self.made % len(self.lost_reasons)] if semantic == "lost" and self.lost_reasons else None,
         ))
         roles = DEAL_ROLES[locale]
         for contact_id in contacts:
