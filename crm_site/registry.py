@@ -64,6 +64,10 @@ class Entity:
     search_fields: tuple  # text fields searched by ?q= (phones and emails are always searched)
     card_sections: tuple  # ((title, (field, ...)), ...)
     filter_fields: tuple = ()
+    # Dotted path of a callable returning {name: django_filters.Filter} added to the list's filters (a deal's
+    # "won or lost between", "passed stage", "stuck"); every entity also has the generic ones of
+    # crm_site.reports.filters (created between, mine / my department, department).
+    extra_filters: str = ""
     list_select_related: tuple = ("owner",)
     relations: tuple = ()  # Relation(...)
     related_lists: tuple = ()  # (title, accessor, entity key): lists on this card; filled from others' listed_on

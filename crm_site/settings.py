@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "crm_site.lists.apps.ListsConfig",
     "crm_site.api.apps.ApiConfig",
     "crm_site.webhooks.apps.WebhooksConfig",
+    "crm_site.reports.apps.ReportsConfig",
 ]
 
 MIDDLEWARE = [

@@ -5,11 +5,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
+from .reports import views as reports_views
 from .urls_entities import all_entity_urlpatterns
 from .views import pages
 
 urlpatterns = [
-    path("", pages.home, name="home"),
+    path("", reports_views.dashboard, name="home"),
+    path("reports/", include("crm_site.reports.urls")),
     path("healthz", pages.healthz, name="healthz"),
     path("accounts/", include("access.account_urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from crm_site.admin import CRMObjectAdmin, EditableListAdmin, RelationInline
 
-from .models import Deal, DealContact, Pipeline, Stage
+from .models import Deal, DealContact, LostReason, Pipeline, Stage
 
 
 class StageInline(admin.TabularInline):
@@ -15,6 +15,11 @@ class StageInline(admin.TabularInline):
 class PipelineAdmin(EditableListAdmin):
     list_display = (*EditableListAdmin.list_display, "is_default")
     inlines = [StageInline]
+
+
+@admin.register(LostReason)
+class LostReasonAdmin(EditableListAdmin):
+    pass
 
 
 class DealContactInline(RelationInline):

@@ -41,7 +41,7 @@ class DealGenerator(demo.Generator):
     tables = (
         demo.TableSpec("deal", "deals.Deal", demo.CRM_FIELDS + [
             "title", "pipeline_id", "stage_id", "amount", "currency_id", "expected_close_date", "company_id",
-            "source_lead_id"], crm=True, label="deals"),
+            "source_lead_id", "lost_reason_id"], crm=True, label="deals"),
         demo.TableSpec("dealcontact", "deals.DealContact", ["id", "deal_id", "contact_id", "role", "created_at"],
                        label="deal contacts"),
         demo.TableSpec("stagechange", "deals.StageChange",
@@ -62,6 +62,10 @@ class DealGenerator(demo.Generator):
         self.all_stages = [(code, stage) for code, (_pid, stages) in self.pipelines.items() for stage in stages]
         self.stages = {code: Weighted([(s, 1.6 if i == 0 else 1.0) for i, s in enumerate(stages)])
                        for code, (_pid, stages) in self.pipelines.items()}
+        from deals.models import LostReason
+
+        self.lost_reasons = list(LostReason.objects.filter(is_active=True).order_by("order", "pk")
+                                 .values_list("pk", flat=True))
         self.made = 0
 
     @staticmethod
@@ -143,6 +147,8 @@ class DealGenerator(demo.Generator):
             deal_id, owner.user_id, owner.department_id, opened, ts_created, run.ts(last_change),
             owner.user_id, owner.user_id, title, pipeline_id, stage_id, amount,
             currency_id if amount is not None else None, close, company.id if company else None, source_lead,
+            # A lost deal gets a reason (picked without the random generator: the rest of the data stays the same).
+            self.lost_reasons[self.made % len(self.lost_reasons)] if semantic == "lost" and self.lost_reasons else None,
         ))
         roles = DEAL_ROLES[locale]
         for contact_id in contacts:

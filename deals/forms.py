@@ -3,14 +3,15 @@ from django import forms
 from crm_site.forms import CRMObjectForm
 from crm_site.widgets import AutocompleteSelect
 
-from .models import Deal, Pipeline, Stage
+from .models import Deal, LostReason, Pipeline, Stage
 
 
 class DealForm(CRMObjectForm):
     class Meta:
         model = Deal
         fields = [
-            "title", "pipeline", "stage", "amount", "currency", "expected_close_date", "company", "comment",
+            "title", "pipeline", "stage", "amount", "currency", "expected_close_date", "lost_reason", "company",
+            "comment",
             "owner", "opened",
         ]
         widgets = {"expected_close_date": forms.DateInput(), "company": AutocompleteSelect("company")}
@@ -21,6 +22,7 @@ class DealForm(CRMObjectForm):
 
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["stage"].queryset = Stage.objects.select_related("pipeline")
+        self.fields["lost_reason"].queryset = LostReason.objects.filter(is_active=True)
         self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline} — {s}"
         # Only companies the user may read can be chosen; typed by id through the autocomplete.
         companies = Company.objects.all()

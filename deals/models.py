@@ -53,6 +53,14 @@ class Stage(models.Model):
         return self.semantic != self.Semantic.IN_PROGRESS
 
 
+class LostReason(EditableList):
+    """Why a deal was lost (price, competitor...): the "lost by reason" report groups by it."""
+
+    class Meta(EditableList.Meta):
+        verbose_name = _("lost reason")
+        verbose_name_plural = _("lost reasons")
+
+
 class Deal(CRMObject):
     title = models.CharField(_("title"), max_length=255)
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, verbose_name=_("pipeline"))
@@ -74,6 +82,9 @@ class Deal(CRMObject):
     source_lead = models.ForeignKey(
         "leads.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="deals",
         verbose_name=_("source lead"),
+    )
+    lost_reason = models.ForeignKey(
+        LostReason, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("lost reason")
     )
     comment = models.TextField(_("comment"), blank=True)
 
@@ -121,6 +132,7 @@ class StageChange(models.Model):
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
         ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["deal", "changed_at"], name="deals_stagechange_deal_when")]
 
     def __str__(self):
         return f"{self.deal}: {self.from_stage} → {self.to_stage}"

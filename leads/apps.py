@@ -28,6 +28,7 @@ class LeadsConfig(AppConfig):
                              "owner": "owner__username", "created_at": "created_at"},
                 search_fields=("title", "last_name", "first_name", "middle_name", "company_name"),
                 filter_fields=("status", "source", "company_name", "score", "expected_amount", "owner", "opened"),
+                extra_filters="crm_site.reports.filters.lead_filters",
                 list_select_related=("owner", "status", "currency"),
                 card_sections=(
                     (_("Lead"), ("title", "status", "score", "source", "expected_amount", "currency")),

@@ -25,6 +25,7 @@ def pytest_configure(config):
 SEEDING_MIGRATIONS = [
     "crm_site.migrations.0002_default_lists",
     "deals.migrations.0002_default_pipelines",
+    "deals.migrations.0005_lost_reason",
     "leads.migrations.0002_default_statuses",
     "access.migrations.0004_default_roles",
     "access.migrations.0005_marketer_edits_non_key_fields",

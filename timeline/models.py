@@ -117,6 +117,7 @@ class Entry(models.Model):
         indexes = [
             models.Index(fields=["responsible", "state", "deadline"], name="timeline_task_due"),
             models.Index(fields=["kind", "state", "deadline"], name="timeline_kind_due"),
+            models.Index(fields=["kind", "state", "done_at"], name="timeline_kind_done"),  # reports: tasks done
         ]
         constraints = [
             models.UniqueConstraint(
