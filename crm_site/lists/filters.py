@@ -282,7 +282,10 @@ class AnyOfFilter(django_filters.ModelMultipleChoiceFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        ids = [getattr(item, "pk", item) for item in value]
+        none = self.null_value in value  # "(none)" ticked: records without a value too (`?source=null`)
+        ids = [getattr(item, "pk", item) for item in value if item != self.null_value]
+        if none:
+            return qs.filter(Q(**{f"{self.field_name}__in": ids}) | Q(**{f"{self.field_name}__isnull": True}))
         if self.to_many:
             matching = qs.model._base_manager.filter(**{f"{self.field_name}__in": ids}).order_by().values("pk")
             return qs.filter(pk__in=matching)
@@ -404,7 +407,8 @@ def _field_filter(entity, model, name):
         queryset = related._default_manager.all()
         if "pipeline" in {f.name for f in related._meta.get_fields()}:
             queryset = queryset.select_related("pipeline")
-        return FilterDef(name, label, AnyOfFilter(field_name=name, label=label, queryset=queryset),
+        none = {"null_label": _("(none)")} if field.null else {}
+        return FilterDef(name, label, AnyOfFilter(field_name=name, label=label, queryset=queryset, **none),
                          field=rule_field, group=group)
     if field.choices:
         return FilterDef(name, label, ChoicesAnyOfFilter(field_name=name, label=label, choices=field.choices),

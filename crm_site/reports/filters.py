@@ -19,6 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+ANY = _("any")
+
+
+def yes_no_widget():
+    """"any" / yes / no (not django-filter's "Unknown")."""
+    return forms.Select(choices=[("", ANY), ("true", _("Yes")), ("false", _("No"))])
 
 
 def local_midnight(day):
@@ -136,6 +142,7 @@ class ScopeFilter(django_filters.ChoiceFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("choices", [("me", _("Mine")), ("department", _("My departments"))])
         kwargs.setdefault("label", _("Whose"))
+        kwargs.setdefault("empty_label", ANY)
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
@@ -167,7 +174,8 @@ def generic_filters(entity, *, hidden=()):
     }
     if "department" not in hidden:
         filters["department"] = django_filters.ModelChoiceFilter(
-            label=_("Department (with subdepartments)"), queryset=Department.objects.all(), method=_department)
+            label=_("Department (with subdepartments)"), queryset=Department.objects.all(), method=_department,
+            empty_label=ANY)
     return filters
 
 
@@ -204,15 +212,16 @@ def deal_filters(*, hidden=()):
     from deals.models import Stage
 
     filters = {
-        "outcome": django_filters.ChoiceFilter(label=_("Outcome"), choices=OUTCOMES, method=_outcome),
+        "outcome": django_filters.ChoiceFilter(label=_("Outcome"), choices=OUTCOMES, method=_outcome, empty_label=ANY),
         "closed_from": django_filters.DateFilter(label=_("Won or lost from"), method=_closed_from,
                                                  widget=DATE_WIDGET),
         "closed_to": django_filters.DateFilter(label=_("Won or lost to"), method=_closed_to, widget=DATE_WIDGET),
-        "stuck": django_filters.BooleanFilter(label=_("Stuck in a stage"), method=_stuck),
+        "stuck": django_filters.BooleanFilter(label=_("Stuck in a stage"), method=_stuck, widget=yes_no_widget()),
     }
     if "stage" not in hidden:
         filters["passed_stage"] = django_filters.ModelChoiceFilter(
-            label=_("Reached the stage"), queryset=Stage.objects.select_related("pipeline"), method=_passed_stage)
+            label=_("Reached the stage"), queryset=Stage.objects.select_related("pipeline"), method=_passed_stage,
+            empty_label=ANY)
     return filters
 
 
@@ -221,4 +230,5 @@ def _converted(qs, name, value):
 
 
 def lead_filters(*, hidden=()):
-    return {"converted": django_filters.BooleanFilter(label=_("Converted"), method=_converted)}
+    return {"converted": django_filters.BooleanFilter(label=_("Converted"), method=_converted,
+                                                      widget=yes_no_widget())}
