@@ -67,6 +67,10 @@ def search_too_long_message():
 
 
 def _bad_request(request, message):
+    if request.path.startswith("/api/"):  # the API answers in JSON, as its schema says
+        from django.http import JsonResponse
+
+        return JsonResponse({"detail": str(message)}, status=400)
     try:
         body = render_to_string("400.html", {"message": message}, request=request)
     except Exception:  # noqa: BLE001  (no template: plain text)
@@ -93,6 +97,10 @@ class InputSanityMiddleware:
                 if len(value) > MAX_QUERY_VALUE:
                     return _bad_request(request, _("A value in the address is too long; nothing was done."))
         if any(has_controls(str(arg)) for arg in [*view_args, *view_kwargs.values()]):
+            if request.path.startswith("/api/"):  # no resource has such a name: the API's documented 404
+                from django.http import JsonResponse
+
+                return JsonResponse({"detail": str(_("Not found."))}, status=404)
             return _bad_request(request, _("The address holds control characters; nothing was done."))
         if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
                                                                  "multipart/form-data"):

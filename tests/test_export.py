@@ -451,7 +451,8 @@ def test_query_count_does_not_grow_with_rows(key, user, django_assert_max_num_qu
     make(55)
     many, rows_many = run()
     assert (rows_few, rows_many) == (5, 60)
-    assert many == few, f"{key} export: {few} queries for 5 rows, {many} for 60"
+    # The first request of a session may also note its activity (access/sessions): never more for more rows.
+    assert many <= few, f"{key} export: {few} queries for 5 rows, {many} for 60"
     with django_assert_max_num_queries(few):
         body(export(client, key, format="xlsx"))
 

@@ -75,6 +75,16 @@ def _world():
     return {"root": root, "records": records, "binned": binned, "objects": objects}
 
 
+OTHER_PARAMS = {name: {} for name in (
+    "import_batch", "import_map", "import_options", "import_progress", "import_apply", "import_cancel",
+    "import_undo", "import_report", "api_token_revoke", "webhook_detail", "webhook_delete", "webhook_redeliver",
+    "export_status", "export_download", "lists_job", "lists_segment_delete", "lists_segment_count",
+    "customfield_file", "reports_export", "session_end", "password_reset_confirm", "api_bin_restore")}
+OTHER_PARAMS["password_reset_confirm"] = {"uidb64": "MQ", "token": "set-password"}
+OTHER_PARAMS["session_end"] = {"public_id": "0" * 24}
+OTHER_PARAMS["reports_export"] = {"table": "won"}
+
+
 def _paths(world, route, pattern):
     """(path, entity key or None) for the pattern: filled for each entity it concerns."""
     names = list(pattern.pattern.converters)
@@ -99,6 +109,11 @@ def _paths(world, route, pattern):
             link = relations[0].through_model.objects.filter(**{relations[0].from_field: obj}).first() \
                 if relations else None
             values["link_id"] = link.pk if link else 1
+        converters = pattern.pattern.converters
+        for name in names:  # a parameter naming no record here (someone's batch, token, session): one that
+            if values.get(name) is None and pattern.name in OTHER_PARAMS:  # doesn't exist, or a plain value
+                values[name] = OTHER_PARAMS[pattern.name].get(name, 1 if type(converters[name]).__name__ ==
+                                                              "IntConverter" else "x")
         missing = [n for n in names if values.get(n) is None]
         assert not missing, f"the hostile sweep can't fill {missing} of {route} ({pattern.name}): teach it"
         path = "/" + re.sub(r"<(?:(\w+):)?(\w+)>", lambda m, v=values: str(v[m.group(2)]), route)

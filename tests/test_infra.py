@@ -182,7 +182,9 @@ def test_make_targets(target, expected):
 def test_make_passes_pytest_args_through():
     result = run(["make", "-n", "test", "PYTEST_ARGS=-k infra_marker_probe"])
     assert result.returncode == 0, result.stderr
-    assert "-m pytest -k infra_marker_probe" in result.stdout
+    assert "-m pytest -n 2 -k infra_marker_probe" in result.stdout  # two parallel workers by default
+    result = run(["make", "-n", "test", "PYTEST_WORKERS=0", "PYTEST_ARGS=-k infra_marker_probe"])
+    assert "-m pytest -n 0 -k infra_marker_probe" in result.stdout
 
 
 def test_readme_quick_start_commands_are_make_targets():

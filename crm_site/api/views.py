@@ -212,14 +212,18 @@ class RecordViewSet(ApiView, viewsets.GenericViewSet):
 
 
 def _list_parameters(entity):
-    filterset = selectors.entity_filterset(entity, None, entity.model.objects.none())
+    """The schema's list parameters: the standard fields' filters. Built when the urls load, so without the
+    sources that read the database (custom fields: `cf_<code>` filters work the same, per installation)."""
+    from ..lists.filters import standard_filters
+
     parameters = [
         OpenApiParameter("q", str, description="quick search (name, phone in any format, email)"),
         OpenApiParameter("sort", str, enum=[*entity.sort_fields, *[f"-{k}" for k in entity.sort_fields]],
                          description="a list column; “-” for descending (newest first by default)"),
         OpenApiParameter("segment", int, description="a saved segment's id"),
     ]
-    for name, item in filterset.filters.items():
+    for definition in standard_filters(entity, None):
+        name, item = definition.name, definition.filter
         many = item.__class__.__name__.startswith("ModelMultiple") or "Multiple" in item.__class__.__name__
         kind = bool if item.__class__.__name__ == "BooleanFilter" else (int if "Model" in item.__class__.__name__
                                                                          else str)
@@ -347,7 +351,8 @@ class BinViewSet(ApiView, viewsets.ViewSet):
     @extend_schema(tags=["bin"], request=None, parameters=[
         OpenApiParameter("entity", str, OpenApiParameter.PATH, enum=None),
         OpenApiParameter("pk", int, OpenApiParameter.PATH)], responses={200: inline_serializer("Restored", {
-        "restored": serializers.BooleanField(), "reason": serializers.CharField()}), 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
+        "restored": serializers.BooleanField(), "reason": serializers.CharField()}), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA,
+        409: ERROR_SCHEMA})
     def restore(self, request, entity=None, pk=None):
         from crm_site.registry import registry
         from trash.services import bin_queryset, record_restore

@@ -325,3 +325,10 @@
     });
   });
 })();
+
+// Error pages: "Back" returns to the page the user came from (no inline script under the CSP).
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-history-back]")) {
+    history.back();
+  }
+});
