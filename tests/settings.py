@@ -4,3 +4,11 @@ that a new entity plugs into the core without edits outside its folder)."""
 from crm_site.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.products"]  # noqa: F405
+
+# Each test process keeps its own keys in a shared Redis cache: parallel workers (pytest-xdist) and other
+# checkouts on the machine must not see each other's cached figures or custom-field stamps.
+import os  # noqa: E402
+
+for _cache in CACHES.values():  # noqa: F405
+    _cache["KEY_PREFIX"] = "test:{}:{}".format(DATABASES["default"].get("NAME", ""),  # noqa: F405
+                                               os.environ.get("PYTEST_XDIST_WORKER", "main"))

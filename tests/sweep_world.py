@@ -307,7 +307,8 @@ def walk(patterns, prefix=""):
 
 
 def project_patterns():
-    return [(route, p) for route, p in walk(get_resolver().url_patterns) if not route.startswith(SKIP_PREFIXES)]
+    return [(route, p) for route, p in walk(get_resolver().url_patterns)
+            if not route.lstrip("^").startswith(SKIP_PREFIXES)]  # "^media/…" is served in DEBUG only
 
 
 def body(response):
