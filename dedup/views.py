@@ -45,27 +45,32 @@ def check(request, entity):
     if scope_q(request.user, entity.model, ADD) is None and scope_q(request.user, entity.model, EDIT) is None:
         raise PermissionDenied  # only someone filling in a form of this entity needs the warnings
     warnings = []
+    data = _without_hidden(request.POST, hidden_fields(request.user, entity.key))
     if keymod.spec_for(entity.key).enabled:
         exclude = None
         exclude_pk = parse_id(request.GET.get("exclude", ""))
         if exclude_pk is not None:
             exclude = (entity.model, exclude_pk)
-        data = _without_hidden(request.POST, hidden_fields(request.user, entity.key))
         record_keys = keys_from_form(entity.key, data)
         found = find_candidates(entity.key, record_keys, exclude=exclude,
                                 display=form_display_name(entity.key, data), limit=10)
         warnings = selectors.warnings_for(request.user, found)
-    by_field, unplaced = _by_field(entity, warnings)
+    by_field, unplaced = _by_field(entity, warnings, data)
     return render(request, "dedup/warnings.html", {"warnings": warnings, "by_field": by_field, "unplaced": unplaced})
 
 
-def _by_field(entity, warnings):
-    """Each warning next to the first form field it is about (name, phone, email); every slot listed, so one
-    with nothing to say is emptied. The form's slots are `field-note-<field>` (includes/field.html and
-    includes/channel_formsets.html)."""
+def _by_field(entity, warnings, posted=None):
+    """Each warning next to the first form field it is about (name, phone, email); every slot the form has is
+    listed, so one with nothing to say is emptied. The form's slots are `field-note-<field>` (includes/field.html
+    and includes/channel_formsets.html); a field the form doesn't carry (hidden, or a read-only channel shown as
+    text) has no slot, and its warnings go with the others below the form."""
     spec = keymod.spec_for(entity.key)
     name_field = "last_name" if spec.person else (spec.own_name or "")
     targets = {"name": name_field, "phone": "ch-phone", "email": "ch-email"}
+    if posted is not None:
+        keys = set(posted)
+        targets = {key: target for key, target in targets.items()
+                   if target in keys or any(k.startswith(f"{target}-") for k in keys)}
     slots = {key: [] for key, target in targets.items() if target}
     unplaced = []
     for warning in warnings:

@@ -188,6 +188,16 @@ def test_warnings_go_next_to_the_field_that_matched(user, user_client):
     assert 'id="field-note-last_name"' in page and 'id="field-note-ch-phone"' in page
 
 
+def test_a_channel_the_form_does_not_carry_gets_no_slot(user, user_client):
+    """A read-only or hidden channel is not in the form (no inputs): the answer swaps no note into a slot the page
+    lacks, and a warning about it is shown with the others."""
+    contact(user, last_name="Петров", first_name="Пётр", emails=["p@petrov.ru"])
+    text = check(user_client, last_name="Petrov", first_name="Petr", **{"ch-phone-0-value": ""}).content.decode()
+    assert 'id="field-note-ch-phone"' in text
+    assert 'id="field-note-ch-email"' not in text
+    assert 'id="field-note-last_name"' in text
+
+
 def test_same_phone_different_person_is_shown_apart(user, user_client):
     contact(user, last_name="Пономарев", first_name="Руслан", phones=["+7 495 123-45-67"])
     text = check(user_client, last_name="Савин", first_name="Николай",
