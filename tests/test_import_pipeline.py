@@ -331,3 +331,53 @@ def test_cancel_stops_at_a_chunk_boundary_and_undo_takes_back_what_was_applied(i
     assert batch.status == ImportBatch.Status.CANCELLED and seen == [5]
     assert Contact.objects.count() == 5 == batch.rows.filter(applied=True).count()
     assert batch_undo(batch, user=importer)["binned"] == 5 and not Contact.objects.exists()
+
+
+
+def _possibly(monkeypatch, *, base=None, in_file=False):
+    """The engine answers "possible duplicate, 78%" for rows matching `base` and for in-file pairs."""
+    from dedup import scoring
+
+    verdict = scoring.Verdict(outcome=scoring.POSSIBLE, probability=0.78, weight=3.0, reasons=(
+        {"code": "phone", "level": "shared_line", "agree": True},), conflicts=())
+    if base is not None:
+        monkeypatch.setattr(scoring, "match_rows",
+                            lambda key, rows, **kw: [[scoring.Match(base.pk, verdict)] for _row in rows])
+    if in_file:
+        monkeypatch.setattr(scoring, "match_within",
+                            lambda key, rows: [(i, i + 1, verdict) for i in range(len(rows) - 1)])
+
+
+def test_a_possible_duplicate_is_held_back_and_named_not_created(importer, monkeypatch):
+    # Say the same name on an office line colleagues share: the engine isn't sure, so nothing is created.
+    knyazev = existing(importer, last_name="Князев", first_name="Тимур", phones=["+7 499 646-41-20"])
+    _possibly(monkeypatch, base=knyazev)
+    line = ["КНЯЗЕВ", "тимур", "8 (499) 646-41-20", "", "", "Менеджер", ""]
+    batch = prepared(importer, [line])
+    [row] = batch.rows.all()
+    assert row.outcome == O.POSSIBLE and batch.counts == {"possible": 1}
+    assert f"#{knyazev.pk}" in message_text(row.messages[-1]) and "78" in message_text(row.messages[-1])
+    batch_apply(batch.pk, user=importer)
+    assert Contact.objects.count() == 1
+    assert outcomes(prepared(importer, [line], match=["email"])) == [O.CREATE]  # not on the chosen criteria
+    allow = prepared(importer, [line], on_duplicate="allow")  # checked: someone else, so create anyway
+    assert outcomes(allow) == [O.CREATE]
+
+
+def test_a_possible_duplicate_of_a_hidden_record_names_no_record(importer, other_user, monkeypatch):
+    hidden = existing(other_user, last_name="Князев", first_name="Тимур", phones=["+7 499 646-41-20"])
+    _possibly(monkeypatch, base=hidden)
+    batch = prepared(importer, [["КНЯЗЕВ", "тимур", "8 (499) 646-41-20", "", "", "", ""]])
+    [row] = batch.rows.all()
+    assert row.outcome == O.POSSIBLE and str(hidden.pk) not in message_text(row.messages[-1])
+
+
+def test_a_row_possibly_the_same_as_an_earlier_row_is_held_back(importer, monkeypatch):
+    _possibly(monkeypatch, in_file=True)
+    batch = prepared(importer, [["Князев", "Тимур", "+7 499 646-41-20", "", "", "", ""],
+                                ["КНЯЗЕВ", "тимур", "8 (499) 646-41-20", "", "", "", ""]])
+    first, second = batch.rows.order_by("number")
+    assert (first.outcome, second.outcome) == (O.CREATE, O.POSSIBLE)
+    assert f"row {first.number}" in message_text(second.messages[-1])
+    batch_apply(batch.pk, user=importer)
+    assert Contact.objects.count() == 1

@@ -97,6 +97,7 @@ class ImportRow(models.Model):
         UNCHANGED = "unchanged", _("nothing new")
         IN_FILE = "in_file", _("duplicate in the file")
         AMBIGUOUS = "ambiguous", _("ambiguous")
+        POSSIBLE = "possible", _("possible duplicate")
         CANNOT_EDIT = "cannot_edit", _("duplicate of a record you cannot edit")
         ERROR = "error", _("error")
 

@@ -13,7 +13,9 @@ How a row is decided (set-based, a handful of queries per 1,000 rows):
 3. rows that are duplicates of each other, or match the same record, form a group: the first row leads, the
    others are combined into it (empty fields filled, new phones, emails, tags and links added) and reported
    as "duplicate in the file" — so a file re-imported creates nothing new;
-4. the leader: no match -> create; several matches, none clearly best -> ambiguous (skipped); a match the
+4. the leader: no match -> create; several matches, none clearly best -> ambiguous (skipped); only a possible
+   duplicate of a record or of an earlier row (the engine is not sure) -> held back, not created, with the
+   candidate named, since a doubled record is worse than a row to re-import with "allow"; a match the
    importer may not edit -> "duplicate of a record you cannot edit" (nothing of it is shown); otherwise the
    duplicate action: skip, merge, replace, or allow (create anyway). Merge and replace store a field-by-field
    diff and the exact write (`plan`) with the record's version, so the apply does what the preview showed
@@ -82,6 +84,12 @@ MESSAGES = {
     "in_file": gettext_lazy("The same record as row %(row)s of the file: combined into it."),
     "in_file_conflict": gettext_lazy("“%(field)s”: row %(row)s gives “%(old)s”, this row “%(new)s”; the first is kept."),
     "ambiguous": gettext_lazy("Matches several records equally well (%(ids)s): skipped, nothing was changed."),
+    "possible": gettext_lazy("May be the same as record %(ids)s (%(percent)s%%): not imported, so as not to "
+                             "create a duplicate. Check it; if it is someone else, import this row with "
+                             "“create anyway”."),
+    "possible_in_file": gettext_lazy("May be the same as row %(row)s of the file (%(percent)s%%): not imported, so "
+                                     "as not to create a duplicate. Check it; if it is someone else, import this "
+                                     "row with “create anyway”."),
     "cannot_edit": gettext_lazy("Duplicate of a record you cannot edit: skipped."),
     "skip": gettext_lazy("Duplicate of record %(id)s: skipped."),
     "conflict": gettext_lazy("“%(field)s”: the record has “%(old)s”, the file “%(new)s”; the record's value is kept."),
@@ -421,12 +429,15 @@ class Decider:
         keysets = [row_match_keys(self.entity, rows[p]) for p in valid]
         best = self._match_base(keysets)  # per valid row: ("none"|"one"|"ambiguous", ids)
         groups = _Groups(len(valid))
+        maybe_same = []  # in-file pairs the engine calls possible duplicates: (i, j, percent)
         if keysets:
             from dedup.scoring import match_within
 
             for i, j, verdict in match_within(self.entity.key, keysets):
                 if accepted(verdict, self.criteria):
                     groups.union(i, j)
+                elif self._holds(verdict):
+                    maybe_same.append((i, j, verdict.percent))
         by_target = {}
         for index, (kind, ids) in enumerate(best):
             if kind == "one":
@@ -451,18 +462,52 @@ class Decider:
             kinds = [best[index] for index in group]
             targets = sorted({ids[0] for kind, ids in kinds if kind == "one"})
             if any(kind == "ambiguous" for kind, _ids in kinds) or len(targets) > 1:
-                ids = sorted({i for _kind, ids in kinds for i in ids})
+                ids = sorted({i for kind, ids in kinds if kind != "possible" for i in ids})
                 leaders.append((valid[leader], combined, ("ambiguous", ids)))
             elif targets:
                 leaders.append((valid[leader], combined, ("one", targets)))
+            elif any(kind == "possible" for kind, _ids in kinds):
+                found = [ids for kind, ids in kinds if kind == "possible"]
+                leaders.append((valid[leader], combined, ("possible", max(found, key=lambda ids: ids[1]))))
             else:
                 leaders.append((valid[leader], combined, ("none", [])))
+        self._hold_possible_in_file(leaders, groups, maybe_same, rows, valid)
         target_ids = sorted({ids[0] for _p, _r, (kind, ids) in leaders if kind == "one"})
         state = TargetState(self.user, self.entity, target_ids, self.tag_field,
                             with_details=self.mode in (ImportBatch.OnDuplicate.MERGE, ImportBatch.OnDuplicate.REPLACE))
+        state.readable(sorted({i for _p, _r, (kind, ids) in leaders if kind == "ambiguous" for i in ids}
+                              | {ids[0] for _p, _r, (kind, ids) in leaders if kind == "possible"}))
         for position, row, (kind, ids) in leaders:
             out[position] = self._decide_one(row, kind, ids, state)
         return out
+
+    def _holds(self, verdict):
+        """A possible duplicate (not sure enough to merge) is held back rather than created: a doubled record is
+        the import's worst outcome. With chosen criteria only when one of them agrees."""
+        from dedup.scoring import POSSIBLE
+
+        if self.mode == ImportBatch.OnDuplicate.ALLOW or verdict.outcome != POSSIBLE:
+            return False
+        if not self.criteria:
+            return True
+        agreed = {r["code"] for r in verdict.reasons if r.get("agree")}
+        return any(code in agreed for criterion in self.criteria for code in CRITERIA[criterion])
+
+    def _hold_possible_in_file(self, leaders, groups, maybe_same, rows, valid):
+        """A row to be created that may be the same as an earlier row of the file is held back too."""
+        if not maybe_same:
+            return
+        leader_of = {index: groups.find(index) for index in range(len(valid))}
+        earlier = {}
+        for i, j, percent in maybe_same:
+            a, b = sorted((leader_of[i], leader_of[j]))
+            if a != b and (b not in earlier or percent > earlier[b][1]):
+                earlier[b] = (a, percent)
+        position_to_index = {p: index for index, p in enumerate(valid)}
+        for n, (position, row, (kind, ids)) in enumerate(leaders):
+            held = earlier.get(groups.find(position_to_index[position]))
+            if kind == "none" and held is not None:
+                leaders[n] = (position, row, ("possible_row", [rows[valid[held[0]]].number, held[1]]))
 
     def _match_base(self, keysets):
         if self.mode == ImportBatch.OnDuplicate.ALLOW or not keysets:
@@ -473,7 +518,10 @@ class Decider:
         for start in range(0, len(keysets), MATCH_CHUNK):
             for matches in match_rows(self.entity.key, keysets[start:start + MATCH_CHUNK], limit=3):
                 dups = [m for m in matches if accepted(m.verdict, self.criteria)]
-                if not dups:
+                held = [m for m in matches if self._holds(m.verdict)]
+                if not dups and held:  # best first: [id, percent]
+                    out.append(("possible", [held[0].object_id, held[0].verdict.percent]))
+                elif not dups:
                     out.append(("none", []))
                 elif len(dups) > 1 and dups[1].verdict.percent >= dups[0].verdict.percent - AMBIGUITY_MARGIN:
                     out.append(("ambiguous", [m.object_id for m in dups]))
@@ -493,6 +541,12 @@ class Decider:
             visible = state.readable(ids)
             shown = ", ".join(f"#{i}" for i in ids if i in visible) or "—"
             return self._result(Outcome.AMBIGUOUS, messages=issues + [_msg("ambiguous", ids=shown)])
+        if kind == "possible":
+            shown = f"#{ids[0]}" if ids[0] in state.readable([ids[0]]) else "—"
+            return self._result(Outcome.POSSIBLE, messages=issues + [_msg("possible", ids=shown, percent=ids[1])])
+        if kind == "possible_row":
+            return self._result(Outcome.POSSIBLE, messages=issues + [_msg("possible_in_file", row=ids[0],
+                                                                          percent=ids[1])])
         if kind == "none" or self.mode == ImportBatch.OnDuplicate.ALLOW:
             return self._result(Outcome.CREATE, messages=issues + row_link_messages(row),
                                 plan=self._create_plan(row))
@@ -924,6 +978,7 @@ class TargetState:
         self.editable = set() if q is None or not ids else set(
             model.objects.filter(q, pk__in=ids).values_list("pk", flat=True))
         self._user = user
+        self._readable = {}
         self.tag_field = tag_field
         self.versions = history.versions(model, sorted(self.editable)) if self.editable else {}
         self.objs = model.objects.in_bulk(sorted(self.editable)) if with_details and self.editable else {}
@@ -960,8 +1015,13 @@ class TargetState:
                     relation.name, []).append(item)
 
     def readable(self, ids):
-        return set(self.entity.model.objects.visible_to(self._user, READ).filter(pk__in=ids)
-                   .values_list("pk", flat=True))
+        """Of `ids`, those the importer may read (cached: ambiguous and held rows ask for a few ids each)."""
+        missing = [pk for pk in ids if pk not in self._readable]
+        if missing:
+            found = set(self.entity.model.objects.visible_to(self._user, READ).filter(pk__in=missing)
+                        .values_list("pk", flat=True))
+            self._readable.update({pk: pk in found for pk in missing})
+        return {pk for pk in ids if self._readable[pk]}
 
     def of(self, pk):
         obj = self.objs[pk]
@@ -1446,7 +1506,7 @@ def report_rows(batch):
     labels = dict(Outcome.choices)
     for row in batch.rows.order_by("number").iterator(chunk_size=2000):
         changes = "; ".join(f"{d['field']}: {d.get('old', '')} → {d.get('new', '')} ({d['action']})" for d in row.diff)
-        shown_target = row.target_id if row.outcome not in (Outcome.CANNOT_EDIT, Outcome.AMBIGUOUS) else ""
+        shown_target = row.target_id if row.outcome not in (Outcome.CANNOT_EDIT, Outcome.AMBIGUOUS, Outcome.POSSIBLE) else ""
         yield (row.number, str(labels.get(row.outcome, row.outcome)), row.record_id or "", shown_target or "",
                " | ".join(message_text(m) for m in row.messages), changes)
 

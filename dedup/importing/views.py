@@ -47,6 +47,7 @@ CRITERIA_LABELS = {
 }
 OUTCOME_CLASSES = {Outcome.CREATE: "ok", Outcome.MERGE: "info", Outcome.REPLACE: "info", Outcome.SKIP: "muted",
                    Outcome.UNCHANGED: "muted", Outcome.IN_FILE: "muted", Outcome.AMBIGUOUS: "warn",
+                   Outcome.POSSIBLE: "warn",
                    Outcome.CANNOT_EDIT: "warn", Outcome.ERROR: "error"}
 
 
@@ -321,7 +322,7 @@ def batch_view(request, pk):
         pk__in=[r.record_id or r.target_id for r in page if r.record_id or r.target_id]).values_list("pk", flat=True))
     shown = []
     for row in page:
-        record = row.record_id or (row.target_id if row.outcome not in (Outcome.CANNOT_EDIT, Outcome.AMBIGUOUS)
+        record = row.record_id or (row.target_id if row.outcome not in (Outcome.CANNOT_EDIT, Outcome.AMBIGUOUS, Outcome.POSSIBLE)
                                    else None)
         shown.append({
             "row": row, "css": OUTCOME_CLASSES.get(row.outcome, ""),
