@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import Communication
-from .normalize import parse_phone
+from .normalize import is_phone
 from .validation import parse_id
 
 CHANNEL_LABELS = {
@@ -33,7 +33,7 @@ def clean_channel_value(channel, value):
     if not value:
         return value
     if channel == Communication.Channel.PHONE:
-        if parse_phone(value) is None:
+        if not is_phone(value):
             raise ValidationError(
                 _("“%(value)s” is not a phone number. Type it with the country code, e.g. +7 495 123-45-67."),
                 params={"value": value}, code="phone",

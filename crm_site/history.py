@@ -1,6 +1,8 @@
 """Audit history in sets: rows for many records at once (creates, changes and deletions), a record's version,
 and how a change reads to people. The write services use these so that no write goes unrecorded."""
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 from simple_history.exceptions import NotHistoricalModelError
@@ -17,20 +19,38 @@ def history_model(model):
 def write_history(model, objs, *, kind, user, reason="", when=None):
     """One history row per record of `objs` ("+" created, "~" changed, "-" deleted), in one INSERT per batch.
 
-    simple-history's own bulk_history_create knows only "+" and "~"; a deletion needs its "-" row too."""
+    Call it after the rows are written ("+", "~") or before they are deleted ("-"). On PostgreSQL the rows are
+    copied by INSERT ... SELECT from the table itself: no history instance is built and no value passes
+    through Python, so the history is exactly what the table holds."""
     history = history_model(model)
-    if history is None or not objs:
-        return []
+    if history is None or not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
     when = when or timezone.now()
-    if kind in ("+", "~"):
-        return model.history.bulk_history_create(list(objs), update=kind == "~", default_user=user,
-                                                 default_change_reason=reason or None, default_date=when)
+    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+    if connection.vendor == "postgresql" and not hasattr(history, "history_relation"):
+        _copy_history(model, history, [obj.pk for obj in objs], kind=kind, user_id=user_id, reason=reason or None,
+                      when=when)
+        return
     rows = []
     for obj in objs:
         values = {field.attname: getattr(obj, field.attname) for field in history.tracked_fields}
-        rows.append(history(history_date=when, history_type="-", history_user=user,
+        rows.append(history(history_date=when, history_type=kind, history_user_id=user_id,
                             history_change_reason=reason or None, **values))
-    return history.objects.bulk_create(rows, batch_size=1000)
+    history.objects.bulk_create(rows, batch_size=1000)
+
+
+def _copy_history(model, history, pks, *, kind, user_id, reason, when):
+    quote = connection.ops.quote_name
+    columns = [field.column for field in history.tracked_fields]
+    source = ", ".join(f"t.{quote(column)}" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(quote(c) for c in columns)}, history_date, "
+            f"history_type, history_user_id, history_change_reason) "
+            f"SELECT {source}, %s, %s, %s, %s FROM {quote(model._meta.db_table)} t "
+            f"JOIN unnest(%s::bigint[]) WITH ORDINALITY AS u(id, n) ON t.{quote(model._meta.pk.column)} = u.id "
+            f"ORDER BY u.n",
+            [when, kind, user_id, reason, list(pks)])
 
 
 def delete_rows(model, pks):

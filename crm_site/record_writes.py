@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from access.fields import field_modes
 from access.scopes import DELETE, EDIT, READ, primary_departments
 
+from . import bulk_sql, events, history, record_input
 from . import channels as channel_plans
-from . import events, history, record_input
 from .models import Communication
 
 BATCH = 1000
@@ -169,7 +169,7 @@ def _insert(user, entity, prepared, links, reason):
         obj.created_by = obj.created_by or user
         obj.updated_by = user
         obj.created_at = obj.created_at or now
-    model.objects.bulk_create(objs, batch_size=BATCH)
+    bulk_sql.insert(model, objs)
     history.write_history(model, objs, kind="+", user=user, reason=reason, when=now)
     _write_m2m(model, [(obj, m2m) for _i, obj, m2m, *_rest in prepared], creating=True)
     plans = {obj.pk: channel_plans.plan(obj, [], wanted) for _i, obj, _m, wanted, _l in prepared if wanted}
@@ -454,7 +454,7 @@ def _write_channel_plans(plans, *, user, when):
                                           batch_size=BATCH)
         history.write_history(Communication, update, kind="~", user=user, when=when)
     if create:
-        Communication.objects.bulk_create(create, batch_size=BATCH)
+        bulk_sql.insert(Communication, create)
         history.write_history(Communication, create, kind="+", user=user, when=when)
 
 
@@ -573,7 +573,7 @@ def _write_links(user, entity, written, link_plans, *, creating, when):
             through.objects.bulk_update(update, list(relation.extra_fields), batch_size=BATCH)
             history.write_history(through, update, kind="~", user=user, when=when)
         if create:
-            through.objects.bulk_create(create, batch_size=BATCH)
+            bulk_sql.insert(through, create)
             history.write_history(through, create, kind="+", user=user, when=when)
         _one_primary(user, relation, [link for link in create + update if getattr(link, "is_primary", False)], when)
 

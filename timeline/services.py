@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access.scopes import EDIT, can
-from crm_site import events
+from crm_site import bulk_sql, events
 from crm_site.registry import registry
 
 from . import selectors
@@ -238,27 +238,26 @@ def _write_entries(kind, items, user):
     if field and items:
         model = type(items[0][0])._meta.get_field(field).related_model
         names = _names_of([(model, data.get(key)) for _obj, _related, data in items for key in ("old", "new")])
-    author = user if user is not None and user.is_authenticated else None
+    author = user.pk if user is not None and user.is_authenticated else None
     shown_on_related = events.kind(kind).shown_on_related
     entries, targets = [], []
     for obj, related, data in items:
         entry_data = _system_data(kind, obj, related, data, names)
         if kind == events.CHANGED and not entry_data.get("changes"):
             continue  # only bookkeeping fields (or fields with their own entry) changed
-        entries.append(Entry(kind=kind, author=author, data=entry_data))
+        entries.append({"kind": kind, "author_id": author, "data": entry_data})
         targets.append([obj, *(related if shown_on_related else [])])
     if not entries:
         return
-    Entry.objects.bulk_create(entries)
     links, seen = [], set()
-    for entry, records in zip(entries, targets, strict=True):
+    for entry_id, records in zip(bulk_sql.insert_values(Entry, entries), targets, strict=True):
         for record in records:
             content_type = selectors.content_type_of(type(record))
-            key = (entry.pk, content_type.pk, record.pk)
+            key = (entry_id, content_type.pk, record.pk)
             if key not in seen:
                 seen.add(key)
-                links.append(EntryLink(entry=entry, content_type=content_type, object_id=record.pk))
-    EntryLink.objects.bulk_create(links, ignore_conflicts=True)
+                links.append({"entry_id": entry_id, "content_type_id": content_type.pk, "object_id": record.pk})
+    bulk_sql.insert_values(EntryLink, links)  # new entries: no link of theirs can exist yet
 
 
 def _is_registered(record):

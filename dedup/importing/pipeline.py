@@ -504,7 +504,7 @@ class Decider:
             if a != b and (b not in earlier or percent > earlier[b][1]):
                 earlier[b] = (a, percent)
         position_to_index = {p: index for index, p in enumerate(valid)}
-        for n, (position, row, (kind, ids)) in enumerate(leaders):
+        for n, (position, row, (kind, _ids)) in enumerate(leaders):
             held = earlier.get(groups.find(position_to_index[position]))
             if kind == "none" and held is not None:
                 leaders[n] = (position, row, ("possible_row", [rows[valid[held[0]]].number, held[1]]))

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from crm_site.normalize import normalize_email, normalize_url, parse_phone
+from crm_site.normalize import e164_shortcut, normalize_email, normalize_url, parse_phone
 
 
 class BadValue(ValueError):
@@ -279,37 +279,15 @@ def split_values(value, kind="tag"):
 # ---------------------------------------------------------------------------
 # Phones and emails
 
-_PHONE_PUNCTUATION = str.maketrans("", "", " -().\u00a0\u2009\u202f\u2010\u2011\u2012\u2013\u2014/")
-_NATIONAL_START = {"7": "3489", "380": "3456789"}  # leading national digits the fast path takes (RU, UA)
-
-
 def normalize_phone(value, region):
     """E.164 (`+74951234567`), or None when `value` is not a phone number.
 
     The shapes nearly every Russian and Ukrainian file uses (+7 / 8 / 7 and ten digits, +380 / 0 and nine) are
-    mapped directly; anything else (other countries, extensions, letters) goes through phonenumbers, cached."""
-    compact = value.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")  # faster than translate
-    digits = compact[1:] if compact[:1] == "+" else compact
-    if not digits.isdigit():
-        compact = compact.translate(_PHONE_PUNCTUATION)  # no-break spaces, dots, dashes of other lengths
-        digits = compact[1:] if compact[:1] == "+" else compact
-    if digits.isdigit() and digits.isascii():
-        length = len(digits)
-        if compact[0] == "+":
-            if length == 11 and digits[0] == "7" and digits[1] in _NATIONAL_START["7"]:
-                return compact
-            if length == 12 and digits.startswith("380") and digits[3] in _NATIONAL_START["380"]:
-                return compact
-        elif region == "RU":
-            if length == 11 and digits[0] in "78" and digits[1] in _NATIONAL_START["7"]:
-                return "+7" + digits[1:]
-            if length == 10 and digits[0] in "349":  # not 8: phonenumbers reads "8…" as the trunk prefix
-                return "+7" + digits
-        elif region == "UA":
-            if length == 10 and digits[0] == "0" and digits[1] in _NATIONAL_START["380"]:
-                return "+380" + digits[1:]
-            if length == 12 and digits.startswith("380") and digits[3] in _NATIONAL_START["380"]:
-                return "+" + digits
+    mapped directly (crm_site.normalize.e164_shortcut); anything else (other countries, extensions, letters)
+    goes through phonenumbers, cached."""
+    quick = e164_shortcut(value, region)
+    if quick is not None:
+        return quick
     match = _EXTENSION.search(value) if ("доб" in value or "xt" in value or "XT" in value) else None
     if match and match.start():
         base = normalize_phone(value[: match.start()], region)  # the number without "доб. 12": same E.164
