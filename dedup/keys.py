@@ -188,9 +188,10 @@ def keys_refresh(obj):
     return keys
 
 
-def keys_refresh_many(model, objs):
+def keys_refresh_many(model, objs, *, created=False):
     """Rewrite the keys of many records of one model in a few queries (a batch of the write services): binned
-    ones lose theirs; a company-like record renamed rewrites the keys of the records linked to it as well."""
+    ones lose theirs; a company-like record renamed rewrites the keys of the records linked to it as well.
+    `created`: the records are new, so they have no keys to delete."""
     entity_key = model.entity().key
     spec = spec_for(entity_key)
     binned = [obj.pk for obj in objs if getattr(obj, "deleted_at", None) is not None]
@@ -201,10 +202,11 @@ def keys_refresh_many(model, objs):
         return
     content_type = ContentType.objects.get_for_model(model)
     before = {}
-    if spec.own_name:
+    if spec.own_name and not created:
         before = dict(MatchKey.objects.filter(content_type=content_type, object_id__in=[obj.pk for obj in live],
                                               kind=MatchKey.Kind.COMPANY).values_list("object_id", "value"))
-    keys_rebuild(entity_key, queryset=model.objects.filter(pk__in=[obj.pk for obj in live]), analyze=False)
+    keys_rebuild(entity_key, queryset=model.objects.filter(pk__in=[obj.pk for obj in live]), analyze=False,
+                 fresh=created)
     renamed = [obj for obj in live if spec.own_name and before.get(obj.pk, "") != (own_company_key(obj) or "")]
     if renamed:
         for entity in registry:
@@ -251,14 +253,17 @@ def keys_remove_many(model, ids):
 # Bulk rebuild: set-based reads per chunk, COPY on PostgreSQL.
 
 
-def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None, analyze=True):
-    """Recompute the keys of every live record of an entity (or of `queryset`); returns the number of keys."""
+def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None, analyze=True, fresh=False):
+    """Recompute the keys of every live record of an entity (or of `queryset`); returns the number of keys.
+    `fresh`: the records have no keys yet (just created), so none are deleted first."""
     spec = spec_for(entity_key)
     model = registry[entity_key].model
     content_type = ContentType.objects.get_for_model(model)
     queryset = model.objects.all() if queryset is None else queryset
     with transaction.atomic():
-        if queryset.query.where:
+        if fresh:
+            pass
+        elif queryset.query.where:
             ids = queryset.values("pk")
             MatchKey.objects.filter(content_type=content_type, object_id__in=ids).delete()
         else:
@@ -266,7 +271,7 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None, anal
         if not spec.enabled:
             return 0
         total = done = 0
-        count = queryset.count()
+        count = queryset.count() if progress else None
         last = 0
         while True:
             # Keyset chunks by pk ranges: no huge IN lists, each side table read once per chunk.
@@ -286,10 +291,11 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None, anal
                     if name:
                         companies.setdefault(pk, []).append(name)
             out = []
+            content_type_id = content_type.pk
             for row in rows:
                 pk = row["pk"]
                 for kind, value in keys_from_values(spec, row, comms.get(pk, ()), companies.get(pk, ())):
-                    out.append((content_type.pk, pk, kind, value))
+                    out.append((content_type_id, pk, kind, value))
             _write_keys(out)
             total += len(out)
             done += len(rows)

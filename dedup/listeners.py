@@ -44,7 +44,7 @@ def on_events(kind, *, model, objs, user, data, per_object):
     if kind in _REMOVE:
         keys.keys_remove_many(model, [obj.pk for obj in objs])
     elif _refreshes(kind):
-        keys.keys_refresh_many(model, objs)
+        keys.keys_refresh_many(model, objs, created=kind == events.CREATED)
 
 
 def _is_entity_model(model):
