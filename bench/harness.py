@@ -65,6 +65,24 @@ def stopwatch():
         result["seconds"] = time.perf_counter() - start
 
 
+def work_seconds():
+    """CPU seconds used so far by this process and by its PostgreSQL backend (same machine: /proc), so a
+    figure can be read as work done, whatever else the machine runs. None where /proc can't tell."""
+    import os
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        backend = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+    return time.process_time() + backend
+
+
 def median_seconds(fn, repeat=5, warmup=1):
     for _ in range(warmup):
         fn()

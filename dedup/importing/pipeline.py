@@ -410,6 +410,7 @@ class Decider:
         self.tag_field = next((f.name for f in self.model._meta.many_to_many if f.related_model is Tag), None)
         self.relations = {relation.name: relation for relation in self.entity.relations}
         self._display_cache = {}
+        self._link_entities = {}
         self.companies = CompanyFinder(user)
 
     # --- the whole set
@@ -767,6 +768,11 @@ class Decider:
         self.companies.resolve(wanted)
 
     def _link_entity(self, name):
+        if name not in self._link_entities:
+            self._link_entities[name] = self._find_link_entity(name)
+        return self._link_entities[name]
+
+    def _find_link_entity(self, name):
         relation = self.relations.get(name)
         if relation is not None:
             return registry.for_model(relation.target_model)
