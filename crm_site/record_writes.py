@@ -106,11 +106,16 @@ def _write_creates(*, user, entity, inputs, reason="", event_kind=events.CREATED
     fields = record_input.writable_fields(model)
     resolver = record_input.Resolver(user, model, [i.data for i in inputs])
     baseline = model(owner=user) if user is not None and user.is_authenticated else model()
+    defaults = (import_string(entity.new_defaults)([item.data or {} for item in inputs]) if entity.new_defaults
+                else [{}] * len(inputs))
     prepared = []
     for index, item in enumerate(inputs):
         obj = model()
         if user is not None and user.is_authenticated:
             obj.owner = user
+        for name, value in defaults[index].items():  # fields the input leaves out (a lead's first status)
+            if name not in (item.data or {}) and name not in (item.system or {}):
+                setattr(obj, name, value)
         system = dict(item.system or {})
         system_custom = system.pop("custom_fields", None)
         for name, value in system.items():  # before the data: "required from a stage on" reads the stage

@@ -83,6 +83,10 @@ class Entity:
     # Dotted path of hook(*, saved, user) run inside every write, after the rows are written; `saved` lists
     # (record, previous state or None) pairs, one for a single save, many for a bulk write.
     after_save: str = ""
+    # Dotted path of defaults([data, ...]) -> [{field: value}, ...]: what each new record of a batch gets for
+    # the fields its input leaves out (a lead's first status, a deal's default pipeline and its first stage),
+    # whichever way it comes in: a form, the import, the API.
+    new_defaults: str = ""
     tracked_fields: dict = field(default_factory=dict)  # field -> event kind announced when it changes
     duplicate_rule: dict = None  # the built-in duplicate rule (dedup.matching.Rule fields); None: no rule
     has_channels: bool = True

@@ -48,6 +48,7 @@ class DealsConfig(AppConfig):
                 extra_urls="deals.urls",
                 list_actions=(Action(_("Board"), "deal_board", icon="board"),),
                 after_save="deals.services.deal_after_save",
+                new_defaults="deals.selectors.new_deal_defaults",
                 tracked_fields={"stage": services.STAGE_CHANGED},
                 has_channels=False,
                 texts={"new": _("New deal"), "link": _("Link a deal"), "empty": _("No deals yet")},

@@ -39,3 +39,44 @@ def board_columns(*, user, pipeline, query=""):
 
 def default_pipeline():
     return Pipeline.objects.filter(is_active=True).order_by("-is_default", "order", "pk").first()
+
+
+def new_deal_defaults(datas):
+    """A new deal without a pipeline or a stage gets them as the form offers them (registry `new_defaults`): the
+    stage's own pipeline, else the default pipeline; the pipeline's first stage. A query per pipeline or stage."""
+    from django.core.exceptions import ValidationError
+
+    from crm_site.record_input import _pk_of
+
+    from .models import Stage
+
+    def pk(value):
+        try:
+            return _pk_of(value)
+        except ValidationError:
+            return None  # the write reports the bad value itself
+
+    pipelines, first_stage, stages, out = {}, {}, {}, []
+    for data in datas:
+        pipeline = pk(data.get("pipeline")) if "pipeline" in data else None
+        found = {}
+        if "pipeline" not in data:
+            stage = pk(data.get("stage")) if "stage" in data else None
+            if stage is not None:
+                if stage not in stages:
+                    stages[stage] = Stage.objects.select_related("pipeline").filter(pk=stage).first()
+                chosen = stages[stage].pipeline if stages[stage] is not None else None
+            else:
+                if None not in pipelines:
+                    pipelines[None] = default_pipeline()
+                chosen = pipelines[None]
+            if chosen is not None:
+                found["pipeline"] = chosen
+                pipeline = chosen.pk
+        if "stage" not in data and pipeline is not None:
+            if pipeline not in first_stage:
+                first_stage[pipeline] = Stage.objects.filter(pipeline_id=pipeline).order_by("order", "pk").first()
+            if first_stage[pipeline] is not None:
+                found["stage"] = first_stage[pipeline]
+        out.append(found)
+    return out

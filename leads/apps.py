@@ -42,6 +42,7 @@ class LeadsConfig(AppConfig):
                 extra_urls="leads.urls",
                 extra_actions=(Action(_("Convert"), "lead_convert", visible=lambda lead: not lead.is_converted),),
                 badges=lambda lead: [(_("Converted"), "success")] if lead.is_converted else [],
+                new_defaults="leads.selectors.new_lead_defaults",
                 tracked_fields={"status": services.STATUS_CHANGED},
                 texts={"new": _("New lead"), "link": _("Link a lead"), "empty": _("No leads yet")},
                 icon="target",

@@ -12,8 +12,9 @@ from contacts.models import Contact, ContactCompany
 from crm_site import events, history, services
 from crm_site.models import Communication
 from crm_site.services import RecordInput, VersionConflict
-from deals.models import StageChange
+from deals.models import Stage, StageChange
 from dedup.models import MatchKey
+from leads.models import LeadStatus
 from tests.factories import assign_role, make_company, make_contact, make_deal, make_user, stage
 from timeline.models import Entry
 
@@ -91,10 +92,23 @@ def test_create_reports_every_bad_field_and_writes_nothing(user):
 def test_create_applies_the_models_own_rules(user):
     with pytest.raises(ValidationError, match="at least a last name"):
         services.record_create(user=user, entity="contact", data={"position": "Никто"})
-    deal_stage = stage("new", "sales")
-    with pytest.raises(ValidationError) as caught:
-        services.record_create(user=user, entity="deal", data={"title": "Сделка", "stage": deal_stage})
-    assert "pipeline" in caught.value.message_dict
+    partners_stage = Stage.objects.filter(pipeline__code="partners").order_by("order").first()
+    with pytest.raises(ValidationError) as caught:  # a stage of another pipeline than the one given
+        services.record_create(user=user, entity="deal", data={"title": "Сделка", "stage": partners_stage,
+                                                                "pipeline": stage("new", "sales").pipeline})
+    assert "stage" in caught.value.message_dict
+
+
+def test_a_new_record_gets_the_defaults_its_input_leaves_out(user):
+    # As the forms offer them: a lead's first status; a deal's default pipeline and its first stage, or the
+    # pipeline of the stage given.
+    lead = services.record_create(user=user, entity="lead", data={"title": "Заявка"})
+    assert lead.status == LeadStatus.objects.filter(is_active=True).order_by("order", "pk").first()
+    deal = services.record_create(user=user, entity="deal", data={"title": "Сделка"})
+    assert deal.pipeline.is_default and deal.stage == deal.pipeline.stages.order_by("order", "pk").first()
+    partners_stage = Stage.objects.filter(pipeline__code="partners").order_by("order").last()
+    deal = services.record_create(user=user, entity="deal", data={"title": "Партнёры", "stage": partners_stage})
+    assert deal.pipeline.code == "partners" and deal.stage == partners_stage
 
 
 def test_create_refuses_without_the_add_right(user):

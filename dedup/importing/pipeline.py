@@ -37,6 +37,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -90,6 +91,7 @@ MESSAGES = {
     "possible_in_file": gettext_lazy("May be the same as row %(row)s of the file (%(percent)s%%): not imported, so "
                                      "as not to create a duplicate. Check it; if it is someone else, import this "
                                      "row with “create anyway”."),
+    "required": gettext_lazy("“%(field)s” is required: the row was not imported."),
     "cannot_edit": gettext_lazy("Duplicate of a record you cannot edit: skipped."),
     "skip": gettext_lazy("Duplicate of record %(id)s: skipped."),
     "conflict": gettext_lazy("“%(field)s”: the record has “%(old)s”, the file “%(new)s”; the record's value is kept."),
@@ -385,11 +387,17 @@ class _Groups:
 
 
 def accepted(verdict, criteria):
-    """Does the verdict count as "the same record" under the chosen criteria?"""
-    if not verdict.is_duplicate:
-        return False
+    """Does the verdict count as "the same record" under the chosen criteria?
+
+    Without criteria, when the engine calls it a duplicate. With criteria, when one of them agrees and the
+    engine calls it a duplicate or a possible one: the importer's own choice ("the same INN is the same
+    company") settles what the engine alone was not sure of; never against a "different person"."""
     if not criteria:
-        return True
+        return verdict.is_duplicate
+    from dedup.scoring import POSSIBLE
+
+    if not (verdict.is_duplicate or verdict.outcome == POSSIBLE):
+        return False
     agreed = {r["code"] for r in verdict.reasons if r.get("agree") and r.get("level") in STRONG_LEVELS}
     return any(all(code in agreed for code in CRITERIA[criterion]) for criterion in criteria)
 
@@ -411,6 +419,7 @@ class Decider:
         self.relations = {relation.name: relation for relation in self.entity.relations}
         self._display_cache = {}
         self._link_entities = {}
+        self._required = self._plain = None
         self.companies = CompanyFinder(user)
 
     # --- the whole set
@@ -549,6 +558,9 @@ class Decider:
             return self._result(Outcome.POSSIBLE, messages=issues + [_msg("possible_in_file", row=ids[0],
                                                                           percent=ids[1])])
         if kind == "none" or self.mode == ImportBatch.OnDuplicate.ALLOW:
+            refusals = self._refusals(row.data)
+            if refusals:
+                return self._result(Outcome.ERROR, messages=issues + refusals)
             return self._result(Outcome.CREATE, messages=issues + row_link_messages(row),
                                 plan=self._create_plan(row))
         target = ids[0]
@@ -565,6 +577,24 @@ class Decider:
         plan["before"] = state.before(target, plan)
         return self._result(outcome, target=target, diff=diff, messages=issues + notes + row_link_messages(row),
                             plan=plan, version=version)
+
+    def _refusals(self, data):
+        """What the write service would refuse in a new record, found now so that the preview shows what the
+        apply will do: a required field left empty (unless the entity gives new records a default), the model's
+        own rules on its plain fields ("at least a last name or a first name")."""
+        if self._required is None:
+            defaults = import_string(self.entity.new_defaults)([{}])[0] if self.entity.new_defaults else {}
+            concrete = [f for f in self.model._meta.concrete_fields if f.editable and not f.primary_key]
+            self._required = [f.name for f in concrete if not f.blank and not f.has_default()
+                              and f.name not in defaults and f.name not in ("owner", "department")]
+            self._plain = {f.name for f in concrete if not f.is_relation}
+        messages = [_msg("required", ERROR, field=self._label(name)) for name in self._required
+                    if _empty(data.get(name))]
+        try:
+            self.model(**{name: value for name, value in data.items() if name in self._plain}).clean()
+        except ValidationError as error:
+            messages += [_msg("write", ERROR, text=text) for text in error.messages]
+        return messages
 
     def _create_plan(self, row):
         data = {k: _jsonable(v) for k, v in row.data.items() if k != self.tag_field}
