@@ -270,6 +270,12 @@ class CRMObject(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            # Records created in a period, counted by the dashboard within any read scope (own / department /
+            # opened) from the index alone: the live rows only, every column the count and the scope read.
+            models.Index(fields=["created_at", "owner", "department", "opened"],
+                         condition=models.Q(deleted_at__isnull=True), name="%(app_label)s_%(class)s_new"),
+        ]
 
     # No save() logic: the write services (crm_site.services) set the department from the owner, write history
     # and announce the change, for one record or a batch alike.

@@ -126,13 +126,17 @@ class StageChange(models.Model):
     from_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    changed_at = models.DateTimeField(default=timezone.now)  # indexed with the deal below
 
     class Meta:
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
         ordering = ["-changed_at", "-pk"]
-        indexes = [models.Index(fields=["deal", "changed_at"], name="deals_stagechange_deal_when")]
+        indexes = [
+            models.Index(fields=["deal", "changed_at"], name="deals_stagechange_deal_when"),
+            # Moves in a period and the deals they moved, from the index alone (the reports' won / lost / stuck).
+            models.Index(fields=["changed_at", "deal"], name="deals_stagechange_when_deal"),
+        ]
 
     def __str__(self):
         return f"{self.deal}: {self.from_stage} → {self.to_stage}"

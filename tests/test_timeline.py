@@ -379,6 +379,29 @@ def test_entries_of_records_in_the_bin_vanish(user):
     assert lonely not in visible
 
 
+def test_visibility_follows_grants_and_any_visible_link(user, other_user):
+    """An entry on a record shared with `user` shows for them and vanishes when the grant is revoked; an entry
+    linked to a hidden record and to a visible one shows; one linked to hidden records only does not."""
+    from access.scopes import forget
+    from access.services import share_grant, share_revoke
+
+    hidden = make_deal(other_user)
+    note = add_entry(other_user, hidden, "note")
+    EntryLink.objects.filter(entry=note).exclude(content_type__model="deal").delete()
+    both = add_entry(other_user, hidden, "call")
+    EntryLink.objects.filter(entry=both).exclude(content_type__model="deal").delete()
+    mine = make_contact(user)
+    EntryLink.objects.create(entry=both, content_type=selectors.content_type_of(type(mine)), object_id=mine.pk)
+    visible = selectors.visible_entries(user)
+    assert both in visible and note not in visible
+    share_grant(user=other_user, obj=hidden, grantee=user, level="read")
+    forget(user)
+    assert note in selectors.visible_entries(user)
+    share_revoke(user=other_user, obj=hidden, grantee=user)
+    forget(user)
+    assert note not in selectors.visible_entries(user)
+
+
 def test_include_related_hides_what_the_user_cannot_read(user, other_user):
     company = make_company(user)
     hidden_deal = make_deal(other_user, company=company)

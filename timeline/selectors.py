@@ -1,7 +1,8 @@
 """Reads of the timeline. Visibility is always SQL: an entry is visible iff one of its linked records is.
 
-`visible_entries(user)` ORs one `Exists` subquery per registered entity (the entity's own
-`visible_to(user, "read")`, which hides records in the bin), so no Python loop over rows.
+`visible_entries(user)` is one `Exists` over the entry's links; each link is checked against its own record through
+the entity's `visible_to(user, "read")` (which hides records in the bin) by primary key, so no Python loop over
+rows and no list of every visible record.
 """
 
 from django.contrib.contenttypes.models import ContentType
@@ -22,14 +23,33 @@ def _links_to(content_type, object_ids):
     return EntryLink.objects.filter(entry=OuterRef("pk"), content_type=content_type, object_id__in=object_ids)
 
 
-def visible_filter(user):
-    """A Q selecting the entries `user` may read (False for an anonymous or inactive user)."""
-    condition = Q(pk__in=[])
+def visible_link_filter(user):
+    """A Q on EntryLink: the link points at a record `user` may read (None when they may read no entity).
+
+    Per entity type, `content_type = X AND EXISTS (that record, restricted by visible_to())`: the record is
+    looked up by its primary key from the link, so no query ever collects every visible record's id."""
+    branches = []
     for entity in registry:
         records = entity.model.objects.visible_to(user, READ)
-        if not records.query.is_empty():
-            condition |= Q(Exists(_links_to(content_type_of(entity.model), records.values("pk"))))
+        if records.query.is_empty():
+            continue
+        record = records.filter(pk=OuterRef("object_id")).order_by().values("pk")
+        branches.append(Q(content_type=content_type_of(entity.model)) & Q(Exists(record)))
+    if not branches:
+        return None
+    condition = branches[0]
+    for branch in branches[1:]:
+        condition |= branch
     return condition
+
+
+def visible_filter(user):
+    """A Q selecting the entries `user` may read (False for an anonymous or inactive user): one EXISTS on the
+    entry's links (by the entry's id, an index), each link checked against its record's visible_to()."""
+    links = visible_link_filter(user)
+    if links is None:
+        return Q(pk__in=[])
+    return Q(Exists(EntryLink.objects.filter(links, entry=OuterRef("pk")).order_by()))
 
 
 def visible_entries(user):

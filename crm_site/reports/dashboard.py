@@ -142,7 +142,15 @@ def figures(user, period, scope, pipeline, *, use_cache=True):
         if found is not None:
             return found
     previous = period.previous()
-    data = {
+    with selectors.report_queries():
+        data = _compute(user, period, previous, scope, pipeline)
+    if use_cache:
+        cache.set(key, data, CACHE_SECONDS)
+    return data
+
+
+def _compute(user, period, previous, scope, pipeline):
+    return {
         "new": selectors.new_records(user, scope, period, previous),
         "sources": selectors.leads_by(user, scope, period, previous, "source"),
         "statuses": selectors.leads_by(user, scope, period, previous, "status"),
@@ -154,9 +162,6 @@ def figures(user, period, scope, pipeline, *, use_cache=True):
         "activities": selectors.activities(user, scope, period),
         "computed_at": timezone.now(),
     }
-    if use_cache:
-        cache.set(key, data, CACHE_SECONDS)
-    return data
 
 
 def pipelines():
