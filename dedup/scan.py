@@ -211,15 +211,32 @@ def _company_lines(entity_key):
                 .distinct().order_by())
 
 
-def candidate_pairs(cols, entity_key, rule, result=None):
-    """(a, b) index arrays, a < b, of the pairs worth weighing (see the module's doc)."""
+def candidate_pairs(cols, entity_key, rule, result=None, deferred=None):
+    """(a, b) index arrays, a < b, of the pairs worth weighing (see the module's doc).
+
+    With `deferred` (a list), the pairs of people that share nothing but a company's switchboard and whose
+    names cannot agree (colleagues: most of the pairs at scale) are appended to it as (a, b) instead: they
+    can never be called duplicates, and their contradiction only matters inside a group (see scan_entity)."""
     result = result or ScanResult(entity_key)
     lefts, rights = [], []
     exact = list(rule.exact_kinds)
     if "company_name" in scoring.comparisons_for(entity_key) and "company" not in exact:
         exact.append("company")
+    by_names = deferred is not None and rule.uses_names and "first_name" in scoring.comparisons_for(entity_key)
     for kind in exact:
         members, codes = _flat(cols, kind)
+        if kind == "phone" and by_names and len(cols.company_lines):
+            line = np.isin(codes, cols.company_lines)
+            left, right, skipped = block_pairs(members[line], codes[line], MAX_EXACT_GROUP)
+            result.skipped_blocks += skipped
+            for start in range(0, len(left), PAIR_CHUNK):
+                a, b = left[start:start + PAIR_CHUNK], right[start:start + PAIR_CHUNK]
+                keep = _names_may_agree(cols, a, b)
+                result.candidate_pairs += int(np.count_nonzero(keep))
+                lefts.append(a[keep])
+                rights.append(b[keep])
+                deferred.append((a[~keep], b[~keep]))
+            members, codes = members[~line], codes[~line]
         left, right, skipped = block_pairs(members, codes, MAX_EXACT_GROUP)
         result.skipped_blocks += skipped
         result.candidate_pairs += len(left)
@@ -285,6 +302,25 @@ def _surnames_alike(cols, a, b):
     return keep
 
 
+def _names_may_agree(cols, a, b):
+    """Pairs whose surnames are alike, or one half of a swap is ("Щукина Н." / "Наталья Щукина"), or a surname
+    is missing: of the pairs that share only a switchboard, the only ones that may be one person."""
+    la, lb = cols.last_stem[a], cols.last_stem[b]
+    keep = (la == "") | (lb == "")
+    rest = np.nonzero(~keep)[0]
+    for left, right in ((la, lb), (la, cols.first_sk[b]), (cols.first_sk[a], lb)):
+        if not len(rest):
+            break
+        keep[rest] = _jw_at_least(left[rest], right[rest], SURNAME_CUTOFF)
+        rest = rest[~keep[rest]]
+    return keep
+
+
+def _jw_at_least(left, right, cutoff):
+    return process.cpdist(left.tolist(), right.tolist(), scorer=JaroWinkler.normalized_similarity,
+                          dtype=np.float32, score_cutoff=cutoff, workers=-1) >= cutoff
+
+
 def scan_entity(entity_key, *, queryset=None, progress=None):
     """Find duplicate groups among the live records of an entity (or of `queryset`)."""
     rule = rule_for(entity_key)
@@ -298,27 +334,30 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     cols = load_columns(entity_key, queryset=queryset)
     result.records = cols.n
     report(30)
-    a, b = candidate_pairs(cols, entity_key, rule, result)
+    deferred = []
+    a, b = candidate_pairs(cols, entity_key, rule, result, deferred=deferred)
     report(50)
     scoring_model = scoring.model_for(entity_key)
-    kept_a, kept_b, kept_p, apart_a, apart_b = [], [], [], [], []
+    kept, apart = ([], [], []), ([], [])
     for start in range(0, len(a), PAIR_CHUNK):
-        weighed = scoring.weigh(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model,
-                                cols.n)
-        keep = scoring.outcome_of(weighed, scoring_model) == scoring.DUPLICATE
-        kept_a.append(weighed.a[keep])
-        kept_b.append(weighed.b[keep])
-        kept_p.append(np.rint(weighed.probability[keep] * 100).astype(np.int64))
-        # pairs whose names contradict: never in one group, even through a third record
-        apart_a.append(weighed.a[weighed.contradiction])
-        apart_b.append(weighed.b[weighed.contradiction])
-        del weighed
+        _weigh_into(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model, kept, apart)
         report(50 + 40 * min(start + PAIR_CHUNK, len(a)) / max(len(a), 1))
-    del a, b
-    a, b, percent = (np.concatenate(kept_a), np.concatenate(kept_b), np.concatenate(kept_p)) if kept_a else (
+    # The deferred pairs (colleagues on a switchboard) are weighed only when both of them ended up connected:
+    # there their contradiction keeps them apart, as if they had been weighed with the rest.
+    if deferred and kept[0]:
+        label = _components(cols.n, np.concatenate(kept[0]), np.concatenate(kept[1]))
+        late_a, late_b = np.concatenate([x for x, _y in deferred]), np.concatenate([y for _x, y in deferred])
+        together = label[late_a] == label[late_b]
+        late = np.unique(late_a[together].astype(np.int64) * cols.n + late_b[together])
+        late = late[~np.isin(late, a * cols.n + b)]  # some share another phone or an email as well
+        if len(late):
+            result.candidate_pairs += len(late)
+            _weigh_into(cols, late // cols.n, late % cols.n, scoring_model, kept, apart)
+    del a, b, deferred
+    a, b, percent = (np.concatenate(kept[0]), np.concatenate(kept[1]), np.concatenate(kept[2])) if kept[0] else (
         np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
-    contra_a = np.concatenate(apart_a) if apart_a else np.empty(0, np.int64)
-    contra_b = np.concatenate(apart_b) if apart_b else np.empty(0, np.int64)
+    contra_a = np.concatenate(apart[0]) if apart[0] else np.empty(0, np.int64)
+    contra_b = np.concatenate(apart[1]) if apart[1] else np.empty(0, np.int64)
 
     # "Not a duplicate" marks, then groups, each explained by its strongest pair.
     marks = np.array(list(NotDuplicate.objects.filter(content_type=content_type)
@@ -347,6 +386,18 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     result.groups = _live_only(model, groups)
     report(100)
     return result
+
+
+def _weigh_into(cols, a, b, model, kept, apart):
+    """Weigh pairs; append those called duplicates to `kept` (a, b, percent) and those whose names contradict
+    (never in one group, even through a third record) to `apart` (a, b)."""
+    weighed = scoring.weigh(cols, a, b, model, cols.n)
+    keep = scoring.outcome_of(weighed, model) == scoring.DUPLICATE
+    kept[0].append(weighed.a[keep])
+    kept[1].append(weighed.b[keep])
+    kept[2].append(np.rint(weighed.probability[keep] * 100).astype(np.int64))
+    apart[0].append(weighed.a[weighed.contradiction])
+    apart[1].append(weighed.b[weighed.contradiction])
 
 
 def block_pairs(members, codes, max_block=MAX_BLOCK):
