@@ -13,6 +13,7 @@ explained by its strongest pair.
 """
 
 from array import array
+from itertools import chain
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -58,14 +59,14 @@ _KIND_OF = {"phone": "phone", "email": "email", "company": "company", "company_n
 
 
 READ_CHUNK = 50_000  # match-key rows read at a time (a server-side cursor: memory stays flat)
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def load_columns(entity_key, *, queryset=None):
     """Every scanned record's comparison values as scoring.Columns, straight from the match-key table in one
-    pass (one query for every kind the entity is compared on, streamed): equal values get equal codes as the
-    rows arrive, term frequencies are counted on the codes; email domains and surname stems are derived from
-    the emails and the names, each distinct value worked out once."""
+    pass (one query for every kind the entity is compared on, streamed, one row per distinct value): the
+    values' codes are their rows, term frequencies are counted on the codes; email domains and surname stems
+    are derived from the emails and the names, each distinct value worked out once."""
     model = registry[entity_key].model
     content_type = ContentType.objects.get_for_model(model)
     table_name = MatchKey._meta.db_table
@@ -75,44 +76,22 @@ def load_columns(entity_key, *, queryset=None):
     kinds = sorted({_KIND_OF[c] for c in comparisons if c in _KIND_OF})
     if "first_name" in comparisons:
         kinds.append("person")
-    # Rows come as (object_id, "kind|value"); each distinct one gets a code as the chunks arrive (C-speed
-    # dict and array operations, no Python step per row), split into kinds once per distinct value.
-    table = {}
-    object_ids, codes = array("q"), array("q")
-    marks = ", ".join(["%s"] * len(kinds))
-    sql = (f"SELECT object_id, kind || '|' || value FROM {table_name} WHERE content_type_id = %s "
-           f"AND kind IN ({marks})")
+    where = f"content_type_id = %s AND kind IN ({', '.join(['%s'] * len(kinds))})"
     if sub_sql:
-        sql += f" AND object_id IN ({sub_sql})"
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [content_type.pk, *kinds, *sub_params])
-        while True:
-            rows = cursor.fetchmany(READ_CHUNK)
-            if not rows:
-                break
-            chunk_ids, keys = list(map(_FIRST, rows)), list(map(_SECOND, rows))
-            del rows
-            fresh = [key for key in dict.fromkeys(keys) if key not in table]  # in order of appearance
-            table.update(zip(fresh, range(len(table), len(table) + len(fresh)), strict=True))
-            object_ids.extend(chunk_ids)
-            codes.extend(map(table.__getitem__, keys))
-            del chunk_ids, keys, fresh
-    object_ids = np.frombuffer(object_ids, dtype=np.int64)
-    codes = np.frombuffer(codes, dtype=np.int64)
-    split = [key.partition("|") for key in table]
-    del table
+        where += f" AND object_id IN ({sub_sql})"
+    row_kinds, values, sizes, object_ids = _read_keys(where, [content_type.pk, *kinds, *sub_params])
     kind_index = {kind: i for i, kind in enumerate(kinds)}
-    kind_of = np.fromiter((kind_index[k] for k, _s, _v in split), dtype=np.int64, count=len(split))
-    row_kind = kind_of[codes]
+    kind_of = np.fromiter(map(kind_index.__getitem__, row_kinds), dtype=np.int64, count=len(row_kinds))
+    del row_kinds
+    codes = np.repeat(np.arange(len(values)), sizes)
     fetched = {}
-    for i, kind in enumerate(kinds):
-        global_codes = np.nonzero(kind_of == i)[0]
-        local = np.full(len(split), -1, dtype=np.int64)
-        local[global_codes] = np.arange(len(global_codes))
-        rows_of = row_kind == i
-        fetched[kind] = (object_ids[rows_of], local[codes[rows_of]], [split[c][2] for c in global_codes.tolist()])
-    del split, object_ids, codes, row_kind
-    ids = np.unique(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
+    for i, kind in enumerate(kinds):  # rows come by kind: each kind's values, and their records, are a slice
+        own = np.nonzero(kind_of == i)[0]
+        first, last = (int(own[0]), int(own[-1]) + 1) if len(own) else (0, 0)
+        low, high = np.searchsorted(codes, [first, last])
+        fetched[kind] = (object_ids[low:high], codes[low:high] - first, values[first:last])
+    del values, object_ids, codes, kind_of
+    ids = _distinct(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
     cols = scoring.Columns(len(ids))
     cols.ids[:] = ids
     person = fetched.pop("person", None)
@@ -150,6 +129,56 @@ def load_columns(entity_key, *, queryset=None):
         lines = _company_lines(entity_key)
         cols.company_lines = np.array(sorted(lookup[v] for v in lines if v in lookup), dtype=np.int64)
     return cols
+
+
+def _read_keys(where, params):
+    """The match keys `where` selects, one entry per distinct (kind, value), sorted: (kinds, values, how many
+    records hold each, those records' ids one after another), streamed through a server-side cursor.
+
+    PostgreSQL groups the keys itself and sends each value's records as one bytea of 8-byte integers
+    (int8send), which numpy reads at C speed: no Python object per key (an array_agg would be parsed into
+    Python ints). Elsewhere (the SQLite demo) the rows come one per key and are grouped here."""
+    table = MatchKey._meta.db_table
+    kinds, values, sizes = [], [], array("q")
+    with connection.chunked_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT kind, value, string_agg(int8send(object_id), '') FROM {table} WHERE {where} "
+                           f'GROUP BY kind, value ORDER BY kind COLLATE "C", value COLLATE "C"', params)
+            blobs = []
+            while rows := cursor.fetchmany(READ_CHUNK):
+                kinds += map(_FIRST, rows)
+                values += map(_SECOND, rows)
+                held = list(map(_THIRD, rows))
+                sizes.extend(map(len, held))  # 8 bytes a record
+                blobs.append(b"".join(held))
+                del rows, held
+            object_ids = np.frombuffer(b"".join(blobs), dtype=">i8").astype(np.int64)
+            return kinds, values, np.frombuffer(sizes, dtype=np.int64) // 8, object_ids
+        cursor.execute(f"SELECT kind, value, object_id FROM {table} WHERE {where} ORDER BY kind, value", params)
+        object_ids = array("q")
+        while rows := cursor.fetchmany(READ_CHUNK):
+            for kind, value, object_id in rows:
+                if not values or value != values[-1] or kind != kinds[-1]:
+                    kinds.append(kind)
+                    values.append(value)
+                    sizes.append(0)
+                sizes[-1] += 1
+                object_ids.append(object_id)
+    return kinds, values, np.frombuffer(sizes, dtype=np.int64), np.frombuffer(object_ids, dtype=np.int64)
+
+
+def _distinct(values):
+    """np.unique(values) by sorting: numpy's hashing unique is ~100x slower on many distinct integers."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _member(values, of):
+    """np.isin(values, of) by a binary search in the sorted `of` (numpy's own is a few times slower)."""
+    of = np.sort(of)
+    if not len(of):
+        return np.zeros(len(values), dtype=bool)
+    return of[np.searchsorted(of, values).clip(0, len(of) - 1)] == values
 
 
 def _factorize(values):
@@ -226,7 +255,7 @@ def candidate_pairs(cols, entity_key, rule, result=None, deferred=None):
     for kind in exact:
         members, codes = _flat(cols, kind)
         if kind == "phone" and by_names and len(cols.company_lines):
-            line = np.isin(codes, cols.company_lines)
+            line = _member(codes, cols.company_lines)
             left, right, skipped = block_pairs(members[line], codes[line], MAX_EXACT_GROUP)
             result.skipped_blocks += skipped
             for start in range(0, len(left), PAIR_CHUNK):
@@ -255,7 +284,7 @@ def candidate_pairs(cols, entity_key, rule, result=None, deferred=None):
                 left, right, skipped = block_pairs(members, codes * 4_194_304 + letters[members], MAX_BLOCK)
                 result.skipped_blocks += skipped
                 parts.append(left.astype(np.int64) * cols.n + right)
-            unique = np.unique(np.concatenate(parts))
+            unique = _distinct(np.concatenate(parts))
             left, right = unique // cols.n, unique % cols.n
             result.candidate_pairs += len(left)
             for start in range(0, len(left), PAIR_CHUNK):
@@ -267,7 +296,7 @@ def candidate_pairs(cols, entity_key, rule, result=None, deferred=None):
         return np.empty(0, np.int64), np.empty(0, np.int64)
     left = np.concatenate(lefts).astype(np.int64)
     right = np.concatenate(rights).astype(np.int64)
-    unique = np.unique(left * cols.n + right)
+    unique = _distinct(left * cols.n + right)
     return unique // cols.n, unique % cols.n
 
 
@@ -348,8 +377,8 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
         label = _components(cols.n, np.concatenate(kept[0]), np.concatenate(kept[1]))
         late_a, late_b = np.concatenate([x for x, _y in deferred]), np.concatenate([y for _x, y in deferred])
         together = label[late_a] == label[late_b]
-        late = np.unique(late_a[together].astype(np.int64) * cols.n + late_b[together])
-        late = late[~np.isin(late, a * cols.n + b)]  # some share another phone or an email as well
+        late = _distinct(late_a[together].astype(np.int64) * cols.n + late_b[together])
+        late = late[~_member(late, a * cols.n + b)]  # some share another phone or an email as well
         if len(late):
             result.candidate_pairs += len(late)
             _weigh_into(cols, late // cols.n, late % cols.n, scoring_model, kept, apart)
@@ -369,7 +398,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
         known = (cols.ids[where_first] == marks[:, 0]) & (cols.ids[where_second] == marks[:, 1])
         marked_a = np.minimum(where_first, where_second)[known]
         marked_b = np.maximum(where_first, where_second)[known]
-        unmarked = ~np.isin(a * cols.n + b, marked_a * cols.n + marked_b)
+        unmarked = ~_member(a * cols.n + b, marked_a * cols.n + marked_b)
         a, b, percent = a[unmarked], b[unmarked], percent[unmarked]
     result.matched_pairs = len(a)
     ids_a, ids_b = cols.ids[a].tolist(), cols.ids[b].tolist()
