@@ -180,3 +180,20 @@ def test_colleagues_left_unweighed_change_no_group(user, monkeypatch):
     monkeypatch.setattr(scan, "_names_may_agree", lambda cols, a, b: np.ones(len(a), dtype=bool))
     full = scan.scan_entity("contact")
     assert quick.groups and quick.groups == full.groups and quick.pairs == full.pairs
+
+
+@pytest.mark.django_db
+def test_a_shared_mobile_counts_over_a_shared_switchboard_whatever_the_order_of_codes():
+    line, mobile = "+74951000000", "+79031234567"
+    rows = [_keyset(last_name="Волкова", first_name="Ульяна", phones=phones) for phones in
+            ([line, mobile], [mobile, line], [line])]
+    model = scoring.model_for("contact")
+    for order in (rows, rows[::-1]):  # the values coded in the other order
+        cols = scoring.Columns.from_keysets(order)
+        cols.counts["phone"][:] = 2  # as rare as each other
+        cols.mark_company_lines([line])
+        both = [i for i, keys in enumerate(order) if ("phone", mobile) in keys]
+        weighed = scoring.weigh(cols, [both[0]], [both[1]], model, 1000)
+        level = weighed.levels[0, weighed.comparisons.index("phone")]
+        assert scoring.LEVELS["phone"][level] == "exact"
+        assert cols.values["phone"][weighed.shared["phone"][0]] == mobile
