@@ -20,7 +20,7 @@ from operator import itemgetter
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, transaction
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
@@ -91,7 +91,12 @@ def load_columns(entity_key, *, queryset=None):
         local = np.full(len(values), -1, dtype=np.int64)
         local[own] = np.arange(len(own))
         held = row_kind == i
-        fetched[kind] = (object_ids[held], local[codes[held]], [values[c] for c in own.tolist()])
+        kind_codes, kind_values = local[codes[held]], [values[c] for c in own.tolist()]
+        if kind in scoring.MULTI_VALUED:
+            # A record compares its first SLOTS values of these (by code): in value order, whatever order
+            # PostgreSQL grouped them in, so the outcome never depends on the plan.
+            kind_codes, kind_values = _in_value_order(kind_codes, kind_values)
+        fetched[kind] = (object_ids[held], kind_codes, kind_values)
     del values, object_ids, codes, kind_of, row_kind
     ids = _distinct(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
     cols = scoring.Columns(len(ids))
@@ -143,11 +148,13 @@ def _read_keys(where, params):
     SQLite demo) the rows come one per key and are grouped here."""
     table = MatchKey._meta.db_table
     kinds, values, sizes = [], [], array("q")
-    with connection.chunked_cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        blobs = []
+        # In a transaction, so the cursor is not held past it (a held one is written out whole first), and
+        # planned for every row, not for the first tenth a cursor is planned for by default (twice as slow).
+        with transaction.atomic(), _setting("cursor_tuple_fraction", "1"), connection.chunked_cursor() as cursor:
             cursor.execute(f"SELECT kind, value, string_agg(int8send(object_id), '') FROM {table} WHERE {where} "
                            "GROUP BY kind, value", params)
-            blobs = []
             while rows := cursor.fetchmany(READ_CHUNK):
                 kinds += map(_FIRST, rows)
                 values += map(_SECOND, rows)
@@ -155,8 +162,9 @@ def _read_keys(where, params):
                 sizes.extend(map(len, held))  # 8 bytes a record
                 blobs.append(b"".join(held))
                 del rows, held
-            object_ids = np.frombuffer(b"".join(blobs), dtype=">i8").astype(np.int64)
-            return kinds, values, np.frombuffer(sizes, dtype=np.int64) // 8, object_ids
+        object_ids = np.frombuffer(b"".join(blobs), dtype=">i8").astype(np.int64)
+        return kinds, values, np.frombuffer(sizes, dtype=np.int64) // 8, object_ids
+    with connection.chunked_cursor() as cursor:
         cursor.execute(f"SELECT kind, value, object_id FROM {table} WHERE {where} ORDER BY kind, value", params)
         object_ids = array("q")
         while rows := cursor.fetchmany(READ_CHUNK):
@@ -168,6 +176,18 @@ def _read_keys(where, params):
                 sizes[-1] += 1
                 object_ids.append(object_id)
     return kinds, values, np.frombuffer(sizes, dtype=np.int64), np.frombuffer(object_ids, dtype=np.int64)
+
+
+@contextmanager
+def _setting(name, value):
+    """A PostgreSQL setting for the block, inside a transaction: put back after it (after an error, the
+    rollback of the block puts it back)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+        before = cursor.fetchone()[0]
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, before])
 
 
 def _distinct(values):
@@ -182,6 +202,14 @@ def _member(values, of):
     if not len(of):
         return np.zeros(len(values), dtype=bool)
     return of[np.searchsorted(of, values).clip(0, len(of) - 1)] == values
+
+
+def _in_value_order(codes, values):
+    """(codes, values) recoded so that the values are sorted."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], [values[i] for i in order]
 
 
 def _factorize(values):

@@ -136,7 +136,7 @@ def comparisons_for(entity_key):
 # ---------------------------------------------------------------------------
 # Records as columns: the comparison values of many records (saved or not) side by side.
 
-_MULTI = ("phone", "email", "email_domain", "company", "domain")
+_MULTI = MULTI_VALUED = ("phone", "email", "email_domain", "company", "domain")
 _SINGLE = ("birthday", "address", "position", "tax_id", "kpp", "surname")
 SLOTS = 3  # phones/emails/companies compared per record (more are rare; the shared one is found by SQL anyway)
 
