@@ -12,13 +12,15 @@ are joined into groups (connected components, "not a duplicate" marks never join
 explained by its strongest pair.
 """
 
+import gc
 from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, transaction
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
@@ -58,61 +60,45 @@ _KIND_OF = {"phone": "phone", "email": "email", "company": "company", "company_n
 
 
 READ_CHUNK = 50_000  # match-key rows read at a time (a server-side cursor: memory stays flat)
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def load_columns(entity_key, *, queryset=None):
     """Every scanned record's comparison values as scoring.Columns, straight from the match-key table in one
-    pass (one query for every kind the entity is compared on, streamed): equal values get equal codes as the
-    rows arrive, term frequencies are counted on the codes; email domains and surname stems are derived from
-    the emails and the names, each distinct value worked out once."""
+    pass (one query for every kind the entity is compared on, streamed, one row per distinct value): the
+    values' codes are their rows, term frequencies are counted on the codes; email domains and surname stems
+    are derived from the emails and the names, each distinct value worked out once."""
     model = registry[entity_key].model
     content_type = ContentType.objects.get_for_model(model)
-    table_name = MatchKey._meta.db_table
     sub_sql, sub_params = _subquery(queryset) if queryset is not None else ("", [])
 
     comparisons = scoring.comparisons_for(entity_key)
     kinds = sorted({_KIND_OF[c] for c in comparisons if c in _KIND_OF})
     if "first_name" in comparisons:
         kinds.append("person")
-    # Rows come as (object_id, "kind|value"); each distinct one gets a code as the chunks arrive (C-speed
-    # dict and array operations, no Python step per row), split into kinds once per distinct value.
-    table = {}
-    object_ids, codes = array("q"), array("q")
-    marks = ", ".join(["%s"] * len(kinds))
-    sql = (f"SELECT object_id, kind || '|' || value FROM {table_name} WHERE content_type_id = %s "
-           f"AND kind IN ({marks})")
+    where = f"content_type_id = %s AND kind IN ({', '.join(['%s'] * len(kinds))})"
     if sub_sql:
-        sql += f" AND object_id IN ({sub_sql})"
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [content_type.pk, *kinds, *sub_params])
-        while True:
-            rows = cursor.fetchmany(READ_CHUNK)
-            if not rows:
-                break
-            chunk_ids, keys = list(map(_FIRST, rows)), list(map(_SECOND, rows))
-            del rows
-            fresh = [key for key in dict.fromkeys(keys) if key not in table]  # in order of appearance
-            table.update(zip(fresh, range(len(table), len(table) + len(fresh)), strict=True))
-            object_ids.extend(chunk_ids)
-            codes.extend(map(table.__getitem__, keys))
-            del chunk_ids, keys, fresh
-    object_ids = np.frombuffer(object_ids, dtype=np.int64)
-    codes = np.frombuffer(codes, dtype=np.int64)
-    split = [key.partition("|") for key in table]
-    del table
+        where += f" AND object_id IN ({sub_sql})"
+    row_kinds, values, sizes, object_ids = _read_keys(where, [content_type.pk, *kinds, *sub_params])
     kind_index = {kind: i for i, kind in enumerate(kinds)}
-    kind_of = np.fromiter((kind_index[k] for k, _s, _v in split), dtype=np.int64, count=len(split))
+    kind_of = np.fromiter(map(kind_index.__getitem__, row_kinds), dtype=np.int64, count=len(row_kinds))
+    del row_kinds
+    codes = np.repeat(np.arange(len(values)), sizes)
     row_kind = kind_of[codes]
     fetched = {}
-    for i, kind in enumerate(kinds):
-        global_codes = np.nonzero(kind_of == i)[0]
-        local = np.full(len(split), -1, dtype=np.int64)
-        local[global_codes] = np.arange(len(global_codes))
-        rows_of = row_kind == i
-        fetched[kind] = (object_ids[rows_of], local[codes[rows_of]], [split[c][2] for c in global_codes.tolist()])
-    del split, object_ids, codes, row_kind
-    ids = np.unique(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
+    for i, kind in enumerate(kinds):  # each kind's values coded 0, 1, ... in the order they came
+        own = np.nonzero(kind_of == i)[0]
+        local = np.full(len(values), -1, dtype=np.int64)
+        local[own] = np.arange(len(own))
+        held = row_kind == i
+        kind_codes, kind_values = local[codes[held]], [values[c] for c in own.tolist()]
+        if kind in scoring.MULTI_VALUED:
+            # A record compares its first SLOTS values of these (by code): in value order, whatever order
+            # PostgreSQL grouped them in, so the outcome never depends on the plan.
+            kind_codes, kind_values = _in_value_order(kind_codes, kind_values)
+        fetched[kind] = (object_ids[held], kind_codes, kind_values)
+    del values, object_ids, codes, kind_of, row_kind
+    ids = _distinct(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
     cols = scoring.Columns(len(ids))
     cols.ids[:] = ids
     person = fetched.pop("person", None)
@@ -150,6 +136,80 @@ def load_columns(entity_key, *, queryset=None):
         lines = _company_lines(entity_key)
         cols.company_lines = np.array(sorted(lookup[v] for v in lines if v in lookup), dtype=np.int64)
     return cols
+
+
+def _read_keys(where, params):
+    """The match keys `where` selects, one entry per distinct (kind, value): (kinds, values, how many records
+    hold each, those records' ids one after another), streamed through a server-side cursor.
+
+    PostgreSQL groups the keys itself and sends each value's records as one bytea of 8-byte integers
+    (int8send), which numpy reads at C speed: no Python object per key (an array_agg would be parsed into
+    Python ints). Unsorted: sorting the grouped rows cost PostgreSQL more than the grouping. Elsewhere (the
+    SQLite demo) the rows come one per key and are grouped here."""
+    table = MatchKey._meta.db_table
+    kinds, values, sizes = [], [], array("q")
+    if connection.vendor == "postgresql":
+        blobs = []
+        # In a transaction, so the cursor is not held past it (a held one is written out whole first), and
+        # planned for every row, not for the first tenth a cursor is planned for by default (twice as slow).
+        with transaction.atomic(), _setting("cursor_tuple_fraction", "1"), connection.chunked_cursor() as cursor:
+            cursor.execute(f"SELECT kind, value, string_agg(int8send(object_id), '') FROM {table} WHERE {where} "
+                           "GROUP BY kind, value", params)
+            while rows := cursor.fetchmany(READ_CHUNK):
+                kinds += map(_FIRST, rows)
+                values += map(_SECOND, rows)
+                held = list(map(_THIRD, rows))
+                sizes.extend(map(len, held))  # 8 bytes a record
+                blobs.append(b"".join(held))
+                del rows, held
+        object_ids = np.frombuffer(b"".join(blobs), dtype=">i8").astype(np.int64)
+        return kinds, values, np.frombuffer(sizes, dtype=np.int64) // 8, object_ids
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(f"SELECT kind, value, object_id FROM {table} WHERE {where} ORDER BY kind, value", params)
+        object_ids = array("q")
+        while rows := cursor.fetchmany(READ_CHUNK):
+            for kind, value, object_id in rows:
+                if not values or value != values[-1] or kind != kinds[-1]:
+                    kinds.append(kind)
+                    values.append(value)
+                    sizes.append(0)
+                sizes[-1] += 1
+                object_ids.append(object_id)
+    return kinds, values, np.frombuffer(sizes, dtype=np.int64), np.frombuffer(object_ids, dtype=np.int64)
+
+
+@contextmanager
+def _setting(name, value):
+    """A PostgreSQL setting for the block, inside a transaction: put back after it (after an error, the
+    rollback of the block puts it back)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+        before = cursor.fetchone()[0]
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, before])
+
+
+def _distinct(values):
+    """np.unique(values) by sorting: numpy's hashing unique is ~100x slower on many distinct integers."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _member(values, of):
+    """np.isin(values, of) by a binary search in the sorted `of` (numpy's own is a few times slower)."""
+    of = np.sort(of)
+    if not len(of):
+        return np.zeros(len(values), dtype=bool)
+    return of[np.searchsorted(of, values).clip(0, len(of) - 1)] == values
+
+
+def _in_value_order(codes, values):
+    """(codes, values) recoded so that the values are sorted."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], [values[i] for i in order]
 
 
 def _factorize(values):
@@ -211,15 +271,32 @@ def _company_lines(entity_key):
                 .distinct().order_by())
 
 
-def candidate_pairs(cols, entity_key, rule, result=None):
-    """(a, b) index arrays, a < b, of the pairs worth weighing (see the module's doc)."""
+def candidate_pairs(cols, entity_key, rule, result=None, deferred=None):
+    """(a, b) index arrays, a < b, of the pairs worth weighing (see the module's doc).
+
+    With `deferred` (a list), the pairs of people that share nothing but a company's switchboard and whose
+    names cannot agree (colleagues: most of the pairs at scale) are appended to it as (a, b) instead: they
+    can never be called duplicates, and their contradiction only matters inside a group (see scan_entity)."""
     result = result or ScanResult(entity_key)
     lefts, rights = [], []
     exact = list(rule.exact_kinds)
     if "company_name" in scoring.comparisons_for(entity_key) and "company" not in exact:
         exact.append("company")
+    by_names = deferred is not None and rule.uses_names and "first_name" in scoring.comparisons_for(entity_key)
     for kind in exact:
         members, codes = _flat(cols, kind)
+        if kind == "phone" and by_names and len(cols.company_lines):
+            line = _member(codes, cols.company_lines)
+            left, right, skipped = block_pairs(members[line], codes[line], MAX_EXACT_GROUP)
+            result.skipped_blocks += skipped
+            for start in range(0, len(left), PAIR_CHUNK):
+                a, b = left[start:start + PAIR_CHUNK], right[start:start + PAIR_CHUNK]
+                keep = _names_may_agree(cols, a, b)
+                result.candidate_pairs += int(np.count_nonzero(keep))
+                lefts.append(a[keep])
+                rights.append(b[keep])
+                deferred.append((a[~keep], b[~keep]))
+            members, codes = members[~line], codes[~line]
         left, right, skipped = block_pairs(members, codes, MAX_EXACT_GROUP)
         result.skipped_blocks += skipped
         result.candidate_pairs += len(left)
@@ -238,7 +315,7 @@ def candidate_pairs(cols, entity_key, rule, result=None):
                 left, right, skipped = block_pairs(members, codes * 4_194_304 + letters[members], MAX_BLOCK)
                 result.skipped_blocks += skipped
                 parts.append(left.astype(np.int64) * cols.n + right)
-            unique = np.unique(np.concatenate(parts))
+            unique = _distinct(np.concatenate(parts))
             left, right = unique // cols.n, unique % cols.n
             result.candidate_pairs += len(left)
             for start in range(0, len(left), PAIR_CHUNK):
@@ -250,7 +327,7 @@ def candidate_pairs(cols, entity_key, rule, result=None):
         return np.empty(0, np.int64), np.empty(0, np.int64)
     left = np.concatenate(lefts).astype(np.int64)
     right = np.concatenate(rights).astype(np.int64)
-    unique = np.unique(left * cols.n + right)
+    unique = _distinct(left * cols.n + right)
     return unique // cols.n, unique % cols.n
 
 
@@ -285,8 +362,45 @@ def _surnames_alike(cols, a, b):
     return keep
 
 
+def _names_may_agree(cols, a, b):
+    """Pairs whose surnames are alike, or one half of a swap is ("Щукина Н." / "Наталья Щукина"), or a surname
+    is missing: of the pairs that share only a switchboard, the only ones that may be one person."""
+    la, lb = cols.last_stem[a], cols.last_stem[b]
+    keep = (la == "") | (lb == "")
+    rest = np.nonzero(~keep)[0]
+    for left, right in ((la, lb), (la, cols.first_sk[b]), (cols.first_sk[a], lb)):
+        if not len(rest):
+            break
+        keep[rest] = _jw_at_least(left[rest], right[rest], SURNAME_CUTOFF)
+        rest = rest[~keep[rest]]
+    return keep
+
+
+def _jw_at_least(left, right, cutoff):
+    return process.cpdist(left.tolist(), right.tolist(), scorer=JaroWinkler.normalized_similarity,
+                          dtype=np.float32, score_cutoff=cutoff, workers=-1) >= cutoff
+
+
+@contextmanager
+def _without_cycle_collector():
+    """The scan allocates millions of short-lived containers (key rows, reasons) and no reference cycles: the
+    cycle collector's passes over the growing heap cost about a quarter of its CPU time, for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def scan_entity(entity_key, *, queryset=None, progress=None):
     """Find duplicate groups among the live records of an entity (or of `queryset`)."""
+    with _without_cycle_collector():
+        return _scan_entity(entity_key, queryset=queryset, progress=progress)
+
+
+def _scan_entity(entity_key, *, queryset=None, progress=None):
     rule = rule_for(entity_key)
     model = registry[entity_key].model
     result = ScanResult(entity_key)
@@ -298,27 +412,30 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     cols = load_columns(entity_key, queryset=queryset)
     result.records = cols.n
     report(30)
-    a, b = candidate_pairs(cols, entity_key, rule, result)
+    deferred = []
+    a, b = candidate_pairs(cols, entity_key, rule, result, deferred=deferred)
     report(50)
     scoring_model = scoring.model_for(entity_key)
-    kept_a, kept_b, kept_p, apart_a, apart_b = [], [], [], [], []
+    kept, apart = ([], [], []), ([], [])
     for start in range(0, len(a), PAIR_CHUNK):
-        weighed = scoring.weigh(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model,
-                                cols.n)
-        keep = scoring.outcome_of(weighed, scoring_model) == scoring.DUPLICATE
-        kept_a.append(weighed.a[keep])
-        kept_b.append(weighed.b[keep])
-        kept_p.append(np.rint(weighed.probability[keep] * 100).astype(np.int64))
-        # pairs whose names contradict: never in one group, even through a third record
-        apart_a.append(weighed.a[weighed.contradiction])
-        apart_b.append(weighed.b[weighed.contradiction])
-        del weighed
+        _weigh_into(cols, a[start:start + PAIR_CHUNK], b[start:start + PAIR_CHUNK], scoring_model, kept, apart)
         report(50 + 40 * min(start + PAIR_CHUNK, len(a)) / max(len(a), 1))
-    del a, b
-    a, b, percent = (np.concatenate(kept_a), np.concatenate(kept_b), np.concatenate(kept_p)) if kept_a else (
+    # The deferred pairs (colleagues on a switchboard) are weighed only when both of them ended up connected:
+    # there their contradiction keeps them apart, as if they had been weighed with the rest.
+    if deferred and kept[0]:
+        label = _components(cols.n, np.concatenate(kept[0]), np.concatenate(kept[1]))
+        late_a, late_b = np.concatenate([x for x, _y in deferred]), np.concatenate([y for _x, y in deferred])
+        together = label[late_a] == label[late_b]
+        late = _distinct(late_a[together].astype(np.int64) * cols.n + late_b[together])
+        late = late[~_member(late, a * cols.n + b)]  # some share another phone or an email as well
+        if len(late):
+            result.candidate_pairs += len(late)
+            _weigh_into(cols, late // cols.n, late % cols.n, scoring_model, kept, apart)
+    del a, b, deferred
+    a, b, percent = (np.concatenate(kept[0]), np.concatenate(kept[1]), np.concatenate(kept[2])) if kept[0] else (
         np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
-    contra_a = np.concatenate(apart_a) if apart_a else np.empty(0, np.int64)
-    contra_b = np.concatenate(apart_b) if apart_b else np.empty(0, np.int64)
+    contra_a = np.concatenate(apart[0]) if apart[0] else np.empty(0, np.int64)
+    contra_b = np.concatenate(apart[1]) if apart[1] else np.empty(0, np.int64)
 
     # "Not a duplicate" marks, then groups, each explained by its strongest pair.
     marks = np.array(list(NotDuplicate.objects.filter(content_type=content_type)
@@ -330,7 +447,7 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
         known = (cols.ids[where_first] == marks[:, 0]) & (cols.ids[where_second] == marks[:, 1])
         marked_a = np.minimum(where_first, where_second)[known]
         marked_b = np.maximum(where_first, where_second)[known]
-        unmarked = ~np.isin(a * cols.n + b, marked_a * cols.n + marked_b)
+        unmarked = ~_member(a * cols.n + b, marked_a * cols.n + marked_b)
         a, b, percent = a[unmarked], b[unmarked], percent[unmarked]
     result.matched_pairs = len(a)
     ids_a, ids_b = cols.ids[a].tolist(), cols.ids[b].tolist()
@@ -347,6 +464,18 @@ def scan_entity(entity_key, *, queryset=None, progress=None):
     result.groups = _live_only(model, groups)
     report(100)
     return result
+
+
+def _weigh_into(cols, a, b, model, kept, apart):
+    """Weigh pairs; append those called duplicates to `kept` (a, b, percent) and those whose names contradict
+    (never in one group, even through a third record) to `apart` (a, b)."""
+    weighed = scoring.weigh(cols, a, b, model, cols.n)
+    keep = scoring.outcome_of(weighed, model) == scoring.DUPLICATE
+    kept[0].append(weighed.a[keep])
+    kept[1].append(weighed.b[keep])
+    kept[2].append(np.rint(weighed.probability[keep] * 100).astype(np.int64))
+    apart[0].append(weighed.a[weighed.contradiction])
+    apart[1].append(weighed.b[weighed.contradiction])
 
 
 def block_pairs(members, codes, max_block=MAX_BLOCK):

@@ -136,7 +136,7 @@ def comparisons_for(entity_key):
 # ---------------------------------------------------------------------------
 # Records as columns: the comparison values of many records (saved or not) side by side.
 
-_MULTI = ("phone", "email", "email_domain", "company", "domain")
+_MULTI = MULTI_VALUED = ("phone", "email", "email_domain", "company", "domain")
 _SINGLE = ("birthday", "address", "position", "tax_id", "kpp", "surname")
 SLOTS = 3  # phones/emails/companies compared per record (more are rare; the shared one is found by SQL anyway)
 
@@ -484,6 +484,16 @@ def _shared(codes, a, b, counts=None):
     return best
 
 
+def _role_last(counts, role_codes):
+    """Counts to choose the shared value by: a switchboard or a shared mailbox only when the two share nothing
+    more personal (whatever the order the values were coded in), else the rarest."""
+    if counts is None or not len(counts) or not len(role_codes):
+        return counts
+    ranked = counts.astype(np.int64, copy=True)
+    ranked[role_codes] += 1 << 40
+    return ranked
+
+
 def weigh(cols, a, b, model, records, *, min_count=2):
     """Levels, weights and probabilities of the pairs (a[i], b[i]); `records` = the size of the base the
     term frequencies were counted in (for them and the prior); `min_count`: records that hold a shared value at least (2 when both sides
@@ -551,7 +561,7 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         put("company_name", _levels(code >= 0, fuzzy, has_a & has_b), "company", code)
     if "phone" in col:
         codes = cols.multi["phone"]
-        code = _shared(codes, a, b, cols.counts.get("phone"))
+        code = _shared(codes, a, b, _role_last(cols.counts.get("phone"), cols.company_lines))
         shared["phone"] = code
         both = (codes[a, 0] >= 0) & (codes[b, 0] >= 0)
         line = np.isin(code, cols.company_lines) & (code >= 0)
@@ -559,11 +569,11 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         put("phone", level, "phone", np.where(line, -1, code))
     if "email" in col:
         codes = cols.multi["email"]
-        code = _shared(codes, a, b, cols.counts.get("email"))
+        generic, public = cols.email_flags()
+        code = _shared(codes, a, b, _role_last(cols.counts.get("email"), np.nonzero(generic)[0]))
         shared["email"] = code
         both = (codes[a, 0] >= 0) & (codes[b, 0] >= 0)
         domain = _shared(cols.multi["email_domain"], a, b, cols.counts.get("email_domain"))
-        generic, public = cols.email_flags()
         mailbox = (code >= 0) & generic[code.clip(0)] if len(generic) else np.zeros(pairs, dtype=bool)
         private = (domain >= 0) & ~public[domain.clip(0)] if len(public) else np.zeros(pairs, dtype=bool)
         shared["email_domain"] = np.where(private, domain, -1)

@@ -152,3 +152,48 @@ def test_the_percent_shown_is_calibrated_on_a_labelled_set(user):
     assert bands and same.sum() > 50
     for low, high, count, shown, true in bands:
         assert abs(shown - true) <= 0.1, (low, high, count, shown, true)
+
+
+@pytest.mark.django_db
+def test_colleagues_left_unweighed_change_no_group(user, monkeypatch):
+    """Pairs that share only a switchboard and whose names cannot agree are weighed only when both ended up in
+    one group (where their contradiction keeps them apart): the groups are those of weighing every pair."""
+    from bench.labelled import generate, insert
+    from dedup import scan
+    from dedup.keys import keys_rebuild
+
+    people, companies = generate(1500, seed=11)
+    insert(people, companies, user)
+    keys_rebuild("contact")
+    keys_rebuild("company")
+    deferred = []
+    candidate_pairs = scan.candidate_pairs
+
+    def spy(*args, **kwargs):
+        out = candidate_pairs(*args, **kwargs)
+        deferred.extend(kwargs.get("deferred") or ())
+        return out
+
+    monkeypatch.setattr(scan, "candidate_pairs", spy)
+    quick = scan.scan_entity("contact")
+    assert sum(len(a) for a, _b in deferred) > 1000  # most pairs on a switchboard are left unweighed
+    monkeypatch.setattr(scan, "_names_may_agree", lambda cols, a, b: np.ones(len(a), dtype=bool))
+    full = scan.scan_entity("contact")
+    assert quick.groups and quick.groups == full.groups and quick.pairs == full.pairs
+
+
+@pytest.mark.django_db
+def test_a_shared_mobile_counts_over_a_shared_switchboard_whatever_the_order_of_codes():
+    line, mobile = "+74951000000", "+79031234567"
+    rows = [_keyset(last_name="Волкова", first_name="Ульяна", phones=phones) for phones in
+            ([line, mobile], [mobile, line], [line])]
+    model = scoring.model_for("contact")
+    for order in (rows, rows[::-1]):  # the values coded in the other order
+        cols = scoring.Columns.from_keysets(order)
+        cols.counts["phone"][:] = 2  # as rare as each other
+        cols.mark_company_lines([line])
+        both = [i for i, keys in enumerate(order) if ("phone", mobile) in keys]
+        weighed = scoring.weigh(cols, [both[0]], [both[1]], model, 1000)
+        level = weighed.levels[0, weighed.comparisons.index("phone")]
+        assert scoring.LEVELS["phone"][level] == "exact"
+        assert cols.values["phone"][weighed.shared["phone"][0]] == mobile
