@@ -12,7 +12,6 @@ are joined into groups (connected components, "not a duplicate" marks never join
 explained by its strongest pair.
 """
 
-import gc
 from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from django.db import connection, transaction
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from crm_site.gcpause import without_cycle_collector
 from crm_site.registry import registry
 
 from . import keys as keymod
@@ -381,22 +381,9 @@ def _jw_at_least(left, right, cutoff):
                           dtype=np.float32, score_cutoff=cutoff, workers=-1) >= cutoff
 
 
-@contextmanager
-def _without_cycle_collector():
-    """The scan allocates millions of short-lived containers (key rows, reasons) and no reference cycles: the
-    cycle collector's passes over the growing heap cost about a quarter of its CPU time, for nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def scan_entity(entity_key, *, queryset=None, progress=None):
     """Find duplicate groups among the live records of an entity (or of `queryset`)."""
-    with _without_cycle_collector():
+    with without_cycle_collector():
         return _scan_entity(entity_key, queryset=queryset, progress=progress)
 
 

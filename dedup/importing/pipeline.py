@@ -52,6 +52,7 @@ from access.scopes import (
     user_subtree_ids,
 )
 from crm_site import events, history
+from crm_site.gcpause import without_cycle_collector
 from crm_site.models import Communication, Tag
 from crm_site.record_writes import RecordInput
 from crm_site.registry import registry
@@ -260,6 +261,11 @@ def _locale(batch, parsed, mapping):
 def batch_prepare(batch, *, user):
     """Read the whole file, decide every row and store the decided rows (replacing an earlier preview).
     A file that can't be read leaves the batch FAILED with the reason and no rows; raises ImportFileError."""
+    with without_cycle_collector():
+        return _prepare(batch, user=user)
+
+
+def _prepare(batch, *, user):
     entity = _entity(batch.entity)
     check_import_right(user, entity)
     try:
@@ -419,7 +425,7 @@ class Decider:
         self.relations = {relation.name: relation for relation in self.entity.relations}
         self._display_cache = {}
         self._link_entities = {}
-        self._required = self._plain = None
+        self._required = self._plain = self._probe = None
         self.companies = CompanyFinder(user)
 
     # --- the whole set
@@ -587,11 +593,14 @@ class Decider:
             concrete = [f for f in self.model._meta.concrete_fields if f.editable and not f.primary_key]
             self._required = [f.name for f in concrete if not f.blank and not f.has_default()
                               and f.name not in defaults and f.name not in ("owner", "department")]
-            self._plain = {f.name for f in concrete if not f.is_relation}
+            self._probe = self.model()  # one instance for every row: its plain fields are set from each row
+            self._plain = {f.attname: getattr(self._probe, f.attname) for f in concrete if not f.is_relation}
         messages = [_msg("required", ERROR, field=self._label(name)) for name in self._required
                     if _empty(data.get(name))]
+        for name, default in self._plain.items():
+            setattr(self._probe, name, data.get(name, default))
         try:
-            self.model(**{name: value for name, value in data.items() if name in self._plain}).clean()
+            self._probe.clean()
         except ValidationError as error:
             messages += [_msg("write", ERROR, text=text) for text in error.messages]
         return messages
@@ -1093,6 +1102,11 @@ def batch_apply(batch_id, *, user=None, chunk=CHUNK, on_chunk=None):
     """Apply the batch's decided rows: chunk by chunk, each chunk in one transaction with the rows marked
     applied; returns the batch. Safe to call again (a redelivered task, a resumed crash): applied rows are
     never applied twice. `on_chunk(batch)` is called after each committed chunk (progress, tests)."""
+    with without_cycle_collector():
+        return _apply(batch_id, user=user, chunk=chunk, on_chunk=on_chunk)
+
+
+def _apply(batch_id, *, user, chunk, on_chunk):
     batch = ImportBatch.objects.get(pk=batch_id)
     user = user or batch.created_by
     if batch.status not in (Status.READY, Status.APPLYING):
