@@ -126,6 +126,20 @@ def head(db, department):
 
 
 @pytest.fixture
+def importer(db, department):
+    """A head of sales in `user`'s department: may import contacts, companies, leads and deals."""
+    person = make_user("imp", department=department)
+    assign_role("Head of sales", user=person)
+    return person
+
+
+@pytest.fixture
+def uploads_in_tmp(settings, tmp_path):
+    """Uploaded files (imports, exports) go to a temporary folder."""
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+@pytest.fixture
 def manager(db):
     """A user with the role "Sales manager" (own records; no export) in a department of their own."""
     person = make_user("mgr", department=make_department("Team A"))

@@ -1,50 +1,28 @@
 """Companies and leads through the same import pipeline as contacts: their own headers, duplicate control by
 INN / name / phone, re-import as a no-op, values typed as files write them."""
 
-import csv
-import io
 from decimal import Decimal
 
 import pytest
 
 from companies.models import Company
 from dedup.importing.models import ImportRow
-from dedup.importing.pipeline import batch_apply, batch_configure, batch_prepare, batch_upload
+from dedup.importing.pipeline import batch_apply
 from leads.models import Lead
-from tests.factories import make_user
+from tests.test_import_pipeline import outcomes
+from tests.test_import_pipeline import prepared as prepared_rows
 
 pytestmark = pytest.mark.django_db
 O = ImportRow.Outcome  # noqa: E741
 
 
-def csv_bytes(header, rows, encoding="utf-8-sig"):
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer, delimiter=";").writerows([header, *rows])
-    return buffer.getvalue().encode(encoding)
-
-
-def prepared(user, entity, header, rows, *, on_duplicate="merge", match=()):
-    batch = batch_upload(user=user, entity=entity, content=csv_bytes(header, rows), name=f"{entity}.csv")
-    batch_configure(batch, on_duplicate=on_duplicate, match=list(match))
-    return batch_prepare(batch, user=user)
-
-
-def outcomes(batch):
-    return [row.outcome for row in batch.rows.order_by("number")]
+def prepared(user, entity, header, rows, **options):
+    return prepared_rows(user, rows, header=header, entity=entity, **options)
 
 
 @pytest.fixture(autouse=True)
-def _uploads_in_a_temporary_folder(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def importer(db, department):
-    from tests.factories import assign_role
-
-    person = make_user("imp", department=department)
-    assign_role("Head of sales", user=person)
-    return person
+def _uploads(uploads_in_tmp):
+    pass
 
 
 COMPANY_HEADER = ["Название компании", "ИНН", "Телефон", "Сайт", "Кол-во сотрудников", "Годовой оборот",

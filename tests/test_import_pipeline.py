@@ -34,8 +34,8 @@ def csv_bytes(rows, header=HEADER, delimiter=";", encoding="utf-8-sig"):
     return buffer.getvalue().encode(encoding)
 
 
-def prepared(user, rows, *, on_duplicate="merge", match=(), header=HEADER, **options):
-    batch = batch_upload(user=user, entity="contact", content=csv_bytes(rows, header), name="clients.csv")
+def prepared(user, rows, *, on_duplicate="merge", match=(), header=HEADER, entity="contact", **options):
+    batch = batch_upload(user=user, entity=entity, content=csv_bytes(rows, header), name=f"{entity}.csv")
     batch_configure(batch, on_duplicate=on_duplicate, match=list(match), **options)
     return batch_prepare(batch, user=user)
 

@@ -10,7 +10,6 @@ from contacts.models import Contact
 from dedup.importing.errors import ImportFileError
 from dedup.importing.models import ImportBatch, ImportRow
 from dedup.importing.pipeline import batch_apply, batch_configure, batch_prepare, batch_upload
-from tests.factories import assign_role, make_user
 from tests.test_import_xlsx import WORKBOOK, openpyxl_xlsx
 
 pytestmark = pytest.mark.django_db
@@ -18,15 +17,8 @@ O = ImportRow.Outcome  # noqa: E741
 
 
 @pytest.fixture(autouse=True)
-def _uploads_in_a_temporary_folder(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def importer(db, department):
-    person = make_user("imp", department=department)
-    assign_role("Head of sales", user=person)
-    return person
+def _uploads(uploads_in_tmp):
+    pass
 
 
 def run(user, data, name, *, apply=True, **options):

@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from dedup.importing.models import ImportBatch
-from tests.factories import assign_role, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +27,8 @@ def csv_file(rows, name="clients.csv"):
 
 
 @pytest.fixture(autouse=True)
-def _uploads_in_a_temporary_folder(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def importer(db, department):
-    person = make_user("imp", department=department)
-    assign_role("Head of sales", user=person)
-    return person
+def _uploads(uploads_in_tmp):
+    pass
 
 
 @pytest.fixture
