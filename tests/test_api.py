@@ -157,6 +157,33 @@ def test_a_link_out_of_reach_is_neither_shown_nor_usable(user, other_user):
     assert refused.status_code == 400 and "company" in refused.json()
 
 
+def test_a_page_shows_links_only_to_records_within_reach(user, other_user, admin_user):
+    """A list page reads its versions, channels, links, tags and linked records' reach in one query: what the
+    user may not read is left out (a link) or blanked (a foreign key), record by record."""
+    from contacts.models import ContactCompany
+
+    theirs, mine = make_record("company", other_user), make_record("company", user)
+    deal = make_record("deal", user)
+    type(deal).objects.filter(pk=deal.pk).update(company=theirs)  # a test's setup: linked before losing reach
+    contact = make_contact(user, phones=["+7 495 765-43-21"])
+    ContactCompany.objects.create(contact=contact, company=theirs, position="Owner")
+    ContactCompany.objects.create(contact=contact, company=mine, position="CFO")
+    other_contact = make_contact(user)
+    api = api_for(user)
+    deals = {row["id"]: row for row in api.get("/api/v1/deals/").json()["results"]}
+    assert deals[deal.pk]["company"] is None
+    assert api.get(f"/api/v1/deals/{deal.pk}/").json()["company"] is None
+    assert api_for(admin_user).get(f"/api/v1/deals/{deal.pk}/").json()["company"] == theirs.pk
+    contacts = {row["id"]: row for row in api.get("/api/v1/contacts/").json()["results"]}
+    assert [link["target"] for link in contacts[contact.pk]["links"]["companies"]] == [mine.pk]
+    assert contacts[contact.pk]["links"]["companies"][0]["position"] == "CFO"
+    assert [phone["value"] for phone in contacts[contact.pk]["phones"]] == ["+7 495 765-43-21"]
+    assert contacts[other_contact.pk]["links"]["companies"] == [] and contacts[other_contact.pk]["phones"] == []
+    assert contacts[contact.pk]["version"] == contact.history.latest("history_id").history_id
+    admin_view = api_for(admin_user).get(f"/api/v1/contacts/{contact.pk}/").json()
+    assert sorted(link["target"] for link in admin_view["links"]["companies"]) == sorted([theirs.pk, mine.pk])
+
+
 def test_field_rules_hide_and_lock_the_same_fields(user):
     role = Role.objects.get(name="Employee")
     FieldRule.objects.create(role=role, entity="contact", field="comment", mode=FieldRule.HIDDEN)

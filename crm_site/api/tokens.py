@@ -4,8 +4,7 @@ import hashlib
 import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -112,10 +111,25 @@ def token_for_key(raw):
 
 
 def token_used(token, request):
-    """Count one request made with `token`: its counter and last use, and a row in the audit log."""
-    from access.audit import audit_log
+    """Count one request made with `token`: its counter and last use, and a row in the audit log.
+
+    Both in ONE statement (an UPDATE in a WITH, then the INSERT): one round trip and one commit on every API
+    request instead of two of each; the row is the one audit_log() would write."""
+    from access.audit import audit_entry
+    from access.models import AuditLog
 
     now = timezone.now()
-    ApiToken.objects.filter(pk=token.pk).update(use_count=F("use_count") + 1, last_used_at=now)
-    audit_log(AUDIT_ACTION, user=token.user, request=request, object_repr=str(token)[:255],
-              details={"token": token.pk, "method": request.method, "path": request.path[:200]})
+    entry = audit_entry(AUDIT_ACTION, user=token.user, request=request, object_repr=str(token)[:255],
+                        details={"token": token.pk, "method": request.method, "path": request.path[:200]})
+    fields = [field for field in AuditLog._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    meta = ApiToken._meta
+    use_count, last_used = (quote(meta.get_field(name).column) for name in ("use_count", "last_used_at"))
+    sql = (f"WITH used AS (UPDATE {quote(meta.db_table)} SET {use_count} = {use_count} + 1, {last_used} = %s "
+           f"WHERE {quote(meta.pk.column)} = %s) "
+           f"INSERT INTO {quote(AuditLog._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ApiToken._meta.get_field("last_used_at").get_db_prep_save(now, connection), token.pk,
+                             *values])

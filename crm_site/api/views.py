@@ -102,8 +102,9 @@ class RecordViewSet(ApiView, viewsets.GenericViewSet):
     def list(self, request, **kwargs):
         user, entity = request.user, self.entity
         params = request.query_params
-        listed = selectors.entity_list(user=user, entity=entity, params=params, request=request)
-        if listed.filterset.is_bound and not listed.filterset.is_valid():
+        listed = selectors.entity_list(user=user, entity=entity, params=params, request=request,
+                                       filters=any(key not in RESERVED_PARAMS for key in params))
+        if listed.filterset is not None and listed.filterset.is_bound and not listed.filterset.is_valid():
             return Response(listed.filterset.errors, status=400)
         queryset = listed.queryset
         if params.get("segment"):
