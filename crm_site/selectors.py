@@ -161,8 +161,21 @@ def record_history(user, obj, limit=20):
                     "old": history_value(obj, change.field, change.old),
                     "new": history_value(obj, change.field, change.new),
                 })
-        entries.append({"record": record, "changes": changes})
+        entries.append({"record": record, "changes": changes, "reason": record.history_change_reason})
+    _label_reasons(entries)
     return entries[:limit]
+
+
+def _label_reasons(entries):
+    """A change made through the API says so, and with which token (crm_site.api.tokens.write_reason); the
+    other reasons read as they were written."""
+    from .api.models import ApiToken
+    from .api.tokens import reason_label, reason_token_ids
+
+    ids = reason_token_ids(entry["reason"] for entry in entries)
+    names = dict(ApiToken.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    for entry in entries:
+        entry["reason"] = reason_label(entry["reason"], names) or entry["reason"]
 
 
 def history_value(obj, name, value):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from access.models import AuditLog, FieldRule, Role
 from crm_site.api.models import ApiToken, ExternalKey, IdempotencyRecord, TokenRight
@@ -208,6 +208,31 @@ def test_validation_errors_per_field(user):
     assert api.post("/api/v1/deals/", {"no_such_field": 1, "title": "x"}).status_code in (201, 400)
 
 
+def test_history_and_audit_log_say_a_change_came_through_the_api_and_which_token(user):
+    token, raw = make_token(user, name="Telephony")
+    api = Api(raw)
+    made = api.post("/api/v1/contacts/", record_data("contact", user)).json()
+    api.patch(f"/api/v1/contacts/{made['id']}/", {"position": "Buyer"})
+    api.post("/api/v1/contacts/bulk/", {"mode": "upsert", "key": "external_id", "source": "1c", "items": [
+        {"external_id": "x-1", **record_data("contact", user)}]})
+    contact = registry["contact"].model.objects.get(pk=made["id"])
+    assert set(contact.history.values_list("history_change_reason", flat=True)) == {f"api token #{token.pk}"}
+    bulk_made = ExternalKey.objects.get(source="1c", external_id="x-1").object_id
+    assert registry["contact"].model.objects.get(pk=bulk_made).history.get().history_change_reason == \
+        f"api token #{token.pk}"
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(user)
+    card = client.get(f"/contacts/{made['id']}/").content.decode()
+    assert "via the API, token “Telephony”" in card
+    ru = Client(headers={"accept-language": "ru"})
+    ru.force_login(user)
+    assert "Telephony" in ru.get(f"/contacts/{made['id']}/").content.decode()
+    entry = AuditLog.objects.filter(action=AuditLog.API_REQUEST, details__token=token.pk).first()
+    with translation.override("en"):
+        assert entry is not None and entry.get_action_display() == "API request"
+    assert AuditLog.objects.filter(action=AuditLog.API_REQUEST, details__token=token.pk).count() == 3
+
+
 # ---------------------------------------------------------------------------
 # Tokens
 
@@ -366,6 +391,43 @@ def test_bulk_upsert_by_duplicate_rules_and_all_or_nothing(user):
     assert [r["status"] for r in partial.json()["results"]] == ["created", "error"]
     assert api.post("/api/v1/contacts/bulk/", {"items": [{}] * 1001}).status_code == 400
     assert api.post("/api/v1/contacts/bulk/", {"mode": "upsert", "items": []}).status_code == 400
+
+
+def test_bulk_upsert_by_duplicate_rules_has_the_imports_duplicate_control(user, monkeypatch):
+    """One target per item: an item matching two records equally well is refused (ambiguous), and a second item
+    of the same record in one batch is refused instead of writing the record twice or creating a twin."""
+    from types import SimpleNamespace
+
+    from dedup import scoring
+
+    model = registry["contact"].model
+    target = make_contact(user, last_name="Сидоров", first_name="Олег", phones=["+7 495 222-33-44"])
+    twins = [make_contact(user, last_name=f"Кузнецова{n}", first_name="Анна") for n in range(2)]
+    api = api_for(user)
+    same = {"last_name": "Сидоров", "first_name": "Олег", "phones": [{"value": "+74952223344"}]}
+    fresh = {"last_name": "Новиков", "first_name": "Игорь", "phones": [{"value": "+74959998877"}]}
+    twin = {"last_name": "Кузнецова", "first_name": "Анна", "position": "Бухгалтер"}
+    real = scoring.match_rows
+
+    def match_rows(entity_key, rows, **kwargs):  # the twins: two records the rules rate equally (a stand-in)
+        found = real(entity_key, rows, **kwargs)
+        verdict = SimpleNamespace(is_duplicate=True, percent=90, reasons=[])
+        return [[SimpleNamespace(object_id=t.pk, verdict=verdict) for t in twins]
+                if ("surname", "kuznecov") in keys else matches for keys, matches in zip(rows, found, strict=True)]
+
+    monkeypatch.setattr(scoring, "match_rows", match_rows)
+    before = model.objects.count()
+    report = api.post("/api/v1/contacts/bulk/", {"mode": "upsert", "key": "duplicates", "on_match": "merge",
+                                                 "items": [same | {"position": "Снабженец"}, same, twin, fresh,
+                                                           fresh]}).json()
+    statuses = [r["status"] for r in report["results"]]
+    assert statuses == ["updated", "error", "error", "created", "error"], report
+    assert report["results"][0]["id"] == target.pk
+    assert "item 0" in report["results"][1]["errors"]["non_field_errors"][0]
+    assert "item 3" in report["results"][4]["errors"]["non_field_errors"][0]
+    assert all(f"#{t.pk}" in report["results"][2]["errors"]["non_field_errors"][0] for t in twins)
+    assert model.objects.count() == before + 1
+    assert all(model.objects.get(pk=t.pk).position != "Бухгалтер" for t in twins)
 
 
 def test_bulk_by_a_user_without_add_right_writes_nothing(user):

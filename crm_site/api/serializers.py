@@ -103,6 +103,7 @@ class RecordSerializer(serializers.ModelSerializer):
                 if entity.has_channels else None,
                 [r.name for r in entity.relations if r.name not in hidden] if entity.relations else None,
                 hooks.custom_fields_reader(data.user, entity, hidden),
+                _datetime_writer(),
             )
         return plan
 
@@ -110,7 +111,7 @@ class RecordSerializer(serializers.ModelSerializer):
         data = self.context.get("record_data")
         if data is None or obj.pk not in data.versions:
             data = RecordData(self.context["user"], self.Meta.entity, [obj])
-        fields, channel_fields, relations, custom_fields = self._page_plan(data)
+        fields, channel_fields, relations, custom_fields, datetime = self._page_plan(data)
         pk = obj.pk
         out = {"id": pk, "version": data.versions.get(pk, 0)}
         for name, kind, attname, represent, checked in fields:
@@ -124,8 +125,8 @@ class RecordSerializer(serializers.ModelSerializer):
             else:
                 value = getattr(obj, attname)
                 out[name] = represent(value) if value is not None else None
-        out["created_at"] = _DATETIME.to_representation(obj.created_at)
-        out["updated_at"] = _DATETIME.to_representation(obj.updated_at)
+        out["created_at"] = datetime(obj.created_at)
+        out["updated_at"] = datetime(obj.updated_at)
         out["department"] = obj.department_id if "department" not in data.hidden else None
         if channel_fields is not None:
             channels = data.channels.get(pk, {})
@@ -139,6 +140,26 @@ class RecordSerializer(serializers.ModelSerializer):
 
 
 _DATETIME = serializers.DateTimeField()
+
+
+def _datetime_writer():
+    """DateTimeField.to_representation with the request's time zone looked up once per page, not per value
+    (the lookup is most of its cost); the field itself when a non-ISO output format is set."""
+    from django.conf import settings
+    from django.utils import timezone
+    from rest_framework.settings import ISO_8601, api_settings
+
+    if str(api_settings.DATETIME_FORMAT).lower() != ISO_8601 or not settings.USE_TZ:
+        return _DATETIME.to_representation
+    zone = timezone.get_current_timezone()
+
+    def write(value):
+        if value is None:
+            return None
+        text = (value.astimezone(zone) if timezone.is_aware(value) else value).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})

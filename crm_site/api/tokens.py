@@ -10,11 +10,38 @@ from django.utils.translation import gettext as _
 
 from access.scopes import user_roles
 
-from .models import ALL_ENTITIES, READ_SCOPE, WRITE_SCOPE, ApiToken, TokenRight
+from .models import ALL_ENTITIES, READ_SCOPE, WEBHOOKS_SCOPE, WRITE_SCOPE, ApiToken, TokenRight
 
 KEY_PREFIX = "crm_"
 SCOPES = (READ_SCOPE, WRITE_SCOPE)
-AUDIT_ACTION = "api_request"  # one audit row per request made with a token (details: token id, method, path)
+AUDIT_ACTION = "api_request"  # AuditLog.API_REQUEST: one row per request made with a token (token id, method, path)
+REASON_PREFIX = "api token #"  # a record's history rows written through the API with a token: "api token #12"
+SESSION_REASON = "api"  # ... by the browser's own scripts (session auth)
+
+
+def write_reason(request):
+    """The history reason of a write made through the API: which token (the card reads it as "via the API,
+    token …"), or "api" for the browser's session."""
+    from .models import ApiToken as Token
+
+    token = getattr(request, "auth", None)
+    return f"{REASON_PREFIX}{token.pk}" if isinstance(token, Token) else SESSION_REASON
+
+
+def reason_label(reason, names):
+    """How a history reason written by `write_reason` reads to people (None for other reasons). `names`: {token
+    id: the token's name} of the tokens named."""
+    if reason == SESSION_REASON:
+        return _("via the API")
+    if reason and reason.startswith(REASON_PREFIX) and reason[len(REASON_PREFIX):].isdigit():
+        pk = int(reason[len(REASON_PREFIX):])
+        return _("via the API, token “%(name)s”") % {"name": names.get(pk, f"#{pk}")}
+    return None
+
+
+def reason_token_ids(reasons):
+    return {int(reason[len(REASON_PREFIX):]) for reason in reasons
+            if reason and reason.startswith(REASON_PREFIX) and reason[len(REASON_PREFIX):].isdigit()}
 
 
 def hash_key(raw):
@@ -43,7 +70,7 @@ def clean_scopes(scopes):
         raise ValidationError({"scopes": [_("Give at least one scope.")]})
     clean = {}
     for key, values in scopes.items():
-        if key != ALL_ENTITIES and key not in registry:
+        if key not in (ALL_ENTITIES, WEBHOOKS_SCOPE) and key not in registry:
             raise ValidationError({"scopes": [_("Unknown record type “%(key)s”.") % {"key": str(key)[:40]}]})
         if isinstance(values, str):
             values = [values]
@@ -78,8 +105,9 @@ def token_create(*, actor, user, name, scopes, expires_at=None):
     token = ApiToken.objects.create(user=user, name=name[:100], prefix=prefix, key_hash=hash_key(raw),
                                     scopes=scopes, expires_at=expires_at, created_by=actor)
     from access.audit import audit_log
+    from access.models import AuditLog
 
-    audit_log("api_token_created", user=actor, obj=None, object_repr=str(token),
+    audit_log(AuditLog.API_TOKEN_CREATED, user=actor, obj=None, object_repr=str(token),
               details={"token": token.pk, "for": user.get_username(), "scopes": scopes})
     return token, raw
 
@@ -92,8 +120,9 @@ def token_revoke(*, actor, token):
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         from access.audit import audit_log
+        from access.models import AuditLog
 
-        audit_log("api_token_revoked", user=actor, object_repr=str(token), details={"token": token.pk})
+        audit_log(AuditLog.API_TOKEN_REVOKED, user=actor, object_repr=str(token), details={"token": token.pk})
     return token
 
 
