@@ -231,6 +231,13 @@ def test_history_and_audit_log_say_a_change_came_through_the_api_and_which_token
     with translation.override("en"):
         assert entry is not None and entry.get_action_display() == "API request"
     assert AuditLog.objects.filter(action=AuditLog.API_REQUEST, details__token=token.pk).count() == 3
+    first = AuditLog.objects.filter(action=AuditLog.API_REQUEST, details__token=token.pk).order_by("pk").first()
+    assert (first.actor, first.actor_name, first.object_repr, first.ip, first.content_type) == (
+        user, user.get_username(), str(token), "127.0.0.1", None)
+    assert first.details == {"token": token.pk, "method": "POST", "path": "/api/v1/contacts/"}
+    token.refresh_from_db()
+    assert token.use_count == 3 and token.last_used_at is not None
+    assert Api(raw + "\x00").get("/api/v1/contacts/").status_code == 401
 
 
 # ---------------------------------------------------------------------------

@@ -126,39 +126,74 @@ def token_revoke(*, actor, token):
     return token
 
 
-def token_for_key(raw):
-    """The usable token for a raw key, or None (unknown, wrong secret, revoked, expired, inactive user)."""
-    if not isinstance(raw, str) or not raw.startswith(KEY_PREFIX) or raw.count("_") < 2:
+def authenticate_key(raw, request):
+    """The usable token for a raw key (its user loaded), counted as used — or None (unknown, wrong secret,
+    revoked, expired, inactive user; nothing counted then).
+
+    The look-up, the counter and last use, and the request's audit row are ONE statement (an UPDATE … RETURNING
+    in a WITH, the audit INSERT from it): one round trip and one commit per API request. The audit row is the one
+    audit_log() writes (actor, login, "<name> (<prefix>…)", IP, {token, method, path}). The hash is compared
+    by the database: what an attacker controls is the key, not the bytes of its SHA-256."""
+    from django.contrib.auth import get_user_model
+
+    from access.audit import client_ip
+    from access.models import AuditLog
+
+    if not isinstance(raw, str) or not raw.startswith(KEY_PREFIX) or raw.count("_") < 2 or "\x00" in raw:
         return None
     prefix = raw[len(KEY_PREFIX):].split("_", 1)[0]
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not secrets.compare_digest(token.key_hash, hash_key(raw)):
+    user_model = get_user_model()
+    quote = connection.ops.quote_name
+    token_fields, user_fields = ApiToken._meta.concrete_fields, user_model._meta.concrete_fields
+    col = {name: quote(ApiToken._meta.get_field(name).column) for name in (
+        "use_count", "last_used_at", "prefix", "key_hash", "revoked_at", "expires_at", "user", "name")}
+    user_pk, active = quote(user_model._meta.pk.column), quote(user_model._meta.get_field("is_active").column)
+    login = quote(user_model._meta.get_field(user_model.USERNAME_FIELD).column)
+    # The CTE's columns by position (the token's and the user's both have an "id"): _t<i>, _u<i>.
+    returned = ([f"t.{quote(f.column)} AS _t{i}" for i, f in enumerate(token_fields)]
+                + [f"u.{quote(f.column)} AS _u{i}" for i, f in enumerate(user_fields)])
+    names = [f.name for f in token_fields]
+    used = {name: f"used._t{names.index(name)}" for name in ("id", "user", "name", "prefix")}
+    audit = AuditLog._meta
+    audit_columns = ", ".join(quote(audit.get_field(name).column) for name in (
+        "at", "actor", "actor_name", "action", "object_repr", "ip", "details"))
+    sql = (f"WITH used AS (UPDATE {quote(ApiToken._meta.db_table)} t SET {col['use_count']} = t.{col['use_count']} + 1, "
+           f"{col['last_used_at']} = %s FROM {quote(user_model._meta.db_table)} u "
+           f"WHERE t.{col['prefix']} = %s AND t.{col['key_hash']} = %s AND t.{col['revoked_at']} IS NULL "
+           f"AND (t.{col['expires_at']} IS NULL OR t.{col['expires_at']} > %s) AND u.{user_pk} = t.{col['user']} "
+           f"AND u.{active} RETURNING {', '.join(returned)}, u.{login} AS _login), "
+           f"logged AS (INSERT INTO {quote(audit.db_table)} ({audit_columns}, "
+           f"{quote(audit.get_field('content_type').column)}, {quote(audit.get_field('object_id').column)}, "
+           f"{quote(audit.get_field('count').column)}) "
+           f"SELECT %s, {used['user']}, used._login, %s, left({used['name']} || ' (' || {used['prefix']} || '…)', 255), "
+           f"%s, jsonb_build_object('token', {used['id']}, 'method', %s::text, 'path', %s::text), NULL, NULL, NULL "
+           f"FROM used) "
+           f"SELECT * FROM used")
+    now = timezone.now()
+    ip = audit.get_field("ip").get_db_prep_save(client_ip(request), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, prefix, hash_key(raw), now, now, AUDIT_ACTION, ip, request.method,
+                             request.path[:200]])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    if not token.is_usable or not token.user.is_active:
-        return None
+    converters = connection.ops.get_db_converters
+    n = len(token_fields)
+    token = ApiToken.from_db(connection.alias, [f.attname for f in token_fields],
+                             _converted(token_fields, row[:n], converters))
+    token.user = user_model.from_db(connection.alias, [f.attname for f in user_fields],
+                                    _converted(user_fields, row[n:n + len(user_fields)], converters))
     return token
 
 
-def token_used(token, request):
-    """Count one request made with `token`: its counter and last use, and a row in the audit log.
+def _converted(fields, values, converters):
+    """Values as the ORM would give them (the JSON column parsed, aware datetimes...)."""
+    from django.db.models.expressions import Col
 
-    Both in ONE statement (an UPDATE in a WITH, then the INSERT): one round trip and one commit on every API
-    request instead of two of each; the row is the one audit_log() would write."""
-    from access.audit import audit_entry
-    from access.models import AuditLog
-
-    now = timezone.now()
-    entry = audit_entry(AUDIT_ACTION, user=token.user, request=request, object_repr=str(token)[:255],
-                        details={"token": token.pk, "method": request.method, "path": request.path[:200]})
-    fields = [field for field in AuditLog._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    meta = ApiToken._meta
-    use_count, last_used = (quote(meta.get_field(name).column) for name in ("use_count", "last_used_at"))
-    sql = (f"WITH used AS (UPDATE {quote(meta.db_table)} SET {use_count} = {use_count} + 1, {last_used} = %s "
-           f"WHERE {quote(meta.pk.column)} = %s) "
-           f"INSERT INTO {quote(AuditLog._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [ApiToken._meta.get_field("last_used_at").get_db_prep_save(now, connection), token.pk,
-                             *values])
+    out = []
+    for field, value in zip(fields, values, strict=True):
+        expression = Col(field.model._meta.db_table, field)
+        for converter in [*converters(expression), *field.get_db_converters(connection)]:
+            value = converter(value, expression, connection)
+        out.append(value)
+    return out
