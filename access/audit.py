@@ -34,12 +34,21 @@ def client_ip(request):
 def audit_log(action, *, user=None, request=None, obj=None, model=None, count=None, object_repr=None,
               details=None, actor_name=None):
     """Record `action` by `user` (or the request's user); `obj` or `model` says what it touched."""
+    entry = audit_entry(action, user=user, request=request, obj=obj, model=model, count=count,
+                        object_repr=object_repr, details=details, actor_name=actor_name)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(action, *, user=None, request=None, obj=None, model=None, count=None, object_repr=None,
+                details=None, actor_name=None):
+    """The unsaved row audit_log() writes (for a caller that writes it in one statement with its own change)."""
     if user is None and request is not None:
         user = getattr(request, "user", None)
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     model = model or (obj._meta.model if obj is not None else None)  # (a lazy request.user too)
-    return AuditLog.objects.create(
+    return AuditLog(
         actor=user,
         actor_name=actor_name if actor_name is not None else (user.get_username() if user else ""),
         action=action,

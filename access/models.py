@@ -78,6 +78,9 @@ class AuditLog(models.Model):
     TWOFACTOR_RESET = "2fa_reset"
     SESSIONS_ENDED = "sessions_ended"
     PASSWORD_CHANGED = "password_changed"
+    API_REQUEST = "api_request"  # details: the token's id, the method and the path
+    API_TOKEN_CREATED = "api_token_created"
+    API_TOKEN_REVOKED = "api_token_revoked"
     ACTION_CHOICES = [
         (LOGIN, _("login")),
         (LOGIN_FAILED, _("failed login")),
@@ -96,6 +99,9 @@ class AuditLog(models.Model):
         (TWOFACTOR_RESET, _("two-factor login reset")),
         (SESSIONS_ENDED, _("sessions ended")),
         (PASSWORD_CHANGED, _("password changed")),
+        (API_REQUEST, _("API request")),
+        (API_TOKEN_CREATED, _("API token made")),
+        (API_TOKEN_REVOKED, _("API token revoked")),
     ]
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)

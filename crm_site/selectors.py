@@ -32,23 +32,29 @@ def _entity(entity):
     return registry[entity] if isinstance(entity, str) else entity
 
 
-def entity_list(*, user, entity, params, request=None, action=READ):
+def entity_list(*, user, entity, params, request=None, action=READ, filters=True):
     """The records of `entity` a list shows for `params` (a QueryDict or dict: q, filters, sort), within the user's
     `action` scope (read for the list; export, edit or delete when a segment or the filtered list is the source of
     an export or a bulk action). Fields the user's roles hide are neither searched, filtered nor sorted by.
 
     `params["segment"]`: a saved segment's id (crm_site.lists); its stored filters apply, and the parameters given
-    beside it replace the segment's own of the same name. A segment the user may not use is ignored."""
+    beside it replace the segment's own of the same name. A segment the user may not use is ignored.
+
+    `filters=False` when the caller knows `params` holds no filter (the API without filter parameters): the
+    filter panel's FilterSet is then not built (its filters would all be empty), and `filterset` is None."""
     entity = _entity(entity)
+    filters = filters or bool(params.get("segment"))
     params = _with_segment(user, entity, params)
     hidden = hidden_fields(user, entity.key)
     queryset = entity.model.objects.visible_to(user, action)
     query = str(params.get("q", "") or "").strip()
     if query:
         queryset = queryset.search(query, user=user)
-    filterset = entity_filterset(entity, params, queryset, hidden=hidden, request=request, user=user)
-    if filterset.is_valid():
-        queryset = filterset.qs
+    filterset = None
+    if filters:
+        filterset = entity_filterset(entity, params, queryset, hidden=hidden, request=request, user=user)
+        if filterset.is_valid():
+            queryset = filterset.qs
     sort = str(params.get("sort", "") or "")
     sort_key = sort.lstrip("-")
     expression = sort_expression(entity, sort_key) if sort_key not in hidden else None
@@ -155,8 +161,21 @@ def record_history(user, obj, limit=20):
                     "old": history_value(obj, change.field, change.old),
                     "new": history_value(obj, change.field, change.new),
                 })
-        entries.append({"record": record, "changes": changes})
+        entries.append({"record": record, "changes": changes, "reason": record.history_change_reason})
+    _label_reasons(entries)
     return entries[:limit]
+
+
+def _label_reasons(entries):
+    """A change made through the API says so, and with which token (crm_site.api.tokens.write_reason); the
+    other reasons read as they were written."""
+    from .api.models import ApiToken
+    from .api.tokens import reason_label, reason_token_ids
+
+    ids = reason_token_ids(entry["reason"] for entry in entries)
+    names = dict(ApiToken.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    for entry in entries:
+        entry["reason"] = reason_label(entry["reason"], names) or entry["reason"]
 
 
 def history_value(obj, name, value):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from access.models import AuditLog, FieldRule, Role
 from crm_site.api.models import ApiToken, ExternalKey, IdempotencyRecord, TokenRight
@@ -157,6 +157,33 @@ def test_a_link_out_of_reach_is_neither_shown_nor_usable(user, other_user):
     assert refused.status_code == 400 and "company" in refused.json()
 
 
+def test_a_page_shows_links_only_to_records_within_reach(user, other_user, admin_user):
+    """A list page reads its versions, channels, links, tags and linked records' reach in one query: what the
+    user may not read is left out (a link) or blanked (a foreign key), record by record."""
+    from contacts.models import ContactCompany
+
+    theirs, mine = make_record("company", other_user), make_record("company", user)
+    deal = make_record("deal", user)
+    type(deal).objects.filter(pk=deal.pk).update(company=theirs)  # a test's setup: linked before losing reach
+    contact = make_contact(user, phones=["+7 495 765-43-21"])
+    ContactCompany.objects.create(contact=contact, company=theirs, position="Owner")
+    ContactCompany.objects.create(contact=contact, company=mine, position="CFO")
+    other_contact = make_contact(user)
+    api = api_for(user)
+    deals = {row["id"]: row for row in api.get("/api/v1/deals/").json()["results"]}
+    assert deals[deal.pk]["company"] is None
+    assert api.get(f"/api/v1/deals/{deal.pk}/").json()["company"] is None
+    assert api_for(admin_user).get(f"/api/v1/deals/{deal.pk}/").json()["company"] == theirs.pk
+    contacts = {row["id"]: row for row in api.get("/api/v1/contacts/").json()["results"]}
+    assert [link["target"] for link in contacts[contact.pk]["links"]["companies"]] == [mine.pk]
+    assert contacts[contact.pk]["links"]["companies"][0]["position"] == "CFO"
+    assert [phone["value"] for phone in contacts[contact.pk]["phones"]] == ["+7 495 765-43-21"]
+    assert contacts[other_contact.pk]["links"]["companies"] == [] and contacts[other_contact.pk]["phones"] == []
+    assert contacts[contact.pk]["version"] == contact.history.latest("history_id").history_id
+    admin_view = api_for(admin_user).get(f"/api/v1/contacts/{contact.pk}/").json()
+    assert sorted(link["target"] for link in admin_view["links"]["companies"]) == sorted([theirs.pk, mine.pk])
+
+
 def test_field_rules_hide_and_lock_the_same_fields(user):
     role = Role.objects.get(name="Employee")
     FieldRule.objects.create(role=role, entity="contact", field="comment", mode=FieldRule.HIDDEN)
@@ -179,6 +206,38 @@ def test_validation_errors_per_field(user):
     assert {"amount", "title"} <= set(response.json())
     assert api.post("/api/v1/deals/", [1, 2]).status_code == 400
     assert api.post("/api/v1/deals/", {"no_such_field": 1, "title": "x"}).status_code in (201, 400)
+
+
+def test_history_and_audit_log_say_a_change_came_through_the_api_and_which_token(user):
+    token, raw = make_token(user, name="Telephony")
+    api = Api(raw)
+    made = api.post("/api/v1/contacts/", record_data("contact", user)).json()
+    api.patch(f"/api/v1/contacts/{made['id']}/", {"position": "Buyer"})
+    api.post("/api/v1/contacts/bulk/", {"mode": "upsert", "key": "external_id", "source": "1c", "items": [
+        {"external_id": "x-1", **record_data("contact", user)}]})
+    contact = registry["contact"].model.objects.get(pk=made["id"])
+    assert set(contact.history.values_list("history_change_reason", flat=True)) == {f"api token #{token.pk}"}
+    bulk_made = ExternalKey.objects.get(source="1c", external_id="x-1").object_id
+    assert registry["contact"].model.objects.get(pk=bulk_made).history.get().history_change_reason == \
+        f"api token #{token.pk}"
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(user)
+    card = client.get(f"/contacts/{made['id']}/").content.decode()
+    assert "via the API, token “Telephony”" in card
+    ru = Client(headers={"accept-language": "ru"})
+    ru.force_login(user)
+    assert "Telephony" in ru.get(f"/contacts/{made['id']}/").content.decode()
+    entry = AuditLog.objects.filter(action=AuditLog.API_REQUEST, details__token=token.pk).first()
+    with translation.override("en"):
+        assert entry is not None and entry.get_action_display() == "API request"
+    assert AuditLog.objects.filter(action=AuditLog.API_REQUEST, details__token=token.pk).count() == 3
+    first = AuditLog.objects.filter(action=AuditLog.API_REQUEST, details__token=token.pk).order_by("pk").first()
+    assert (first.actor, first.actor_name, first.object_repr, first.ip, first.content_type) == (
+        user, user.get_username(), str(token), "127.0.0.1", None)
+    assert first.details == {"token": token.pk, "method": "POST", "path": "/api/v1/contacts/"}
+    token.refresh_from_db()
+    assert token.use_count == 3 and token.last_used_at is not None
+    assert Api(raw + "\x00").get("/api/v1/contacts/").status_code == 401
 
 
 # ---------------------------------------------------------------------------
@@ -339,6 +398,43 @@ def test_bulk_upsert_by_duplicate_rules_and_all_or_nothing(user):
     assert [r["status"] for r in partial.json()["results"]] == ["created", "error"]
     assert api.post("/api/v1/contacts/bulk/", {"items": [{}] * 1001}).status_code == 400
     assert api.post("/api/v1/contacts/bulk/", {"mode": "upsert", "items": []}).status_code == 400
+
+
+def test_bulk_upsert_by_duplicate_rules_has_the_imports_duplicate_control(user, monkeypatch):
+    """One target per item: an item matching two records equally well is refused (ambiguous), and a second item
+    of the same record in one batch is refused instead of writing the record twice or creating a twin."""
+    from types import SimpleNamespace
+
+    from dedup import scoring
+
+    model = registry["contact"].model
+    target = make_contact(user, last_name="Сидоров", first_name="Олег", phones=["+7 495 222-33-44"])
+    twins = [make_contact(user, last_name=f"Кузнецова{n}", first_name="Анна") for n in range(2)]
+    api = api_for(user)
+    same = {"last_name": "Сидоров", "first_name": "Олег", "phones": [{"value": "+74952223344"}]}
+    fresh = {"last_name": "Новиков", "first_name": "Игорь", "phones": [{"value": "+74959998877"}]}
+    twin = {"last_name": "Кузнецова", "first_name": "Анна", "position": "Бухгалтер"}
+    real = scoring.match_rows
+
+    def match_rows(entity_key, rows, **kwargs):  # the twins: two records the rules rate equally (a stand-in)
+        found = real(entity_key, rows, **kwargs)
+        verdict = SimpleNamespace(is_duplicate=True, percent=90, reasons=[])
+        return [[SimpleNamespace(object_id=t.pk, verdict=verdict) for t in twins]
+                if ("surname", "kuznecov") in keys else matches for keys, matches in zip(rows, found, strict=True)]
+
+    monkeypatch.setattr(scoring, "match_rows", match_rows)
+    before = model.objects.count()
+    report = api.post("/api/v1/contacts/bulk/", {"mode": "upsert", "key": "duplicates", "on_match": "merge",
+                                                 "items": [same | {"position": "Снабженец"}, same, twin, fresh,
+                                                           fresh]}).json()
+    statuses = [r["status"] for r in report["results"]]
+    assert statuses == ["updated", "error", "error", "created", "error"], report
+    assert report["results"][0]["id"] == target.pk
+    assert "item 0" in report["results"][1]["errors"]["non_field_errors"][0]
+    assert "item 3" in report["results"][4]["errors"]["non_field_errors"][0]
+    assert all(f"#{t.pk}" in report["results"][2]["errors"]["non_field_errors"][0] for t in twins)
+    assert model.objects.count() == before + 1
+    assert all(model.objects.get(pk=t.pk).position != "Бухгалтер" for t in twins)
 
 
 def test_bulk_by_a_user_without_add_right_writes_nothing(user):

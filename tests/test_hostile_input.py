@@ -79,7 +79,8 @@ OTHER_PARAMS = {name: {} for name in (
     "import_batch", "import_map", "import_options", "import_progress", "import_apply", "import_cancel",
     "import_undo", "import_report", "api_token_revoke", "webhook_detail", "webhook_delete", "webhook_redeliver",
     "export_status", "export_download", "lists_job", "lists_segment_delete", "lists_segment_count",
-    "customfield_file", "reports_export", "session_end", "password_reset_confirm", "api_bin_restore")}
+    "customfield_file", "reports_export", "session_end", "password_reset_confirm", "api_bin_restore", "api_webhook_detail",
+    "api_webhook_deliveries")}
 OTHER_PARAMS["password_reset_confirm"] = {"uidb64": "MQ", "token": "set-password"}
 OTHER_PARAMS["session_end"] = {"public_id": "0" * 24}
 OTHER_PARAMS["reports_export"] = {"table": "won"}

@@ -535,7 +535,9 @@ OWNED_ROUTES = {
 }
 # The REST API sweeps itself (tests/test_api.py: every entity's routes x roles x in / out of scope, forbidden
 # writes writing nothing; the bin and the timeline through the same viewsets).
-API_ROUTES = {"api_bin", "api_bin_restore"}
+# The webhook endpoints' API: tests/test_webhooks.py (own endpoints only, another's a 404, the API right to make
+# one, the token's "webhooks" scope).
+API_ROUTES = {"api_bin", "api_bin_restore", "api_webhooks", "api_webhook_detail", "api_webhook_deliveries"}
 # Figures, not rows: tests/test_reports.py checks their scope (another department's deals never count) and that
 # each figure's link opens a list with the same count.
 REPORT_ROUTES = {"reports_activities", "reports_export"}

@@ -241,3 +241,58 @@ def test_restored_and_merged_events(user):
     obj = make_contact(user)
     services.record_update(user=user, obj=obj, data={"position": "Merged"}, event=events.MERGED)
     assert Delivery.objects.filter(event="contact.merged", object_id=obj.pk).count() == 1
+
+
+def test_endpoints_managed_through_the_api_by_the_sites_rules(user, other_user, admin_user):
+    """CRUD of one's own endpoints at /api/v1/webhooks/: the API right to make one, not into the own network,
+    another user's endpoint a 404, the token's "webhooks" scope; administrators see every one."""
+    from crm_site.api.models import TokenRight
+
+    api = api_for(user)
+    data = {"name": "Mine", "url": "http://93.184.216.34/hook", "events": ["contact.created", "deal.stage_changed"]}
+    refused = api.post("/api/v1/webhooks/", data)
+    assert refused.status_code == 403 and not Endpoint.objects.exists()  # making webhooks is the API right
+    TokenRight.objects.create(role=Role.objects.get(name="Employee"))
+    inner = api.post("/api/v1/webhooks/", data | {"url": "http://127.0.0.1:6379/"})
+    assert inner.status_code == 400 and "url" in inner.json()
+    unknown = api.post("/api/v1/webhooks/", data | {"events": ["contact.exploded"]})
+    assert unknown.status_code == 400 and "events" in unknown.json()
+    assert api.post("/api/v1/webhooks/", data | {"events": "contact.created"}).status_code == 400
+    made = api.post("/api/v1/webhooks/", data | {"fields": ["stage"]})
+    assert made.status_code == 201, made.content
+    body = made.json()
+    endpoint = Endpoint.objects.get(owner=user)
+    assert body["secret"] == endpoint.secret and body["owner"] == user.pk and body["is_active"] is True
+    assert endpoint.events == data["events"] and endpoint.fields == ["stage"]
+    assert [row["id"] for row in api.get("/api/v1/webhooks/").json()] == [endpoint.pk]
+    Endpoint.objects.filter(pk=endpoint.pk).update(is_active=False, paused_at=timezone.now())
+    changed = api.patch(f"/api/v1/webhooks/{endpoint.pk}/", {"name": "Renamed", "is_active": True})
+    assert changed.status_code == 200, changed.content
+    endpoint.refresh_from_db()
+    assert endpoint.name == "Renamed" and endpoint.is_active and endpoint.paused_at is None
+    assert endpoint.url == data["url"] and endpoint.fields == ["stage"]  # what was not given stays
+    services.record_create(user=user, entity="contact", data={"last_name": "Logged"})
+    log = api.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/")
+    assert log.status_code == 200 and [row["event"] for row in log.json()] == ["contact.created"]
+
+    stranger = api_for(other_user)
+    assert stranger.get("/api/v1/webhooks/").json() == []
+    for method, path in [("get", ""), ("patch", ""), ("delete", ""), ("get", "deliveries/")]:
+        args = () if method in ("get", "delete") else ({"name": "Taken"},)
+        assert getattr(stranger, method)(f"/api/v1/webhooks/{endpoint.pk}/{path}", *args).status_code == 404
+    assert api.get("/api/v1/webhooks/abc/").status_code == 404
+    endpoint.refresh_from_db()
+    assert endpoint.name == "Renamed"
+
+    contacts_only = api_for(user, scopes={"contact": ["read", "write"]})
+    assert contacts_only.get("/api/v1/webhooks/").status_code == 403
+    read_only = api_for(user, scopes={"webhooks": ["read"]})
+    assert read_only.get("/api/v1/webhooks/").status_code == 200
+    assert read_only.delete(f"/api/v1/webhooks/{endpoint.pk}/").status_code == 403
+
+    admin = api_for(admin_user)
+    assert [row["id"] for row in admin.get("/api/v1/webhooks/").json()] == [endpoint.pk]
+    inner_for_admin = admin.post("/api/v1/webhooks/", data | {"url": "http://127.0.0.1:9/"})
+    assert inner_for_admin.status_code == 201  # administrators may point into the own network
+    assert api.delete(f"/api/v1/webhooks/{endpoint.pk}/").status_code == 204
+    assert not Endpoint.objects.filter(pk=endpoint.pk).exists()

@@ -9,6 +9,7 @@
 Every write happens inside a transaction that is rolled back, so the base stays as the other benches found it."""
 
 import json
+import os
 import statistics
 import threading
 import time
@@ -29,14 +30,17 @@ ONE_BY_ONE_SAMPLE = 300
 
 
 def _p95(fn, runs):
+    """(p95 wall, median wall, median CPU of this process) in seconds: on a loaded machine the wall time is
+    mostly waiting for a core, the CPU time says what the request itself costs here."""
     fn()
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     times.sort()
-    return times[max(0, int(round(0.95 * len(times))) - 1)], statistics.median(times)
+    return times[max(0, int(round(0.95 * len(times))) - 1)], statistics.median(times), statistics.median(cpu)
 
 
 def _token(user):
@@ -73,11 +77,13 @@ def run(ctx):
         response = browser.get("/contacts/", {"per_page": 100})
         assert response.status_code == 200
 
-    api_p95, api_median = _p95(api_page, runs)
-    browser_p95, _browser_median = _p95(browser_page, runs)
+    api_p95, api_median, api_cpu = _p95(api_page, runs)
+    browser_p95, _browser_median, browser_cpu = _p95(browser_page, runs)
     ctx.emit(NAME, "list_page_100_p95_ms", api_p95 * 1000, unit="ms", baseline="browser list page of 100, p95",
-             baseline_value=browser_p95 * 1000, goal="<= 1.5", median_ms=round(api_median * 1000, 1))
-    ctx.emit(NAME, "list_page_100_p95_abs_ms", api_p95 * 1000, unit="ms", goal="<= 50", goal_on="value")
+             baseline_value=browser_p95 * 1000, goal="<= 1.5", median_ms=round(api_median * 1000, 1),
+             cpu_median_ms=round(api_cpu * 1000, 1), browser_cpu_median_ms=round(browser_cpu * 1000, 1))
+    ctx.emit(NAME, "list_page_100_p95_abs_ms", api_p95 * 1000, unit="ms", goal="<= 50", goal_on="value",
+             load=round(os.getloadavg()[0], 1))
 
     rows = min(ROWS, ctx.scale)  # 10,000 from a base of 10,000 contacts up; fewer in a small (smoke) run
     sample = min(ONE_BY_ONE_SAMPLE, rows)

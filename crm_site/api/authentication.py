@@ -20,10 +20,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("The token is not valid.")) from None
-        token = tokens.token_for_key(raw)
+        token = tokens.authenticate_key(raw, request._request)  # found and counted in one statement
         if token is None:
             raise exceptions.AuthenticationFailed(_("The token is not valid, has expired or was revoked."))
-        tokens.token_used(token, request._request)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -26,6 +26,7 @@ from crm_site.record_writes import RecordInput
 from .errors import validation_body
 from .models import ExternalKey
 from .serializers import CHANNEL_FIELDS, serializer_for, write_arguments
+from .tokens import SESSION_REASON, write_reason
 
 MODES = ("create", "upsert")
 KEYS = ("external_id", "duplicates")
@@ -64,11 +65,13 @@ def response_serializer(entity):
 
 
 def match_duplicates(entity, rows):
-    """For each row (write data + channels), the id of the saved record the duplicate rules call the same, or None.
-
-    One function so the import's service (dedup/importing, branch import) can replace it; today it asks
-    dedup.scoring.match_rows directly (a handful of queries per batch)."""
-    from dedup.scoring import DUPLICATE, match_rows
+    """For each row (write data + channels): ("none", []), ("one", [id]) or ("ambiguous", [ids]) — the import's
+    duplicate control (dedup.importing.pipeline): the duplicate rules' matches against the base
+    (dedup.scoring.match_rows), a second one nearly as good as the best making the row ambiguous, one target per
+    row; plus the batch against itself: `within` {row: earlier row} for a row that is the same record as an
+    earlier one (by the rules, or by matching the same saved record). Returns (per row, within)."""
+    from dedup.importing.pipeline import AMBIGUITY_MARGIN, _Groups, accepted
+    from dedup.scoring import keys_of, match_rows, match_within
 
     values = []
     for data, channels in rows:
@@ -77,9 +80,30 @@ def match_duplicates(entity, rows):
         value["emails"] = [item["value"] for item in (channels or {}).get("email", [])]
         value["websites"] = [item["value"] for item in (channels or {}).get("web", [])]
         values.append(value)
-    found = match_rows(entity.key, values, limit=1)
-    return [matches[0].object_id if matches and matches[0].verdict.outcome == DUPLICATE else None
-            for matches in found]
+    keysets = [keys_of(entity.key, value) for value in values]
+    out = []
+    for matches in match_rows(entity.key, keysets, limit=3):
+        dups = [m for m in matches if accepted(m.verdict, ())]
+        if not dups:
+            out.append(("none", []))
+        elif len(dups) > 1 and dups[1].verdict.percent >= dups[0].verdict.percent - AMBIGUITY_MARGIN:
+            out.append(("ambiguous", [m.object_id for m in dups]))
+        else:
+            out.append(("one", [dups[0].object_id]))
+    groups = _Groups(len(rows))
+    for i, j, verdict in match_within(entity.key, keysets):
+        if accepted(verdict, ()):
+            groups.union(i, j)
+    by_target = {}
+    for index, (kind, ids) in enumerate(out):
+        if kind == "one":
+            groups.union(by_target.setdefault(ids[0], index), index)
+    first, within = {}, {}
+    for index in range(len(rows)):
+        leader = first.setdefault(groups.find(index), index)
+        if leader != index:
+            within[index] = leader
+    return out, within
 
 
 def _merge_input(obj, arguments, comms):
@@ -134,13 +158,15 @@ def bulk_view(view, request):
         return Response({"key": [_("Say how items are matched: external_id or duplicates.")]}, status=400)
     if options.get("key") == "external_id" and not options.get("source"):
         return Response({"source": [_("Name the system the external ids come from.")]}, status=400)
-    report = bulk_write(user=user, entity=entity, items=raw_items, **options)
+    report = bulk_write(user=user, entity=entity, items=raw_items, reason=write_reason(request), **options)
     code = 400 if options["all_or_nothing"] and report["errors"] else 200
     return Response(report, status=code)
 
 
-def bulk_write(*, user, entity, items, mode="create", key=None, on_match="replace", source="", all_or_nothing=False):
-    """The service behind the bulk endpoint (also used by the benchmark): the report as a dict."""
+def bulk_write(*, user, entity, items, mode="create", key=None, on_match="replace", source="", all_or_nothing=False,
+               reason=SESSION_REASON):
+    """The service behind the bulk endpoint (also used by the benchmark): the report as a dict. `reason`: the
+    history rows' reason (crm_site.api.tokens.write_reason: which token)."""
     parser = serializer_for(entity)(partial=True, context={"user": user})
     results = [{"index": i, "status": "error", "id": None, "external_id": None} for i in range(len(items))]
     parsed = {}
@@ -183,10 +209,24 @@ def bulk_write(*, user, entity, items, mode="create", key=None, on_match="replac
             targets = {index: known[ext] for index, (_a, ext) in parsed.items() if ext in known}
         elif mode == "upsert" and key == "duplicates" and parsed:
             order = list(parsed)
-            matched = match_duplicates(entity, [(parsed[i][0]["data"], parsed[i][0]["channels"]) for i in order])
+            matched, within = match_duplicates(entity, [(parsed[i][0]["data"], parsed[i][0]["channels"])
+                                                        for i in order])
             readable = set(entity.model.objects.visible_to(user, READ).filter(
-                pk__in=[pk for pk in matched if pk]).values_list("pk", flat=True))
-            targets = {index: pk for index, pk in zip(order, matched, strict=True) if pk in readable}
+                pk__in=[pk for _kind, ids in matched for pk in ids]).values_list("pk", flat=True))
+            for position, index in enumerate(order):
+                kind, ids = matched[position]
+                if position in within:  # one target per record: the batch's first item of it is written
+                    results[index]["errors"] = {"non_field_errors": [
+                        _("The same record as item %(index)s of this batch: not written.") % {
+                            "index": order[within[position]]}]}
+                    del parsed[index]
+                elif kind == "ambiguous":
+                    shown = ", ".join(f"#{pk}" for pk in ids if pk in readable) or "—"
+                    results[index]["errors"] = {"non_field_errors": [
+                        _("Matches several records equally well (%(ids)s): nothing was written.") % {"ids": shown}]}
+                    del parsed[index]
+                elif kind == "one" and ids[0] in readable:
+                    targets[index] = ids[0]
         objs = entity.model.all_objects.in_bulk(set(targets.values()))
         editable = set(entity.model.objects.visible_to(user, EDIT).filter(pk__in=list(objs)).values_list(
             "pk", flat=True))
@@ -209,7 +249,7 @@ def bulk_write(*, user, entity, items, mode="create", key=None, on_match="replac
             try:
                 created = services.records_create_bulk(user=user, entity=entity, rows=[RecordInput(
                     data=parsed[i][0]["data"], channels=parsed[i][0]["channels"], links=parsed[i][0]["links"])
-                    for i in creates], reason="api bulk")
+                    for i in creates], reason=reason)
             except PermissionDenied as error:
                 created = None
                 for index in creates:
@@ -239,7 +279,7 @@ def bulk_write(*, user, entity, items, mode="create", key=None, on_match="replac
                 else:
                     rows.append(RecordInput(obj=obj, data=arguments["data"], channels=arguments["channels"],
                                             links=arguments["links"]))
-            updated = services.records_update_bulk(user=user, rows=rows, reason="api bulk")
+            updated = services.records_update_bulk(user=user, rows=rows, reason=reason)
             for position, index in enumerate(updates):
                 if updated.objs[position] is None:
                     results[index]["errors"] = _errors(updated.errors.get(position))

@@ -1,8 +1,8 @@
 """Points where other parts plug into the API without editing it.
 
-- `custom_fields_out(user, entity, obj)`: the record's custom field values as the API shows them. Today the JSON
-  column as stored, minus the keys the user's field rules hide; when crm_site.customfields (branch cf-fields)
-  is installed, only its visible definitions, each value as its type gives it. Swap with `set_custom_fields_out`.
+- `custom_fields_reader(user, entity, hidden)` / `custom_fields_out(user, entity, obj, hidden)`: the record's custom
+  field values as the API shows them: the JSON column's values of the definitions the user may see (without
+  crm_site.customfields, the column minus the keys the field rules hide). Swap with `set_custom_fields_out`.
 - `custom_fields_in(value)`: what a client sends as `custom_fields` becomes the write services' data
   (`{"custom_fields": {...}}`; the services clean each value by its definition).
 - `segment_queryset(user, entity, segment_id, queryset)`: `?segment=<id>` narrows a list to a saved segment
@@ -36,25 +36,42 @@ def _find_definitions():
     return module
 
 
-def default_custom_fields_out(user, entity, obj, hidden):
-    values = obj.custom_fields or {}
+def default_custom_fields_reader(user, entity, hidden):
     module = _definitions_module()
     if module is None:
-        return {key: value for key, value in values.items() if f"cf_{key}" not in hidden and key not in hidden}
-    return {definition.code: values.get(definition.code)
-            for definition in module.visible_definitions(user, entity.key) if definition.code in values}
+        def read(obj):
+            return {key: value for key, value in (obj.custom_fields or {}).items()
+                    if f"cf_{key}" not in hidden and key not in hidden}
+        return read
+    codes = [definition.code for definition in module.visible_definitions(user, entity.key)]
+
+    def read(obj):
+        values = obj.custom_fields or {}
+        return {code: values[code] for code in codes if code in values}
+
+    return read
 
 
-_custom_fields_out = default_custom_fields_out
+_custom_fields_out = None
 
 
 def set_custom_fields_out(function):
+    """`function(user, entity, obj, hidden) -> dict` instead of the default reader (None: the default again)."""
     global _custom_fields_out
     _custom_fields_out = function
 
 
+def custom_fields_reader(user, entity, hidden):
+    """`read(obj) -> dict` of the custom field values shown, for every record of a page (the definitions the
+    user may see are looked up once, not per record)."""
+    if _custom_fields_out is not None:
+        function = _custom_fields_out
+        return lambda obj: function(user, entity, obj, hidden)
+    return default_custom_fields_reader(user, entity, hidden)
+
+
 def custom_fields_out(user, entity, obj, hidden):
-    return _custom_fields_out(user, entity, obj, hidden)
+    return custom_fields_reader(user, entity, hidden)(obj)
 
 
 def custom_fields_in(value):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 READ_SCOPE, WRITE_SCOPE = "read", "write"
 ALL_ENTITIES = "*"
+WEBHOOKS_SCOPE = "webhooks"  # a scope key beside the entities': the token's user's webhook endpoints
 
 
 class ApiToken(models.Model):

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from crm_site.registry import registry
 
 from . import tokens
-from .models import ALL_ENTITIES, ApiToken
+from .models import ALL_ENTITIES, WEBHOOKS_SCOPE, ApiToken
 
 NO_SCOPE, READ_ONLY, READ_WRITE = "", "read", "write"
 
@@ -38,15 +38,18 @@ class TokenForm(forms.Form):
             self.fields[f"scope_{entity.key}"] = forms.ChoiceField(
                 label=str(entity.verbose_name_plural).capitalize(), choices=choices, required=False,
                 initial=READ_ONLY)
+        self.fields[f"scope_{WEBHOOKS_SCOPE}"] = forms.ChoiceField(
+            label=gettext_lazy("Webhooks"), choices=choices, required=False, initial=NO_SCOPE,
+            help_text=gettext_lazy("Your webhook endpoints through the API (/api/v1/webhooks/)."))
 
     def scopes(self):
         scopes = {}
-        for entity in registry:
-            value = self.cleaned_data.get(f"scope_{entity.key}")
+        for key in [*registry.keys(), WEBHOOKS_SCOPE]:
+            value = self.cleaned_data.get(f"scope_{key}")
             if value == READ_ONLY:
-                scopes[entity.key] = ["read"]
+                scopes[key] = ["read"]
             elif value == READ_WRITE:
-                scopes[entity.key] = ["read", "write"]
+                scopes[key] = ["read", "write"]
         return scopes
 
     def expires_at(self):
@@ -64,7 +67,7 @@ def _owner(request):
 def _scope_text(token):
     parts = []
     for key, values in token.scopes.items():
-        name = _("all records") if key == ALL_ENTITIES else (
+        name = _("all records") if key == ALL_ENTITIES else _("webhooks") if key == WEBHOOKS_SCOPE else (
             str(registry[key].verbose_name_plural) if key in registry else key)
         parts.append(f"{name}: {_('read and write') if 'write' in values else _('read')}")
     return "; ".join(parts)

@@ -6,18 +6,15 @@ parsed and type-checked here; the write services (crm_site.services) validate, c
 Related records are plain ids: whether one exists is never told apart from "you may not use it".
 """
 
-from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from access.fields import hidden_fields
-from access.scopes import READ
-from crm_site import history, record_input
-from crm_site.display import entity_foreign_keys
+from crm_site import record_input
 from crm_site.models import Communication
 
 from . import hooks
+from .record_data import RecordData
 
 CHANNEL_FIELDS = {"phones": "phone", "emails": "email", "messengers": "messenger", "web": "web"}
 READ_ONLY = ("id", "version", "created_at", "updated_at", "department", "created_by", "updated_by")
@@ -72,113 +69,97 @@ def _links_serializer(entity):
     return type(f"{entity.model.__name__}Links", (serializers.Serializer,), attrs)
 
 
-class RecordData:
-    """What the records of one page need beyond their rows, each read once for the page."""
-
-    def __init__(self, user, entity, objs, *, hidden=None):
-        self.user, self.entity = user, entity
-        objs = list(objs)
-        model = entity.model
-        self.hidden = hidden_fields(user, entity.key) if hidden is None else hidden
-        pks = [obj.pk for obj in objs]
-        self.versions = history.versions(model, pks)
-        self.channels = {}
-        if entity.has_channels and pks:
-            ct = ContentType.objects.get_for_model(model)
-            rows = Communication.objects.filter(content_type=ct, object_id__in=pks).order_by(
-                "channel", "-is_primary", "position", "pk").values_list("object_id", "channel", "pk", "value", "kind",
-                                                                         "is_primary")
-            for object_id, channel, pk, value, kind, is_primary in rows:
-                self.channels.setdefault(object_id, {}).setdefault(channel, []).append(
-                    {"id": pk, "value": value, "kind": kind, "is_primary": is_primary})
-        self.links = {}
-        for relation in entity.relations:
-            if relation.name in self.hidden or not pks:
-                continue
-            through = relation.through_model
-            extra = list(relation.extra_fields)
-            rows = list(through.objects.filter(**{f"{relation.from_field}_id__in": pks}).order_by("pk").values(
-                "pk", f"{relation.from_field}_id", f"{relation.to_field}_id", *extra))
-            readable = set(relation.target_model.objects.visible_to(user, READ).filter(
-                pk__in={row[f"{relation.to_field}_id"] for row in rows}).values_list("pk", flat=True))
-            for row in rows:
-                target = row[f"{relation.to_field}_id"]
-                if target in readable:  # a link to a record out of the user's reach is not shown at all
-                    self.links.setdefault(row[f"{relation.from_field}_id"], {}).setdefault(relation.name, []).append(
-                        {"id": row["pk"], "target": target, **{name: row[name] for name in extra}})
-        self.m2m = {}
-        fields = record_input.writable_fields(model)
-        for name, field in fields.items():
-            if field.many_to_many and name not in self.hidden and pks:
-                through = field.remote_field.through
-                source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-                for pk, target_pk in through.objects.filter(**{f"{source}_id__in": pks}).order_by("pk").values_list(
-                        f"{source}_id", f"{target}_id"):
-                    self.m2m.setdefault(name, {}).setdefault(pk, []).append(target_pk)
-        self.reachable = set()
-        foreign = entity_foreign_keys(model, [f.name for f in model._meta.concrete_fields if f.many_to_one])
-        for field in foreign:
-            ids = {getattr(obj, field.attname) for obj in objs} - {None}
-            if ids:
-                visible = field.related_model.objects.visible_to(user, READ).filter(pk__in=ids)
-                self.reachable |= {(field.name, pk) for pk in visible.values_list("pk", flat=True)}
-        self.entity_fks = {field.name for field in foreign}
-
-
 class RecordSerializer(serializers.ModelSerializer):
     serializer_related_field = RecordIdField
     version = serializers.IntegerField(read_only=True, help_text="Send it back (field or If-Match) to refuse "
                                                                   "saving over a newer change (409).")
 
     def _plan(self):
-        """(name, kind, attname, to_representation) per model field, worked out once per serializer."""
-        plan = self.__dict__.get("_plan_cache")
+        """(name, kind, attname, to_representation) per model field, worked out once per serializer class
+        (building a ModelSerializer's fields costs more than writing a page of rows)."""
+        cls = type(self)
+        plan = cls.__dict__.get("_plan_cache")
         if plan is None:
             model = self.Meta.entity.model
             plan = []
+            fields = cls().fields  # an instance of its own: the fields' representation needs no context
             for name in self.Meta.model_fields:
                 field = model._meta.get_field(name)
                 kind = "m2m" if field.many_to_many else "fk" if field.many_to_one else "value"
-                plan.append((name, kind, field.attname, self.fields[name].to_representation))
-            self.__dict__["_plan_cache"] = plan
+                plan.append((name, kind, field.attname, fields[name].to_representation))
+            cls._plan_cache = plan
+        return plan
+
+    def _page_plan(self, data):
+        """What every row of a page shares, worked out once per page: the plan without hidden fields, the
+        channel fields and relations shown, the custom fields reader."""
+        plan = data.__dict__.get("_serializer_plan")
+        if plan is None:
+            hidden, entity = data.hidden, self.Meta.entity
+            plan = data.__dict__["_serializer_plan"] = (
+                [(name, kind, attname, represent, kind == "fk" and name in data.entity_fks)
+                 for name, kind, attname, represent in self._plan() if name not in hidden],
+                [(field_name, channel) for field_name, channel in CHANNEL_FIELDS.items() if channel not in hidden]
+                if entity.has_channels else None,
+                [r.name for r in entity.relations if r.name not in hidden] if entity.relations else None,
+                hooks.custom_fields_reader(data.user, entity, hidden),
+                _datetime_writer(),
+            )
         return plan
 
     def to_representation(self, obj):
         data = self.context.get("record_data")
-        entity = self.Meta.entity
         if data is None or obj.pk not in data.versions:
-            data = RecordData(self.context["user"], entity, [obj])
-        hidden = data.hidden
-        out = {"id": obj.pk, "version": data.versions.get(obj.pk, 0)}
-        for name, kind, attname, represent in self._plan():
-            if name in hidden:
-                continue
+            data = RecordData(self.context["user"], self.Meta.entity, [obj])
+        fields, channel_fields, relations, custom_fields, datetime = self._page_plan(data)
+        pk = obj.pk
+        out = {"id": pk, "version": data.versions.get(pk, 0)}
+        for name, kind, attname, represent, checked in fields:
             if kind == "m2m":
-                out[name] = data.m2m.get(name, {}).get(obj.pk, [])
+                out[name] = data.m2m.get(name, {}).get(pk, [])
             elif kind == "fk":
                 value = getattr(obj, attname)
-                if value is not None and name in data.entity_fks and (name, value) not in data.reachable:
+                if checked and value is not None and (name, value) not in data.reachable:
                     value = None  # a linked record out of the user's reach: not even its id
                 out[name] = value
             else:
                 value = getattr(obj, attname)
                 out[name] = represent(value) if value is not None else None
-        out["created_at"] = _DATETIME.to_representation(obj.created_at)
-        out["updated_at"] = _DATETIME.to_representation(obj.updated_at)
-        out["department"] = obj.department_id if "department" not in hidden else None
-        if entity.has_channels:
-            channels = data.channels.get(obj.pk, {})
-            for field_name, channel in CHANNEL_FIELDS.items():
-                if channel not in hidden:
-                    out[field_name] = channels.get(channel, [])
-        if entity.relations:
-            links = data.links.get(obj.pk, {})
-            out["links"] = {r.name: links.get(r.name, []) for r in entity.relations if r.name not in hidden}
-        out["custom_fields"] = hooks.custom_fields_out(data.user, entity, obj, hidden)
+        out["created_at"] = datetime(obj.created_at)
+        out["updated_at"] = datetime(obj.updated_at)
+        out["department"] = obj.department_id if "department" not in data.hidden else None
+        if channel_fields is not None:
+            channels = data.channels.get(pk, {})
+            for field_name, channel in channel_fields:
+                out[field_name] = channels.get(channel, [])
+        if relations is not None:
+            links = data.links.get(pk, {})
+            out["links"] = {name: links.get(name, []) for name in relations}
+        out["custom_fields"] = custom_fields(obj)
         return out
 
 
 _DATETIME = serializers.DateTimeField()
+
+
+def _datetime_writer():
+    """DateTimeField.to_representation with the request's time zone looked up once per page, not per value
+    (the lookup is most of its cost); the field itself when a non-ISO output format is set."""
+    from django.conf import settings
+    from django.utils import timezone
+    from rest_framework.settings import ISO_8601, api_settings
+
+    if str(api_settings.DATETIME_FORMAT).lower() != ISO_8601 or not settings.USE_TZ:
+        return _DATETIME.to_representation
+    zone = timezone.get_current_timezone()
+
+    def write(value):
+        if value is None:
+            return None
+        text = (value.astimezone(zone) if timezone.is_aware(value) else value).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})

@@ -1,4 +1,4 @@
-"""`/api/v1/<entity url prefix>/...` for every registered entity, the bin, the schema and the docs.
+"""`/api/v1/<entity url prefix>/...` for every registered entity, the bin, webhooks, the schema and the docs.
 
 Built from the registry when the url conf loads, so an entity registered in its AppConfig.ready() gets its
 endpoints with no edit here. API views authenticate themselves (token or session), so the site's
@@ -12,6 +12,7 @@ from crm_site.registry import registry
 
 from . import pages
 from .views import BinViewSet, viewset_for
+from .webhooks_api import WebhookViewSet
 
 
 def _view(viewset, actions, **initkwargs):
@@ -36,6 +37,11 @@ urlpatterns = [
     *[pattern for entity in registry for pattern in entity_patterns(entity)],
     path("v1/bin/", _view(BinViewSet, {"get": "items"}), name="api_bin"),
     path("v1/bin/<str:entity>/<str:pk>/restore/", _view(BinViewSet, {"post": "restore"}), name="api_bin_restore"),
+    path("v1/webhooks/", _view(WebhookViewSet, {"get": "list", "post": "create"}), name="api_webhooks"),
+    path("v1/webhooks/<str:pk>/", _view(WebhookViewSet, {"get": "retrieve", "patch": "partial_update",
+                                                         "delete": "destroy"}), name="api_webhook_detail"),
+    path("v1/webhooks/<str:pk>/deliveries/", _view(WebhookViewSet, {"get": "deliveries"}),
+         name="api_webhook_deliveries"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("tokens/", pages.tokens_page, name="api_tokens"),

@@ -31,6 +31,7 @@ from .models import READ_SCOPE, WRITE_SCOPE, ApiToken
 from .pagination import KeysetPagination, keyset_page, page_size, sort_order
 from .permissions import TokenScopePermission, token_allows
 from .serializers import RecordData, serializer_for, write_arguments
+from .tokens import write_reason
 
 ERROR_SCHEMA = OpenApiResponse(OpenApiTypes.OBJECT, description="per-field messages, or {detail}")
 RESERVED_PARAMS = {"cursor", "page_size", "q", "sort", "segment", "format"}
@@ -102,8 +103,9 @@ class RecordViewSet(ApiView, viewsets.GenericViewSet):
     def list(self, request, **kwargs):
         user, entity = request.user, self.entity
         params = request.query_params
-        listed = selectors.entity_list(user=user, entity=entity, params=params, request=request)
-        if listed.filterset.is_bound and not listed.filterset.is_valid():
+        listed = selectors.entity_list(user=user, entity=entity, params=params, request=request,
+                                       filters=any(key not in RESERVED_PARAMS for key in params))
+        if listed.filterset is not None and listed.filterset.is_bound and not listed.filterset.is_valid():
             return Response(listed.filterset.errors, status=400)
         queryset = listed.queryset
         if params.get("segment"):
@@ -158,7 +160,8 @@ class RecordViewSet(ApiView, viewsets.GenericViewSet):
         def handler():
             arguments = self._parsed(request, partial=False)
             try:
-                obj = services.record_create(user=request.user, entity=self.entity, **arguments)
+                obj = services.record_create(user=request.user, entity=self.entity, reason=write_reason(request),
+                                             **arguments)
             except (DjangoValidationError, PermissionDenied) as error:
                 code, body = error_response(error)
                 return Response(body, status=code)
@@ -173,7 +176,8 @@ class RecordViewSet(ApiView, viewsets.GenericViewSet):
             arguments = self._parsed(request, partial=True)
             version = parse_if_match(request)
             try:
-                saved = services.record_update(user=request.user, obj=obj, version=version, **arguments)
+                saved = services.record_update(user=request.user, obj=obj, version=version,
+                                               reason=write_reason(request), **arguments)
             except (DjangoValidationError, PermissionDenied) as error:
                 code, body = error_response(error)
                 return Response(body, status=code)

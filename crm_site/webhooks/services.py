@@ -255,3 +255,43 @@ def redeliver(deliveries):
     count = Delivery.objects.filter(pk__in=ids).update(state=Delivery.PENDING, next_attempt_at=timezone.now())
     transaction.on_commit(_kick)
     return count
+
+
+# ---------------------------------------------------------------------------
+# Endpoints: registered on the site's pages and through the API, by one set of rules (the EndpointForm)
+
+
+def endpoints_for(user):
+    """The endpoints `user` may see and manage: their own; an administrator's, every one."""
+    queryset = Endpoint.objects.select_related("owner")
+    return queryset if user.is_superuser else queryset.filter(owner=user)
+
+
+@transaction.atomic
+def endpoint_save(*, user, endpoint, data):
+    """Create (`endpoint` unsaved, its owner set) or change an endpoint from plain data (name, url, events,
+    fields, is_active; what is not given stays). Returns (endpoint, form): endpoint None when the form refused
+    the data (form.errors per field; "fields_text" is the field list). Turning an endpoint on again clears its
+    pause."""
+    from .forms import EndpointForm
+
+    current = {"name": endpoint.name, "url": endpoint.url, "events": list(endpoint.events or ()),
+               "fields": list(endpoint.fields or ()), "is_active": endpoint.is_active if endpoint.pk else True}
+    merged = {**current, **{key: value for key, value in data.items() if key in current}}
+    form = EndpointForm(data={"name": merged["name"], "url": merged["url"], "events": merged["events"],
+                              "is_active": bool(merged["is_active"]), "fields_text": ", ".join(merged["fields"])},
+                        instance=endpoint, user=user)
+    if not form.is_valid():
+        return None, form
+    if form.instance.is_active:
+        form.instance.paused_at = None
+        form.instance.failing_since = None
+    return form.save(), form
+
+
+def endpoint_delete(*, user, endpoint):
+    if not (user.is_superuser or endpoint.owner_id == user.pk):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
+    endpoint.delete()

@@ -13,12 +13,9 @@ from crm_site.api.tokens import may_make_tokens
 
 from . import services
 from .forms import EndpointForm
-from .models import Delivery, Endpoint
+from .models import Delivery
 
-
-def _endpoints(user):
-    queryset = Endpoint.objects.select_related("owner")
-    return queryset if user.is_superuser else queryset.filter(owner=user)
+_endpoints = services.endpoints_for
 
 
 def endpoint_list(request):
