@@ -381,3 +381,17 @@ def test_a_row_possibly_the_same_as_an_earlier_row_is_held_back(importer, monkey
     assert f"row {first.number}" in message_text(second.messages[-1])
     batch_apply(batch.pk, user=importer)
     assert Contact.objects.count() == 1
+
+
+def test_a_value_the_write_would_refuse_is_left_out_at_the_preview_not_refused_at_the_apply(importer):
+    # A regex takes "иван@пример.рф" for an address; the write service's validator doesn't. The preview uses
+    # the service's own check, so the row goes in without it instead of being refused whole at the apply.
+    header = ["Фамилия", "Имя", "E-mail", "Сайт"]
+    batch = prepared(importer, [["Иванов", "Иван", "иван@пример.рф", "http://"]], header=header)
+    [row] = batch.rows.all()
+    assert row.outcome == O.CREATE
+    texts = " ".join(message_text(m) for m in row.messages)
+    assert "иван@пример.рф" in texts and "not a web address" in texts
+    batch = batch_apply(batch.pk, user=importer)
+    assert batch.counts == {"create": 1}
+    assert not Contact.objects.get().communications.exists()

@@ -223,8 +223,10 @@ def test_emails():
     assert clean_email("Ivan@Example.RU") == ("Ivan@Example.RU", "ivan@example.ru")
     assert clean_email("Иван Петров <ivan@example.ru>") == ("ivan@example.ru", "ivan@example.ru")
     assert clean_email("mailto:ivan@example.ru") == ("ivan@example.ru", "ivan@example.ru")
-    assert clean_email("иван@пример.рф") == ("иван@пример.рф", "иван@пример.рф")
-    for bad in ("ivan", "ivan@", "@example.ru", "ivan@example", "ivan at example.ru", "a@b@c.ru"):
+    assert clean_email("ivan@пример.рф") == ("ivan@пример.рф", "ivan@пример.рф")
+    # What the write service refuses (its validator, as the forms): the preview leaves it out instead.
+    for bad in ("ivan", "ivan@", "@example.ru", "ivan@example", "ivan at example.ru", "a@b@c.ru",
+                "иван@пример.рф", "ivan..petrov@example.ru"):
         assert clean_email(bad) is None
 
 

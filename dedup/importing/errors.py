@@ -143,6 +143,7 @@ ROW_MESSAGES = {
     "too_long": _("The value is longer than %(limit)s characters."),
     "not_phone": _("“%(value)s” is not a phone number; left out."),
     "not_email": _("“%(value)s” is not an email address; left out."),
+    "not_url": _("“%(value)s” is not a web address; left out."),
     "unknown_choice": _("“%(value)s” is not one of the choices for “%(field)s”."),
     "unknown_value": _("“%(value)s” is not in the list of “%(field)s”."),
     "ambiguous_value": _("“%(value)s” matches several entries of “%(field)s”."),

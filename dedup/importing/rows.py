@@ -422,7 +422,9 @@ class RowMapper:
             return "too_long" if len(cleaned[0]) > 255 else cleaned
 
         def web(item):
-            return "too_long" if len(item) > 255 else clean_url(item)
+            if len(item) > 255:
+                return "too_long"
+            return clean_url(item) or "not_url"
 
         def other(item):
             return "too_long" if len(item) > 255 else (item, item.casefold())

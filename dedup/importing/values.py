@@ -324,14 +324,31 @@ def clean_email(value):
             text = match.group(1).strip()
     if text[:7].lower() == "mailto:":
         text = text[7:]
-    if not _EMAIL.match(text):
+    if not _EMAIL.match(text) or not _service_accepts("email", text):
         return None
     return text, normalize_email(text)
 
 
 def clean_url(value):
+    """(address, normalised) or None when the write service would refuse it (so the preview says so)."""
     text = value.strip()
+    if not _service_accepts("web", text):
+        return None
     return text, normalize_url(text)
+
+
+def _service_accepts(channel, text):
+    """The write service's own check of a phone/email/web value (crm_site.channels): a value the preview
+    takes must not make the apply refuse the whole row ("иван@пример.рф" looks like an address to a regex)."""
+    from django.core.exceptions import ValidationError
+
+    from crm_site.channels import clean_channel_value
+
+    try:
+        clean_channel_value(channel, text)
+    except ValidationError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------
