@@ -4,6 +4,7 @@ Built from the registry when the url conf loads, so an entity registered in its 
 endpoints with no edit here. API views authenticate themselves (token or session), so the site's
 LoginRequiredMiddleware lets them through (`login_not_required`) and answers 401/403 as JSON instead."""
 
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -43,7 +44,9 @@ urlpatterns = [
     path("v1/webhooks/<str:pk>/deliveries/", _view(WebhookViewSet, {"get": "deliveries"}),
          name="api_webhook_deliveries"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    # Swagger UI sets style attributes from its script; styles only, on this page only (scripts stay 'self').
+    path("docs/", csp_update({"style-src": ["'unsafe-inline'"]})(
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema")), name="api_docs"),
     path("tokens/", pages.tokens_page, name="api_tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="api_token_revoke"),
 ]
