@@ -1084,11 +1084,16 @@ def match_within(entity_key, rows):
             pairs |= {(x, y) for i, x in enumerate(members) for y in members[i + 1:]}
     for (kind, _value), members in by_key.items():
         if kind in SUPPORT_KINDS and 1 < len(members) <= 2000:
-            for i, x in enumerate(members):
-                names_x = {k for k in keysets[x] if k[0] in ("name_block", "surname")}
-                for y in members[i + 1:]:
-                    if names_x & keysets[y]:
-                        pairs.add((x, y))
+            # Rows sharing the company (birthday, address) and a name block or surname: bucketed by that name
+            # key, not compared all against all (a company with 40 rows of the file is 780 pairs to test).
+            by_name = {}
+            for x in members:
+                for k in keysets[x]:
+                    if k[0] in ("name_block", "surname"):
+                        by_name.setdefault(k, []).append(x)
+            for group in by_name.values():
+                if len(group) > 1:
+                    pairs.update((x, y) for i, x in enumerate(group) for y in group[i + 1:])
     if not pairs:
         return []
     pairs = sorted(pairs)

@@ -1,6 +1,7 @@
 """`import_pipeline`: the whole import (issue 17) against its baselines, in one run.
 
-Workload: a contacts CSV (Windows-1251, ";") of `scale` rows — names, two phones in mixed formats, email,
+Workload: a contacts CSV (Windows-1251, ";") of `scale` rows (at most 100,000: at a scale of 1,000,000 the
+100k-row file goes into a base of 1M, the issue's "with 1M existing contacts" run) — names, two phones in mixed formats, email,
 company, position — about 20% duplicates: 10% of the base (same person, email in another case, phone in another
 format), 5% of the base by phone only with the name's letter case changed, 5% of each other inside the file;
 imported in merge mode (history, events, timeline entries, match keys on), into the seeded base of `scale`
@@ -33,6 +34,7 @@ from .seed import CONTACT_COLUMNS
 
 NAME = "import_pipeline"
 SUBSET = 10_000
+FILE_ROWS = 100_000
 HEADER = ["Фамилия", "Имя", "Мобильный", "Рабочий телефон", "E-mail", "Компания", "Должность"]
 LAST = ["Орлов", "Соколова", "Лебедев", "Козлова", "Новиков", "Морозова", "Волков", "Зайцева", "Павленко",
         "Бондаренко", "Ткаченко", "Мельник", "Кравченко", "Олейник", "Гончаренко", "Руденко"]
@@ -53,7 +55,7 @@ def run(ctx):
             keymod.keys_rebuild(key)
         keymod.ensure_current(key)
     user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
-    rows = max(1000, ctx.scale)
+    rows = max(1000, min(ctx.scale, FILE_ROWS))  # the issue's file is 100k rows, into a base of any size
     with tempfile.TemporaryDirectory(prefix="crm-bench-import-") as directory:
         path = os.path.join(directory, "contacts.csv")
         expected_new, lines = write_workload(path, rows, seed=ctx.seed)

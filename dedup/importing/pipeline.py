@@ -68,7 +68,7 @@ Outcome = ImportRow.Outcome
 Status = ImportBatch.Status
 WRITING = (Outcome.CREATE, Outcome.MERGE, Outcome.REPLACE)
 CHUNK = 500  # rows applied per transaction
-MATCH_CHUNK = 1000  # rows matched against the base per call
+MATCH_CHUNK = 10000  # rows matched against the base per call
 FILE_OPTIONS = ("file_format", "encoding", "delimiter", "sheet")
 LOCALE_OPTIONS = ("date_order", "decimal_comma", "region")
 
