@@ -272,7 +272,9 @@ def keyset_page(queryset, size, *, after=None, before=None):
         smaller = not descending if backwards else descending
         key_op = "lt" if smaller else "gt"
         pk_op = "gt" if backwards else "lt"
-        qs = qs.filter(Q(**{f"{expression}__{key_op}": key}) | Q(**{expression: key, f"pk__{pk_op}": pk}))
+        # The bound `key <= …` (or `>=`) repeats what the OR implies: it is what an index on the key can start at.
+        qs = qs.filter(Q(**{f"{expression}__{key_op}e": key}),
+                       Q(**{f"{expression}__{key_op}": key}) | Q(**{expression: key, f"pk__{pk_op}": pk}))
     if backwards:
         qs = qs.order_by(f"{'' if descending else '-'}{expression}", "pk")
     rows = list(qs[: size + 1])
