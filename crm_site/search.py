@@ -8,10 +8,12 @@ What a user types is found:
 - a company: a deal by its company's name (`company__name` in the deal's search fields), a contact by the name
   of a company they are linked to (any relation to a record with a `name`).
 
-Speed: the matches are one `pk IN (names UNION emails UNION phones)` subquery, so PostgreSQL reads each part
-from its own index (trigram GIN indexes on the name columns and on the normalised phones and emails, made by
-`crm_site.lists.indexes`) instead of scanning the table for an OR; the list's scope, filters and sort apply
-to the outer query.
+Speed: the matches are one condition on the entity's own rows, `names OR pk = ANY(ARRAY(companies)) OR
+pk = ANY(ARRAY(emails)) OR pk = ANY(ARRAY(phones))`: every part is an index condition (trigram GIN indexes on
+the name columns and on the normalised phones and emails, made by `crm_site.lists.indexes`; the primary key
+for the arrays, each subquery run once), so PostgreSQL ORs them as bitmaps and ANDs that with the list's other
+indexed filters (a custom field, the owner) before it reads a single row. An `IN (… UNION …)` subquery could
+not combine so: it read every name match first, then checked the filters row by row.
 """
 
 import re
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
+from .expressions import InArray
 from .models import Communication
 from .normalize import normalize_email, phone_digits
 from .validation import clean_text, search_too_long
@@ -38,12 +41,13 @@ def search_queryset(queryset, query, hidden=()):
         return queryset
     if search_too_long(query):  # the screens say so (validation.search_too_long_message)
         return queryset.none()
-    model = queryset.model
-    return queryset.filter(pk__in=matching_ids(model, query, hidden))
+    return queryset.filter(search_condition(queryset.model, query, hidden))
 
 
-def matching_ids(model, query, hidden=()):
-    """A subquery of the ids of `model`'s records (live or in the bin: the caller's queryset decides) matching `query` (see the module's docstring)."""
+def search_condition(model, query, hidden=()):
+    """The condition on `model`'s own rows (live or in the bin: the caller's queryset decides) matching `query`
+    (see the module's docstring): the name words on the row's columns, OR'ed with `pk = ANY(ARRAY(…))` for the
+    matches found in other tables (companies, phones, emails)."""
     entity = model.entity()
     words = query.split()[:MAX_WORDS]
     fields = [name for name in entity.search_fields if name.split("__")[0] not in hidden]
@@ -53,16 +57,37 @@ def matching_ids(model, query, hidden=()):
         for word in words:
             word_q = Q()
             for field_name in fields:
-                word_q |= Q(**{f"{field_name}__icontains": word})
+                word_q |= _word_condition(model, field_name, word)
             condition &= word_q
-        parts.append(model._base_manager.filter(condition).order_by().values("pk"))  # the bin searches too
-    parts += _related_name_matches(entity, query, hidden)
+        parts.append(condition)
+    parts += [InArray(ids) for ids in _related_name_matches(entity, query, hidden)]
     if entity.has_channels:
-        parts += _channel_matches(model, query, words, hidden)
+        parts += [InArray(ids) for ids in _channel_matches(model, query, words, hidden)]
     if not parts:
-        return model._base_manager.none().values("pk")
-    first, *rest = parts
-    return first.union(*rest, all=True) if rest else first
+        return Q(pk__in=[])
+    found = Q()
+    for part in parts:
+        found |= part
+    return found
+
+
+def _word_condition(model, field_name, word):
+    """One word against one search field. A field of another table (`company__name`) is matched there, as
+    `company_id = ANY(ARRAY(…))`: an OR over a join would keep PostgreSQL from combining the indexes."""
+    if "__" not in field_name:
+        return Q(**{f"{field_name}__icontains": word})
+    first, rest = field_name.split("__", 1)
+    field = model._meta.get_field(first)
+    if field.many_to_one and "__" not in rest:
+        target = field.related_model._base_manager.filter(**{f"{rest}__icontains": word}).order_by()
+        return InArray(target.values(field.target_field.name), field.attname)
+    return InArray(model._base_manager.filter(**{f"{field_name}__icontains": word}).order_by().values("pk"))
+
+
+def matching_ids(model, query, hidden=()):
+    """A subquery of the ids of `model`'s records (live or in the bin: the caller's queryset decides) matching
+    `query`."""
+    return model._base_manager.filter(search_condition(model, query, hidden)).order_by().values("pk")
 
 
 def _related_name_matches(entity, query, hidden):

@@ -450,6 +450,42 @@ def test_capped_count_and_keyset_pages(user_client, user, monkeypatch):
     assert rows_of(again) == expected
 
 
+@pytest.mark.parametrize("sort", ["", "full_name", "-type"])
+def test_pages_read_from_the_leading_keys_match_the_keyset_pages(user_client, user, monkeypatch, sort):
+    """The page taken from the count's own scan (lists.window_page) equals the keyset / numbered page."""
+    for index in range(17):
+        make_contact(user, last_name=f"Same{index % 3}")  # equal sort keys: the pk decides
+
+    def walk():
+        seen, params = [], {"per_page": 10, "sort": sort}
+        response = user_client.get(reverse("contact_list"), params)
+        pages = [response.context["page"]]
+        seen.append(rows_of(response))
+        number = 1
+        while pages[-1]["next_cursor"]:
+            number += 1
+            response = user_client.get(reverse("contact_list"), {**params, "page": number,
+                                                                 "after": pages[-1]["next_cursor"]})
+            pages.append(response.context["page"])
+            seen.append(rows_of(response))
+        if pages[-1]["prev_cursor"]:
+            back = user_client.get(reverse("contact_list"), {**params, "page": number - 1,
+                                                             "before": pages[-1]["prev_cursor"]})
+            seen.append(rows_of(back))
+            pages.append(back.context["page"])
+        numbered = user_client.get(reverse("contact_list"), {**params, "page": 2})
+        seen.append(rows_of(numbered))
+        pages.append(numbered.context["page"])
+        return seen, [(p["has_next"], p["next_cursor"], p["prev_cursor"], p["count"], p["capped"]) for p in pages]
+
+    from_keys = walk()
+    monkeypatch.setattr(lists, "COUNT_CAP", 5)  # every page past the fifth row runs its own query
+    by_query = walk()
+    assert from_keys[0] == by_query[0]
+    assert [page[:3] for page in from_keys[1]] == [page[:3] for page in by_query[1]]
+    assert from_keys[1][0][3:] == (17, False) and by_query[1][0][3:] == (5, True)
+
+
 def test_query_counts_stay_constant(user_client, user):
     segment = list_services.segment_create(user=user, entity="contact", name="All", params=QueryDict(""))
     tag = Tag.objects.create(name="T")

@@ -4,7 +4,11 @@ Made after `migrate` (post_migrate, idempotent `IF NOT EXISTS`), so an entity re
 - `pg_trgm` trigram GIN indexes on `UPPER(column)` of each local search field (Django's `icontains` is
   `UPPER(col::text) LIKE UPPER('%…%')`, which such an index serves), and on the normalised phones and emails
   (partial, per channel);
-- a `jsonb_path_ops` GIN index on each entity's `custom_fields`, for containment (`@>`) filters.
+- a `jsonb_path_ops` GIN index on each entity's `custom_fields`, for containment (`@>`) filters;
+- a partial B-tree on the live rows in the lists' default order, `(created_at DESC, id DESC) WHERE deleted_at IS
+  NULL`, carrying the read-scope columns (owner, department, opened): a list without a selective filter reads
+  its first page and its capped count (`leading_keys`) from this index alone, whatever the user's scope, and a
+  keyset page past them starts at its cursor.
 Nothing on SQLite (the demo database): the same queries run there, unindexed.
 """
 
@@ -38,6 +42,14 @@ def index_statements(connection=None):
         statements.append(
             f"CREATE INDEX IF NOT EXISTS {quote(f'{table}_cf_gin'[:63])} ON {quote(table)} "
             f"USING gin ({quote('custom_fields')} jsonb_path_ops)"
+        )
+        column = {name: quote(model._meta.get_field(name).column)
+                  for name in ("created_at", "deleted_at", "owner", "department", "opened")}
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {quote(f'{table}_live_order'[:63])} ON {quote(table)} "
+            f"({column['created_at']} DESC, {quote(model._meta.pk.column)} DESC) "
+            f"INCLUDE ({column['owner']}, {column['department']}, {column['opened']}) "
+            f"WHERE {column['deleted_at']} IS NULL"
         )
     return statements
 

@@ -203,6 +203,53 @@ def ordering_of(queryset):
     return first.lstrip("-"), first.startswith("-")
 
 
+def leading_keys(queryset, cap=COUNT_CAP):
+    """The list's first `cap` + 1 rows as (sort key, pk), in the list's order, or None when the ordering is not
+    one keyset pages use. One scan gives both the capped count and, when the page lies among these rows (page 1,
+    and any page of a list of at most `cap` rows), the page's ids: the count and the page no longer each repeat
+    the filters' and the search's scan (`window_page`)."""
+    shape = ordering_of(queryset)
+    if shape is None:
+        return None
+    return [tuple(row) for row in queryset.values_list(shape[0], "pk")[: cap + 1]]
+
+
+def window_page(keys, size, *, cap=COUNT_CAP, number=1, after=None, before=None):
+    """The page (as `keyset_page` or the numbered page would give it) read from `leading_keys`: (page keys,
+    has_next, next cursor, previous cursor), or None when the page reaches past the rows `keys` holds (a deep
+    page of a long list: the caller runs its own query) or a key is empty (paged by number)."""
+    complete = len(keys) <= cap  # every row of the list is in `keys`
+    cursor = after or before
+    if cursor:
+        values = read_cursor(cursor)
+        position = next((i for i, (_key, pk) in enumerate(keys) if values and pk == values[1]), None)
+        # The row must still hold the cursor's key (else its place moved: the keyset query decides).
+        if position is None or keys[position][0] is None or make_cursor(list(keys[position])) != cursor:
+            return None
+        if before:
+            start = max(0, position - size)
+            rows, more = keys[start:position], start > 0
+        else:
+            start = position + 1
+            if not complete and start + size >= len(keys):
+                return None
+            rows = keys[start: start + size]
+            more = start + size < len(keys)
+    else:
+        start = (number - 1) * size
+        if not complete and start + size >= len(keys):
+            return None
+        rows = keys[start: start + size]
+        more = start + size < len(keys)
+    if any(key is None for key, _pk in rows) and cursor:
+        return None
+    first = make_cursor(list(rows[0])) if rows and rows[0][0] is not None else None
+    last = make_cursor(list(rows[-1])) if rows and rows[-1][0] is not None else None
+    if before:
+        return rows, last is not None, last, (first if more else None)
+    return rows, more, (last if more else None), (first if after else None)
+
+
 def keyset_page(queryset, size, *, after=None, before=None):
     """A page of `queryset` after (or before) a cursor: `WHERE (key, pk) < (…)` on the index instead of an
     OFFSET that reads every earlier row. Returns (rows, next cursor or None, previous cursor or None), or None
@@ -225,7 +272,9 @@ def keyset_page(queryset, size, *, after=None, before=None):
         smaller = not descending if backwards else descending
         key_op = "lt" if smaller else "gt"
         pk_op = "gt" if backwards else "lt"
-        qs = qs.filter(Q(**{f"{expression}__{key_op}": key}) | Q(**{expression: key, f"pk__{pk_op}": pk}))
+        # The bound `key <= …` (or `>=`) repeats what the OR implies: it is what an index on the key can start at.
+        qs = qs.filter(Q(**{f"{expression}__{key_op}e": key}),
+                       Q(**{f"{expression}__{key_op}": key}) | Q(**{expression: key, f"pk__{pk_op}": pk}))
     if backwards:
         qs = qs.order_by(f"{'' if descending else '-'}{expression}", "pk")
     rows = list(qs[: size + 1])

@@ -195,16 +195,33 @@ class ObjectListView(EntityView):
 
     def paginate(self, base_queryset, queryset, size):
         """Page 1… by number while the rows are few; past them (and for every "next" link) by key
-        (`after` / `before` cursors), so a deep page costs what the first one does."""
+        (`after` / `before` cursors), so a deep page costs what the first one does.
+
+        One query reads the first COUNT_CAP + 1 rows' sort keys (lists.leading_keys): the capped count and,
+        whenever the page lies among those rows, the page's ids, whose records are then read by primary key
+        (within the user's read scope again). Only a page past them runs the keyset (or numbered) query."""
         from ..lists import selectors as lists
 
-        count, capped = lists.capped_count(base_queryset)
         get = self.request.GET
         try:
             number = max(1, int(str(get.get("page", 1))[:6]))  # a 25-digit page number is page 999999
         except ValueError:
             number = 1
         after, before = get.get("after", ""), get.get("before", "")
+        cap = lists.COUNT_CAP
+        keys = lists.leading_keys(base_queryset, cap=cap)
+        if keys is None:
+            count, capped = lists.capped_count(base_queryset, cap=cap)
+        else:
+            count, capped = min(len(keys), cap), len(keys) > cap
+        window = None
+        if keys is not None:
+            window = lists.window_page(keys, size, cap=cap, number=number, after=after or None,
+                                       before=before or None)
+        if window is not None:
+            page_keys, has_next, next_cursor, prev_cursor = window
+            objects = self.records_by_pk(queryset, [pk for _key, pk in page_keys])
+            return self.page_context(objects, number, count, capped, has_next, next_cursor, prev_cursor, size)
         keyset = None
         if after or before:
             keyset = lists.keyset_page(queryset, size, after=after or None, before=before or None)
@@ -225,6 +242,19 @@ class ObjectListView(EntityView):
         else:
             objects, next_cursor, prev_cursor = keyset
             has_next = next_cursor is not None
+        return self.page_context(objects, number, count, capped, has_next, next_cursor, prev_cursor, size)
+
+    def records_by_pk(self, queryset, ids):
+        """The page's records, in the order of `ids` (read just now from the list's own query): by primary key,
+        so the filters and the search do not run again; still within the user's read scope."""
+        if not ids:
+            return []
+        found = {obj.pk: obj for obj in self.visible(READ).filter(pk__in=ids).select_related(
+            *self.entity.list_select_related).prefetch_related(*queryset._prefetch_related_lookups)}
+        return [found[pk] for pk in ids if pk in found]
+
+    @staticmethod
+    def page_context(objects, number, count, capped, has_next, next_cursor, prev_cursor, size):
         num_pages = None if capped else max(1, -(-count // size))
         return {
             "objects": objects,

@@ -1,0 +1,38 @@
+"""Query expressions the read path shares."""
+
+from django.db.models import BooleanField, Expression, F, Subquery
+
+
+class InArray(Expression):
+    """`column = ANY(ARRAY(subquery))` on PostgreSQL, `column IN (subquery)` elsewhere.
+
+    Why: an `id IN (subquery)` ORed with other conditions becomes a hashed SubPlan, a filter PostgreSQL can only
+    check row by row, so the whole OR can use no index. `= ANY(ARRAY(…))` is an index condition (the subquery
+    runs once, as an InitPlan), so an OR of it and trigram conditions is one BitmapOr, which then combines
+    (BitmapAnd) with the list's other indexed filters."""
+
+    conditional = True
+
+    def __init__(self, queryset, field="pk"):
+        super().__init__(output_field=BooleanField())
+        self.column = F(field) if isinstance(field, str) else field
+        self.subquery = queryset if isinstance(queryset, Subquery) else Subquery(queryset)
+
+    def get_source_expressions(self):
+        return [self.column, self.subquery]
+
+    def set_source_expressions(self, exprs):
+        self.column, self.subquery = exprs
+
+    def _compile(self, compiler):
+        column, column_params = compiler.compile(self.column)
+        subquery, subquery_params = compiler.compile(self.subquery)
+        return column, subquery, (*column_params, *subquery_params)
+
+    def as_sql(self, compiler, connection):
+        column, subquery, params = self._compile(compiler)
+        return f"{column} IN {subquery}", params
+
+    def as_postgresql(self, compiler, connection):
+        column, subquery, params = self._compile(compiler)
+        return f"{column} = ANY(ARRAY{subquery})", params
