@@ -33,6 +33,7 @@ from ..harness import peak_rss_mb, reset_peak_rss, work_seconds
 from .seed import CONTACT_COLUMNS
 
 NAME = "import_pipeline"
+OWN_DATA = True  # ensure_seeded() tops its base up: with --keepdb a rerun must not seed `scale` contacts more
 SUBSET = 10_000
 FILE_ROWS = 100_000
 HEADER = ["Фамилия", "Имя", "Мобильный", "Рабочий телефон", "E-mail", "Компания", "Должность"]
