@@ -47,7 +47,7 @@ def clean_channel_value(channel, value):
     elif channel == Communication.Channel.WEB:
         if not value.lower().startswith(("http://", "https://")):
             value = "https://" + value
-        forms.URLField().clean(value)
+        forms.URLField(assume_scheme="https").clean(value)
     if len(value) > Communication._meta.get_field("value").max_length:
         raise ValidationError(_("“%(value)s…” is too long."), params={"value": value[:40]}, code="max_length")
     return value
