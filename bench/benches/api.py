@@ -24,6 +24,7 @@ from crm_site.api.tokens import KEY_PREFIX, hash_key
 from crm_site.services import RecordInput
 
 NAME = "api"
+OWN_DATA = True  # ensure_seeded() tops its base up: with --keepdb a rerun must not seed `scale` contacts more
 ROWS = 10_000
 BATCH = 1_000
 ONE_BY_ONE_SAMPLE = 300
