@@ -100,7 +100,12 @@ def _converter(field):
     encode = _value_encoder(field)
     if encode is None:
         return lambda obj: getattr(obj, attname)
-    return lambda obj: (lambda value: None if value is None else encode(value))(getattr(obj, attname))
+
+    def convert(obj):
+        value = getattr(obj, attname)
+        return None if value is None else encode(value)
+
+    return convert
 
 
 def _value_encoder(field):
