@@ -362,6 +362,9 @@ def test_a_possible_duplicate_is_held_back_and_named_not_created(importer, monke
     assert outcomes(prepared(importer, [line], match=["email"])) == [O.CREATE]  # not on the chosen criteria
     allow = prepared(importer, [line], on_duplicate="allow")  # checked: someone else, so create anyway
     assert outcomes(allow) == [O.CREATE]
+    # Or, keeping the duplicate control for the sure ones: create only the possible duplicates.
+    checked = prepared(importer, [line], create_possible=True)
+    assert outcomes(checked) == [O.CREATE]
 
 
 def test_a_possible_duplicate_of_a_hidden_record_names_no_record(importer, other_user, monkeypatch):
@@ -379,7 +382,10 @@ def test_a_row_possibly_the_same_as_an_earlier_row_is_held_back(importer, monkey
     first, second = batch.rows.order_by("number")
     assert (first.outcome, second.outcome) == (O.CREATE, O.POSSIBLE)
     assert f"row {first.number}" in message_text(second.messages[-1])
-    batch_apply(batch.pk, user=importer)
+    batch_configure(batch, create_possible=True)  # the importer looked at the preview: two people
+    assert outcomes(batch_prepare(batch, user=importer)) == [O.CREATE, O.CREATE]
+    batch_configure(batch, create_possible=False)
+    batch_apply(batch_prepare(batch, user=importer).pk, user=importer)
     assert Contact.objects.count() == 1
 
 

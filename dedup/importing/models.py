@@ -64,6 +64,9 @@ class ImportBatch(models.Model):
                                     default=OnDuplicate.MERGE)
     match = models.JSONField(_("match on"), default=list, blank=True)
     all_or_nothing = models.BooleanField(_("all or nothing"), default=False)
+    # A row the engine calls only a possible duplicate is held back unless the importer, having looked at them
+    # in the preview, chose to create them.
+    create_possible = models.BooleanField(_("create possible duplicates"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
     error = models.TextField(_("error"), blank=True)
     total = models.PositiveIntegerField(_("rows"), default=0)

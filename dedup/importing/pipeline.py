@@ -15,7 +15,8 @@ How a row is decided (set-based, a handful of queries per 1,000 rows):
    as "duplicate in the file" — so a file re-imported creates nothing new;
 4. the leader: no match -> create; several matches, none clearly best -> ambiguous (skipped); only a possible
    duplicate of a record or of an earlier row (the engine is not sure) -> held back, not created, with the
-   candidate named, since a doubled record is worse than a row to re-import with "allow"; a match the
+   candidate named, since a doubled record is worse than a row held back (the batch's `create_possible`,
+   chosen after looking at them, creates them); a match the
    importer may not edit -> "duplicate of a record you cannot edit" (nothing of it is shown); otherwise the
    duplicate action: skip, merge, replace, or allow (create anyway). Merge and replace store a field-by-field
    diff and the exact write (`plan`) with the record's version, so the apply does what the preview showed
@@ -86,12 +87,12 @@ MESSAGES = {
     "in_file": gettext_lazy("The same record as row %(row)s of the file: combined into it."),
     "in_file_conflict": gettext_lazy("“%(field)s”: row %(row)s gives “%(old)s”, this row “%(new)s”; the first is kept."),
     "ambiguous": gettext_lazy("Matches several records equally well (%(ids)s): skipped, nothing was changed."),
-    "possible": gettext_lazy("May be the same as record %(ids)s (%(percent)s%%): not imported, so as not to "
-                             "create a duplicate. Check it; if it is someone else, import this row with "
-                             "“create anyway”."),
-    "possible_in_file": gettext_lazy("May be the same as row %(row)s of the file (%(percent)s%%): not imported, so "
-                                     "as not to create a duplicate. Check it; if it is someone else, import this "
-                                     "row with “create anyway”."),
+    "possible": gettext_lazy("May be the same as record %(ids)s (%(percent)s%%): held back, so as not to create "
+                             "a duplicate. If the rows held back are other people, choose “create possible "
+                             "duplicates” in the duplicate control."),
+    "possible_in_file": gettext_lazy("May be the same as row %(row)s of the file (%(percent)s%%): held back, so as "
+                                     "not to create a duplicate. If the rows held back are other people, choose "
+                                     "“create possible duplicates” in the duplicate control."),
     "required": gettext_lazy("“%(field)s” is required: the row was not imported."),
     "cannot_edit": gettext_lazy("Duplicate of a record you cannot edit: skipped."),
     "skip": gettext_lazy("Duplicate of record %(id)s: skipped."),
@@ -222,7 +223,7 @@ def batch_mapping(batch, parsed):
 
 
 def batch_configure(batch, *, mapping=None, defaults=None, on_duplicate=None, match=None, all_or_nothing=None,
-                    options=None):
+                    create_possible=None, options=None):
     if mapping is not None:
         batch.mapping = mapping.as_json() if isinstance(mapping, Mapping) else mapping
     if defaults is not None:
@@ -238,6 +239,8 @@ def batch_configure(batch, *, mapping=None, defaults=None, on_duplicate=None, ma
         batch.match = list(match)
     if all_or_nothing is not None:
         batch.all_or_nothing = bool(all_or_nothing)
+    if create_possible is not None:
+        batch.create_possible = bool(create_possible)
     if options:
         batch.options = {**batch.options, **{k: v for k, v in options.items() if k in FILE_OPTIONS + LOCALE_OPTIONS}}
     batch.save()
@@ -289,7 +292,7 @@ def _prepare(batch, *, user):
             batch.save(update_fields=["status", "error", "total", "file_format"])
         raise
     decider = Decider(user, entity, on_duplicate=batch.on_duplicate, match=batch.match,
-                      replace_kinds=replace_kinds(mapping))
+                      replace_kinds=replace_kinds(mapping), hold_possible=not batch.create_possible)
     decided = decider.decide(mapped)
     with transaction.atomic():
         batch.rows.all().delete()
@@ -411,8 +414,9 @@ def accepted(verdict, criteria):
 class Decider:
     """Decides rows of one entity for one user: see the module's docstring."""
 
-    def __init__(self, user, entity, *, on_duplicate, match=(), replace_kinds=None):
+    def __init__(self, user, entity, *, on_duplicate, match=(), replace_kinds=None, hold_possible=True):
         self.user = user
+        self.hold_possible = hold_possible
         self.entity = _entity(entity)
         self.model = self.entity.model
         self.mode = on_duplicate
@@ -502,7 +506,7 @@ class Decider:
         the import's worst outcome. With chosen criteria only when one of them agrees."""
         from dedup.scoring import POSSIBLE
 
-        if self.mode == ImportBatch.OnDuplicate.ALLOW or verdict.outcome != POSSIBLE:
+        if not self.hold_possible or self.mode == ImportBatch.OnDuplicate.ALLOW or verdict.outcome != POSSIBLE:
             return False
         if not self.criteria:
             return True

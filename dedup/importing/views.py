@@ -258,6 +258,11 @@ class OptionsForm(forms.Form):
                                                              "email and name together)."))
     all_or_nothing = forms.BooleanField(label=gettext_lazy("All or nothing: if any row is refused, import none"),
                                         required=False)
+    create_possible = forms.BooleanField(
+        label=gettext_lazy("Create possible duplicates"), required=False,
+        help_text=gettext_lazy("Rows the duplicate engine is not sure about (a possible duplicate of a record or of "
+                               "an earlier row) are held back and listed in the preview; tick this once you have "
+                               "checked they are other people."))
 
     def __init__(self, *args, entity, **kwargs):
         super().__init__(*args, **kwargs)
@@ -269,11 +274,13 @@ def options(request, pk):
     if batch.status not in (Status.NEW, Status.READY, Status.FAILED):
         return HttpResponseRedirect(reverse("import_batch", args=[batch.pk]))
     form = OptionsForm(request.POST or None, entity=entity, initial={
-        "on_duplicate": batch.on_duplicate, "match": batch.match, "all_or_nothing": batch.all_or_nothing})
+        "on_duplicate": batch.on_duplicate, "match": batch.match, "all_or_nothing": batch.all_or_nothing,
+        "create_possible": batch.create_possible})
     if request.method == "POST" and form.is_valid():
         pipeline.batch_configure(batch, on_duplicate=form.cleaned_data["on_duplicate"],
                                  match=form.cleaned_data["match"],
-                                 all_or_nothing=form.cleaned_data["all_or_nothing"])
+                                 all_or_nothing=form.cleaned_data["all_or_nothing"],
+                                 create_possible=form.cleaned_data["create_possible"])
         if _file_size(batch) > PREPARE_IN_REQUEST:
             from .tasks import prepare_launch
 

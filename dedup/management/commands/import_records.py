@@ -41,6 +41,8 @@ class Command(BaseCommand):
         parser.add_argument("--sheet")
         parser.add_argument("--encoding")
         parser.add_argument("--all-or-nothing", action="store_true")
+        parser.add_argument("--create-possible", action="store_true",
+                            help="create the rows the engine calls only possible duplicates (held back by default)")
         parser.add_argument("--report", help="write the per-row report (CSV) to this file")
 
     def handle(self, *args, **options):
@@ -58,7 +60,8 @@ class Command(BaseCommand):
             with path.open("rb") as handle:
                 batch = batch_upload(user=user, entity=entity, content=handle, name=path.name, options=file_options)
             batch_configure(batch, on_duplicate=options["on_duplicate"], match=match,
-                            all_or_nothing=options["all_or_nothing"], defaults=ImportDefaults(owner=user.pk))
+                            all_or_nothing=options["all_or_nothing"], create_possible=options["create_possible"],
+                            defaults=ImportDefaults(owner=user.pk))
             if options["mapping"]:
                 self._saved_mapping(batch, user, entity, options["mapping"])
             batch = batch_prepare(batch, user=user)
