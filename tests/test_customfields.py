@@ -568,3 +568,26 @@ def test_bulk_writes_check_ids_once_and_unique_values_within_the_batch(user):
         {"data": {"last_name": "U2", "cf_passport": "4510 123456"}}])
     assert result.objs[0] is not None and result.objs[1] is None
     assert "cf_passport" in result.errors[1].message_dict
+
+
+def test_a_required_field_hidden_by_its_condition_is_not_asked_for(user):
+    # "Shown only when" holds on every write path, not only in the form: a required field the card and the
+    # form leave out (the condition does not hold) does not block the save; once it holds, it is required.
+    from crm_site.models import ClientType
+
+    client_type, partner_type = ClientType.objects.order_by("order", "pk")[:2]
+    _field("membership_end", "date", required=True, show_when_field="type", show_when_values=[client_type.pk])
+    _field("level", "choice", options=[("gold", "Gold"), ("basic", "Basic")])
+    _field("gold_card", "text", required=True, show_when_field="cf_level", show_when_values=["gold"])
+    partner = services.record_create(user=user, entity="contact",
+                                     data={"last_name": "Партнёров", "type": partner_type.pk})
+    assert partner.pk
+    with pytest.raises(ValidationError) as caught:
+        services.record_create(user=user, entity="contact", data={"last_name": "Клиентов", "type": client_type.pk})
+    assert "cf_membership_end" in caught.value.message_dict
+    # A custom field as the condition, changed by the same write.
+    data = {"last_name": "Золотов", "type": partner_type.pk, "cf_level": "gold"}
+    with pytest.raises(ValidationError) as caught:
+        services.record_create(user=user, entity="contact", data=data)
+    assert "cf_gold_card" in caught.value.message_dict
+    assert services.record_create(user=user, entity="contact", data={**data, "cf_level": "basic"}).pk

@@ -32,6 +32,21 @@ def split_data(data):
     return custom, rest
 
 
+def _shown_now(field, obj, values):
+    """Does `field` show for `obj` with the custom `values` about to be saved? A field left out of the card and
+    the form by its "shown only when" condition is not asked for, on every write path, not only in the form."""
+    from .layout import shown
+
+    if not field.show_when_field:
+        return True
+    current = obj.custom_fields
+    obj.custom_fields = values  # the condition may be another custom field, changed by this very write
+    try:
+        return shown(field, obj)
+    finally:
+        obj.custom_fields = current
+
+
 def _required_now(field, obj):
     """Is `field` required for `obj` as it stands: always, or from a stage / status on."""
     if not field.required:
@@ -124,7 +139,7 @@ def apply_custom(*, obj, given, baseline, modes, user, creating, condition_chang
         if name in errors or not field.required or modes.get(name) in (FieldRule.HIDDEN, FieldRule.READ_ONLY):
             continue  # a user who cannot fill it in is not asked to
         if creating or code in given or code in (system or {}) or (condition_changed and field.required_from_field):
-            if values.get(code) in (None, "", []) and _required_now(field, obj):
+            if values.get(code) in (None, "", []) and _required_now(field, obj) and _shown_now(field, obj, values):
                 errors[name] = [_("“%(field)s” is required.") % {"field": field.label}]
     for code in changed:
         field = fields.get(code)
