@@ -401,3 +401,26 @@ def test_a_value_the_write_would_refuse_is_left_out_at_the_preview_not_refused_a
     batch = batch_apply(batch.pk, user=importer)
     assert batch.counts == {"create": 1}
     assert not Contact.objects.get().communications.exists()
+
+
+def test_the_same_name_on_the_same_phone_is_held_back_whatever_the_engine_makes_of_it(importer, monkeypatch):
+    # A name the file repeats fifty times weighs little, so the engine may call the pair no match; the same
+    # full name on the same phone, with nothing against it, is still held back, not created twice.
+    from dedup import scoring
+
+    volkov = existing(importer, last_name="Волков", first_name="Алексей", phones=["+7 343 561-72-75"])
+
+    def engine(reasons):
+        verdict = scoring.Verdict(outcome=scoring.NO_MATCH, probability=0.3, weight=-1.0, reasons=reasons,
+                                  conflicts=())
+        monkeypatch.setattr(scoring, "match_rows",
+                            lambda key, rows, **kw: [[scoring.Match(volkov.pk, verdict)] for _row in rows])
+
+    same = ({"code": "last_name", "level": "exact", "agree": True},
+            {"code": "first_name", "level": "exact", "agree": True},
+            {"code": "phone", "level": "shared_line", "agree": True})
+    line = ["ВОЛКОВ", "алексей", "8 (343) 561-72-75", "", "", "", ""]
+    engine(same + ({"code": "position", "level": "different", "agree": False},))  # a new job title is no proof
+    assert outcomes(prepared(importer, [line])) == [O.POSSIBLE]
+    engine(same + ({"code": "birthday", "level": "different", "agree": False},))  # a son on his father's line
+    assert outcomes(prepared(importer, [line])) == [O.CREATE]

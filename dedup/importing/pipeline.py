@@ -395,6 +395,18 @@ class _Groups:
             self.parent[max(a, b)] = min(a, b)
 
 
+_IDENTITY = {"middle_name", "birthday", "gender", "tax_id"}  # what tells namesakes apart (not a new position)
+
+
+def _same_name_same_contact(verdict):
+    """Last and first names exactly alike, a phone or email shared, and nothing of the person's identity
+    disagreeing (a father and son on one home line differ in patronymic or birthday)."""
+    levels = {r["code"]: r.get("level") for r in verdict.reasons if r.get("agree")}
+    return (levels.get("last_name") == "exact" and levels.get("first_name") == "exact"
+            and ("phone" in levels or "email" in levels)
+            and not any(r.get("agree") is False and r.get("code") in _IDENTITY for r in verdict.reasons))
+
+
 def accepted(verdict, criteria):
     """Does the verdict count as "the same record" under the chosen criteria?
 
@@ -503,10 +515,14 @@ class Decider:
 
     def _holds(self, verdict):
         """A possible duplicate (not sure enough to merge) is held back rather than created: a doubled record is
-        the import's worst outcome. With chosen criteria only when one of them agrees."""
+        the import's worst outcome. So is the same full name on the same phone or email with nothing against
+        it, whatever the engine makes of a name the file repeats a lot. With chosen criteria only when one of
+        them agrees."""
         from dedup.scoring import POSSIBLE
 
-        if not self.hold_possible or self.mode == ImportBatch.OnDuplicate.ALLOW or verdict.outcome != POSSIBLE:
+        if not self.hold_possible or self.mode == ImportBatch.OnDuplicate.ALLOW:
+            return False
+        if verdict.outcome != POSSIBLE and not _same_name_same_contact(verdict):
             return False
         if not self.criteria:
             return True
@@ -536,7 +552,10 @@ class Decider:
 
         out = []
         for start in range(0, len(keysets), MATCH_CHUNK):
-            for matches in match_rows(self.entity.key, keysets[start:start + MATCH_CHUNK], limit=3):
+            # shared_contacts: also the records that only share a phone or email, so that the same name on the
+            # same phone is held back even where the file's own repeats make the name weigh little.
+            for matches in match_rows(self.entity.key, keysets[start:start + MATCH_CHUNK], limit=3,
+                                      shared_contacts=self.hold_possible):
                 dups = [m for m in matches if accepted(m.verdict, self.criteria)]
                 held = [m for m in matches if self._holds(m.verdict)]
                 if not dups and held:  # best first: [id, percent]
