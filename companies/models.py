@@ -40,6 +40,8 @@ class Company(CRMObject):
         verbose_name = _("company")
         verbose_name_plural = _("companies")
 
+    STR_FIELDS = ("name",)  # what __str__ reads: lists of linked companies (an export) load only these
+
     def __str__(self):
         return self.name
 

@@ -37,6 +37,8 @@ class Contact(CRMObject):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
 
+    STR_FIELDS = ("last_name", "first_name", "middle_name")  # what __str__ reads (see Company.STR_FIELDS)
+
     def __str__(self):
         return self.full_name or str(_("(no name)"))
 
