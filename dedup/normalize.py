@@ -79,6 +79,9 @@ _MARKED = str.maketrans({"š": "sh", "ŝ": "shch", "č": "ch", "ĉ": "ch", "ž":
                          "ǎ": "a", "è": "e", "ė": "e", "ì": "i", "ỳ": "y", "ŭ": "u"})
 # Soft and hard signs written as primes, quotes or backticks by the transliteration schemes.
 _SIGNS = re.compile(r"[ʹʺ'’ʼ`\"″′”“]")
+# An apostrophe a legacy encoding could not hold comes back as `?` or U+FFFD (`Демʼянюк` saved as Windows-1251 by
+# Excel reads `Дем?янюк`): inside a word it is read as the apostrophe it was.
+_LOST = re.compile(r"(?<=\w)[?\ufffd](?=\w)")
 
 
 def _fold_marks(text):
@@ -86,10 +89,10 @@ def _fold_marks(text):
     transliteration schemes dropped: `Žuravlëva`, `I͡uriĭ`, `Ob”yedkov` become plain words."""
     text = unicodedata.normalize("NFC", (text or "").casefold())
     text = text.replace("йо", "ё").replace("ьо", "ё").replace("ё", "е").replace("й", "\x04").translate(_MARKED)
-    text = _SIGNS.sub("", _strip_accents(text))
+    text = _SIGNS.sub("", _LOST.sub("", _strip_accents(text)))
     return text.replace("\x04", "й")
 _VOWEL_AFTER_I = re.compile(r"i(?=[aeiou])")  # ya/ia/a, yu/iu/u, ye/ie/e: Yelena = Elena, Mariya = Maria
-_APOSTROPHES = re.compile(r"['’ʼ`ʹʺ]")
+_APOSTROPHES = re.compile(r"['’ʼ`ʹʺ]|(?<=\w)[?\ufffd](?=\w)")  # and the lost ones (see _LOST)
 _REPEATS = re.compile(r"(.)\1+")
 _NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
 

@@ -1167,10 +1167,10 @@ def candidates_for_keysets(entity_key, keysets, *, exclude=(), limit=200):
             if key[0] in SUPPORT_KINDS and len(support_hits.get(key, ())) <= MAX_SUPPORT:
                 by_support |= support_hits.get(key, set())
         if by_support:
-            by_name = set()
-            for key in keys:
-                by_name |= name_hits.get(key, set())
-            ids |= by_support & by_name
+            for key in keys:  # intersect per name key: a common surname's set is large, the company's small
+                members = name_hits.get(key)
+                if members:
+                    ids |= by_support & members
         out.append(sorted(ids - excluded)[:limit])
     return out
 

@@ -59,10 +59,20 @@ def test_email_key_rejects_non_emails():
         ("Євген Ющенко", "Yevhen Yushchenko"),
         ("Олійник Юлія", "Oliinyk Yuliia"),
         ("O'Brien, Mary-Ann", "obrien mary ann"),
+        ("Демʼянюк Валентина", "ДЕМ?ЯНЮК валентина"),  # the apostrophe lost to Windows-1251
+        ("В'ячеслав", "В\ufffdячеслав"),
     ],
 )
 def test_name_key_same_person(a, b):
     assert normalize.name_key(a) == normalize.name_key(b)
+
+
+def test_an_apostrophe_lost_to_an_encoding_reads_as_the_apostrophe():
+    from dedup import names
+
+    assert names.surname_stem("ДЕМ?ЯНЮК") == names.surname_stem("Демʼянюк") == names.surname_stem("Дем'янюк")
+    assert names.skeleton("В\ufffdячеслав") == names.skeleton("Вʼячеслав")
+    assert normalize.name_key("Что?") == normalize.name_key("Что")  # a question mark at the end is no letter
 
 
 def test_name_key_different_people_differ():

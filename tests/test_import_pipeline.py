@@ -424,3 +424,15 @@ def test_the_same_name_on_the_same_phone_is_held_back_whatever_the_engine_makes_
     assert outcomes(prepared(importer, [line])) == [O.POSSIBLE]
     engine(same + ({"code": "birthday", "level": "different", "agree": False},))  # a son on his father's line
     assert outcomes(prepared(importer, [line])) == [O.CREATE]
+
+
+def test_an_apostrophe_lost_to_windows_1251_still_finds_the_person(importer):
+    # Excel saves `Демʼянюк` as Windows-1251 with a `?` for the apostrophe; a colleague shares the office line,
+    # and the job title has changed: the row is the same person, never a new record.
+    existing(importer, last_name="Демʼянюк", first_name="Валентина", middle_name="Романівна", position="Бухгалтер",
+             phones=["+380 61 918 06 59"])
+    existing(importer, last_name="Коваль", first_name="Олег", phones=["+380 61 918 06 59"])
+    content = csv_bytes([["ДЕМ?ЯНЮК", "валентина", "+380619180659", "", "", "Менеджер", ""]], encoding="cp1251")
+    batch = batch_upload(user=importer, entity="contact", content=content, name="contacts.csv")
+    batch_configure(batch, on_duplicate="merge")
+    assert outcomes(batch_prepare(batch, user=importer)) in ([O.MERGE], [O.UNCHANGED], [O.POSSIBLE])
