@@ -67,6 +67,7 @@ def _by_field(entity, warnings, posted=None):
     spec = keymod.spec_for(entity.key)
     name_field = "last_name" if spec.person else (spec.own_name or "")
     targets = {"name": name_field, "phone": "ch-phone", "email": "ch-email"}
+    targets.update({field.name: field.name for field in keymod.criterion_fields(entity.key)})  # cf_<code>
     if posted is not None:
         keys = set(posted)
         targets = {key: target for key, target in targets.items()
