@@ -87,6 +87,12 @@ def test_admin_marks_a_field_and_the_values_get_keys(admin_user, user, client_fo
     a = services.record_create(user=user, entity="contact", data={"last_name": "Орлов", "cf_vin": "XTA 2107-0012"})
     assert custom_keys(a) == ["vin:xta21070012"]
     # the duplicate rules' admin names it, and its weights show with the others
+    # the duplicate rules' admin lists it (with its weights among the others)
+    from dedup.models import DuplicateRule
+
+    rule, _created = DuplicateRule.objects.get_or_create(entity="contact", defaults={"criteria": ["phone"]})
+    rule_page = client.get(reverse("admin:dedup_duplicaterule_change", args=[rule.pk])).content.decode()
+    assert "VIN" in rule_page and "cf_vin" in rule_page
     listing = client.get(reverse("admin:customfields_customfield_changelist") + "?duplicate_criterion__exact=1")
     assert "VIN" in listing.content.decode()
     with pytest.raises(ValidationError):
