@@ -61,7 +61,7 @@ class DuplicateRuleAdmin(admin.ModelAdmin):
                                  ((reverse("admin:customfields_customfield_change", args=[f.pk]), f.label, f.name)
                                   for f in fields))
         hint = _("A custom field finds duplicates when “finds duplicates” is ticked on it, in Custom fields.")
-        return format_html("{}<p class=\"help\">{} <a href=\"{}\">{}</a></p>", names or "—", hint, url,
+        return format_html("{}<br><span class=\"quiet\">{} <a href=\"{}\">{}</a></span>", names or "—", hint, url,
                            _("Custom fields"))
 
     @admin.display(description=_("weights (log2 m/u) per comparison level"))

@@ -137,7 +137,7 @@ def test_the_scan_finds_two_contacts_by_the_value_and_names_the_field(customer_n
     text = client_for(user).get(reverse("dedup_groups") + "?entity=contact").content.decode()
     assert "same Customer number: ab12345" in text
     merge_screen = client_for(user).get(reverse("dedup_merge", args=["contact"]) + f"?ids={a.pk},{b.pk}")
-    assert merge_screen.status_code == 200 and "Customer number" in merge_screen.content.decode()
+    assert merge_screen.status_code == 200 and "Why: same Customer number: ab12345" in merge_screen.content.decode()
 
 
 def test_the_warning_while_typing_finds_the_value_in_another_form(customer_no, user, client_for):
@@ -173,6 +173,9 @@ def test_a_field_hidden_from_the_role_is_not_named_nor_used_to_probe(customer_no
     assert "Customer number" not in text and "ab12345" not in text  # ...but its reason about the field is not
     card = client.get(reverse("dedup_record", args=["contact", a.pk])).content.decode()
     assert "Customer number" not in card and "ab12345" not in card
+    ids = ",".join(str(pk) for pk in sorted(Contact.objects.values_list("pk", flat=True)))
+    merge_screen = client.get(reverse("dedup_merge", args=["contact"]) + f"?ids={ids}").content.decode()
+    assert "Why:" in merge_screen and "Customer number" not in merge_screen and "ab12345" not in merge_screen
     # the field isn't in the marketer's form: posting it anyway finds nothing
     assert a.get_absolute_url() not in check(client, last_name="Иванов", first_name="Пётр", cf_customer_no="ab12345")
 
