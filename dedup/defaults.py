@@ -84,7 +84,8 @@ COMPANY = {
 # ~92% for two contacts whose names say nothing against it (at a base of up to 100k; a contradicting first
 # name or gender still caps it at 5%), 99% for two companies. Two different values count against (−4.3 bits),
 # not as a contradiction: a person may have two cards. A value held by more records than the pair weighs less
-# (scoring._weigh_identifier). Not estimated from the labelled set (it has no such field).
+# (scoring._weigh_identifier). Not estimated from the labelled set (it has no such field), and kept as it is when
+# `estimate_match_weights` re-estimates the others (scoring.model_for).
 IDENTIFIER = {
     "m": {"exact": 0.95, "different": 0.05},
     "u": {"exact": 1e-8, "different": 0.99999},

@@ -126,8 +126,8 @@ def split_custom(value):
 
 
 def _custom_keys_of_row(entity_key, row):
-    data = row.get(CUSTOM_COLUMN) or {}
-    if not isinstance(data, dict):
+    data = row.get(CUSTOM_COLUMN)
+    if not data or not isinstance(data, dict):  # most records: no custom value at all
         return set()
     keys = set()
     for field in criterion_fields(entity_key):

@@ -465,11 +465,15 @@ def model_for(entity_key):
     base = PERSON if "first_name" in comparisons else COMPANY  # people and organisations, whatever the entity
     stored = (rule.parameters if rule else None) or {}
 
-    def default(table, comparison):  # a custom field that finds duplicates weighs as an identifier
-        return IDENTIFIER[table] if is_custom(comparison) else base[table].get(comparison, {})
+    def level_table(table, comparison):
+        # A custom field that finds duplicates weighs as an identifier, always: its u estimated from random pairs
+        # of a base where few records have a value would be mostly smoothing (and make the field weigh nothing).
+        if is_custom(comparison):
+            return dict(IDENTIFIER[table])
+        return {**base[table].get(comparison, {}), **stored.get(table, {}).get(comparison, {})}
 
-    m = {c: {**default("m", c), **stored.get("m", {}).get(c, {})} for c in comparisons}
-    u = {c: {**default("u", c), **stored.get("u", {}).get(c, {})} for c in comparisons}
+    m = {c: level_table("m", c) for c in comparisons}
+    u = {c: level_table("u", c) for c in comparisons}
     model = Model(entity_key, comparisons, m, u, prior=stored.get("prior", base["prior"]),
                   calibration=stored.get("calibration") or base.get("calibration") or {},
                   min_share_base=base.get("min_share_base", MIN_SHARE_BASE))

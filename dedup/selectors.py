@@ -2,10 +2,9 @@
 
 from django.contrib.contenttypes.models import ContentType
 
+from access.fields import hidden_fields
 from access.scopes import EDIT, READ, can
 from crm_site.registry import registry
-
-from access.fields import hidden_fields
 
 from .matching import explain, shown_reasons
 from .models import DuplicateGroup, MergeRecord, ScanRun

@@ -201,8 +201,8 @@ def test_import_match_on_the_field_merges_into_the_right_record(customer_no, use
     with pytest.raises(CommandError, match="Unknown criterion"):
         call_command("import_records", "contacts", str(path), "--owner", "imp", "--match", "cf_nothing",
                      stdout=io.StringIO())
-    from dedup.importing.views import _criteria_for
     from crm_site.registry import registry
+    from dedup.importing.views import _criteria_for
 
     assert ("cf_customer_no", "Customer number") in _criteria_for(registry["contact"], importer)
 
