@@ -267,3 +267,9 @@ def test_an_identifier_is_strong_evidence_and_an_empty_value_none(customer_no, u
     assert different.weight < nothing.weight
     assert not any(r["code"] == "cf_customer_no" for r in nothing.reasons)
     assert "cf_customer_no" in different.conflicts
+    # re-estimated parameters leave the identifier's weights as they are
+    from dedup.models import DuplicateRule
+
+    DuplicateRule.objects.update_or_create(entity="contact", defaults={
+        "criteria": ["phone", "email", "name"], "parameters": {"u": {"cf_customer_no": {"exact": 0.5}}}})
+    assert scoring.model_for("contact").weight("cf_customer_no", "exact") > 25
