@@ -41,10 +41,28 @@ class DuplicateRuleAdmin(admin.ModelAdmin):
     list_display = ("entity", "criteria", "possible_percent", "duplicate_percent", "auto_merge_percent", "enabled",
                     "estimated_at")
     list_editable = ("possible_percent", "duplicate_percent", "auto_merge_percent", "enabled")
-    readonly_fields = ("weights", "estimated_at", "estimated_from")
+    readonly_fields = ("custom_criteria", "weights", "estimated_at", "estimated_from")
 
     def get_fields(self, request, obj=None):
-        return [*DuplicateRuleForm.Meta.fields, "weights", "estimated_at", "estimated_from"]
+        fields = list(DuplicateRuleForm.Meta.fields)
+        fields.insert(fields.index("criteria") + 1, "custom_criteria")
+        return [*fields, "weights", "estimated_at", "estimated_from"]
+
+    @admin.display(description=_("custom fields that find duplicates"))
+    def custom_criteria(self, obj):
+        """Marked on the custom field itself (one switch): listed here with a link to change them."""
+        from django.urls import reverse
+
+        from .keys import criterion_fields
+
+        url = reverse("admin:customfields_customfield_changelist")
+        fields = criterion_fields(obj.entity) if obj and obj.entity in registry else []
+        names = format_html_join(", ", "<a href=\"{}\">{}</a> <code>{}</code>",
+                                 ((reverse("admin:customfields_customfield_change", args=[f.pk]), f.label, f.name)
+                                  for f in fields))
+        hint = _("A custom field finds duplicates when “finds duplicates” is ticked on it, in Custom fields.")
+        return format_html("{}<br><span class=\"quiet\">{} <a href=\"{}\">{}</a></span>", names or "—", hint, url,
+                           _("Custom fields"))
 
     @admin.display(description=_("weights (log2 m/u) per comparison level"))
     def weights(self, obj):

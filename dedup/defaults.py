@@ -76,3 +76,17 @@ COMPANY = {
     # two cancel for a value only the pair holds, so the percent above does not depend on the base's size.
     "min_share_base": 100_000,
 }
+
+# A custom field an admin marked "finds duplicates" (a customer number, a car's VIN, a loyalty card), for people
+# and organisations alike: an identifier. m: the same record has the same value when both have one (a typo or
+# a reissued card the rest); u: two different records share a real identifier only by mistake — about as
+# rarely as two companies share an INN (COMPANY's tax_id) —, so the same value alone outweighs the prior:
+# ~92% for two contacts whose names say nothing against it (at a base of up to 100k; a contradicting first
+# name or gender still caps it at 5%), 99% for two companies. Two different values count against (−4.3 bits),
+# not as a contradiction: a person may have two cards. A value held by more records than the pair weighs less
+# (scoring._weigh_identifier). Not estimated from the labelled set (it has no such field), and kept as it is when
+# `estimate_match_weights` re-estimates the others (scoring.model_for).
+IDENTIFIER = {
+    "m": {"exact": 0.95, "different": 0.05},
+    "u": {"exact": 1e-8, "different": 0.99999},
+}

@@ -3,12 +3,17 @@
 What an entity contributes is read from its model (no per-entity code): person name fields, a company
 `name` or `company_name`, links to company-like records, `tax_id`, `birthday`, `address`, `website`,
 and its phones/emails/links. An app may register its own extractor with `register_extractor()`.
+
+Custom fields an admin marked "finds duplicates" (`criterion_fields()`) add one key per value, of kind
+`custom` with the value `<code>:<normalised value>` (dedup.normalize.custom_key); the definitions change at
+run time, so they are read on every computation (cached by crm_site.customfields), not kept in the Spec.
 """
 
 from dataclasses import dataclass
 from functools import cache
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from crm_site.models import Communication
@@ -36,6 +41,7 @@ class Spec:
     company_links: tuple  # m2m/fk fields to records that have a `name`
     plain: tuple  # (kind, field) for tax_id, birthday, address, website
     has_channels: bool
+    has_custom: bool = False  # the model has the `custom_fields` JSON column
 
     @property
     def enabled(self):
@@ -43,7 +49,11 @@ class Spec:
 
     @property
     def fields(self):
-        return self.person + tuple(f for f in (self.own_name, self.company_name) if f) + tuple(f for _k, f in self.plain)
+        fields = self.person + tuple(f for f in (self.own_name, self.company_name) if f) + tuple(
+            f for _k, f in self.plain)
+        if self.has_custom and criterion_fields(self.entity_key):  # read the JSON column only when needed
+            fields += (CUSTOM_COLUMN,)
+        return fields
 
 
 @cache
@@ -66,7 +76,63 @@ def spec_for(entity_key):
         if field in names:
             plain.append((kind, field))
     return Spec(entity_key, person, own_name, "company_name" if "company_name" in names else "", tuple(links),
-                tuple(plain), entity.has_channels)
+                tuple(plain), entity.has_channels, CUSTOM_COLUMN in names)
+
+
+# ---------------------------------------------------------------------------
+# Custom fields that find duplicates
+
+CUSTOM = "custom"  # MatchKey.Kind.CUSTOM
+CUSTOM_COLUMN = "custom_fields"
+
+
+def criterion_fields(entity_key):
+    """The entity's custom fields marked "finds duplicates", in card order (definitions are cached per process
+    and dropped on every change of one, so this costs nothing per call)."""
+    from crm_site.customfields.registry import definitions
+
+    return [field for field in definitions(entity_key) if field.duplicate_criterion and field.kind.match_kind]
+
+
+def custom_match_values(field, value):
+    """The normalised values of one custom field's value (several when it holds a list). Typed input is first
+    read as the field stores it (`0123` as the integer 123, a phone in E.164); what it can't read yet (a number
+    half typed) is normalised as it is."""
+    from . import normalize
+
+    out = []
+    for item in value if isinstance(value, list) else [value]:
+        if item in (None, "", [], {}):
+            continue
+        try:
+            item = field.kind.clean_one(field, item)
+        except (ValidationError, TypeError, ValueError):
+            pass
+        key = normalize.custom_key(field.kind.match_kind, item)
+        if key and key not in out:
+            out.append(key)
+    return out
+
+
+def custom_keys(field, value):
+    """(kind, value) keys of one custom field's value."""
+    return {(CUSTOM, f"{field.code}:{key}"[:MAX_VALUE]) for key in custom_match_values(field, value)}
+
+
+def split_custom(value):
+    """(code, normalised value) of a `custom` key's value."""
+    code, _sep, rest = (value or "").partition(":")
+    return code, rest
+
+
+def _custom_keys_of_row(entity_key, row):
+    data = row.get(CUSTOM_COLUMN)
+    if not data or not isinstance(data, dict):  # most records: no custom value at all
+        return set()
+    keys = set()
+    for field in criterion_fields(entity_key):
+        keys |= custom_keys(field, data.get(field.code))
+    return keys
 
 
 def _registered(model):
@@ -80,8 +146,8 @@ def _registered(model):
 def keys_from_values(spec, row, comms=(), companies=()):
     """Keys of one record from its field values, (channel, normalized, value) rows and linked company names."""
     if spec.entity_key in _extractors:
-        return _extractors[spec.entity_key](row, comms, companies)
-    keys = set()
+        return _extractors[spec.entity_key](row, comms, companies) | _custom_keys_of_row(spec.entity_key, row)
+    keys = _custom_keys_of_row(spec.entity_key, row) if spec.has_custom else set()
     if spec.person:
         name = normalize.name_key(*(row.get(f) for f in spec.person if f != "middle_name"))
         if name:
@@ -321,6 +387,37 @@ def _write_keys(rows):
         [MatchKey(content_type_id=ct, object_id=pk, kind=kind, value=value) for ct, pk, kind, value in rows],
         batch_size=2000,
     )
+
+
+def keys_rebuild_custom(entity_key, codes, *, chunk=20_000):
+    """The keys of custom fields `codes` rewritten after their definition changed (marked or unmarked, a new
+    code, a widened type, values converted or removed, the field deleted): every such key goes, then the live
+    records holding a value of a field that finds duplicates now get theirs. Returns the number written."""
+    if entity_key not in registry:
+        return 0
+    model = registry[entity_key].model
+    content_type = ContentType.objects.get_for_model(model)
+    fields = {field.code: field for field in criterion_fields(entity_key)} if spec_for(entity_key).enabled else {}
+    total = 0
+    with transaction.atomic():
+        for code in codes:
+            MatchKey.objects.filter(content_type=content_type, kind=CUSTOM, value__startswith=f"{code}:").delete()
+        for code in codes:
+            field = fields.get(code)
+            if field is None:
+                continue
+            holding = model.objects.filter(**{f"{CUSTOM_COLUMN}__has_key": code})
+            last = 0
+            while True:
+                rows = list(holding.filter(pk__gt=last).order_by("pk").values_list("pk", CUSTOM_COLUMN)[:chunk])
+                if not rows:
+                    break
+                last = rows[-1][0]
+                out = [(content_type.pk, pk, kind, value) for pk, data in rows
+                       for kind, value in sorted(custom_keys(field, (data or {}).get(code)))]
+                _write_keys(out)
+                total += len(out)
+    return total
 
 
 def enabled_entities():

@@ -55,6 +55,62 @@ def _is_entity_model(model):
         return False
 
 
+# ---------------------------------------------------------------------------
+# Custom field definitions: a field marked "finds duplicates" (or no longer, renamed, widened, deleted) has
+# its match keys rewritten at once, set-based, for the whole entity.
+
+_KEY_ATTRS = ("entity", "code", "type", "multiple", "duplicate_criterion")
+
+
+def on_definition_pre_save(sender, instance, raw=False, **kwargs):
+    instance._dedup_before = (sender.objects.filter(pk=instance.pk).values(*_KEY_ATTRS).first()
+                              if instance.pk and not raw else None)
+
+
+def on_definition_saved(sender, instance, created=False, raw=False, **kwargs):
+    if raw:  # loaddata
+        return
+    before = getattr(instance, "_dedup_before", None) or {}
+    if not instance.duplicate_criterion and not before.get("duplicate_criterion"):
+        return
+    if before and all(before[attr] == getattr(instance, attr) for attr in _KEY_ATTRS):
+        return  # the name, the help text...: the keys stay as they are
+    from crm_site.customfields import registry as definitions
+
+    definitions.invalidate()  # the marks as saved now, whichever receiver ran first
+    if before and before["entity"] != instance.entity:
+        keys.keys_rebuild_custom(before["entity"], [before["code"]])
+    keys.keys_rebuild_custom(instance.entity, list(dict.fromkeys([before.get("code") or instance.code,
+                                                                  instance.code])))
+
+
+def on_definition_deleted(sender, instance, **kwargs):
+    from crm_site.customfields import registry as definitions
+
+    definitions.invalidate()
+    keys.keys_rebuild_custom(instance.entity, [instance.code])  # the field is gone: only removes
+
+
+def on_values_rewritten(sender, entity, codes, **kwargs):
+    if any(field.code in codes for field in keys.criterion_fields(entity)) or _has_custom_keys(entity, codes):
+        keys.keys_rebuild_custom(entity, codes)
+
+
+def _has_custom_keys(entity_key, codes):
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Q
+
+    from .models import MatchKey
+
+    if entity_key not in registry:
+        return False
+    prefixes = Q()
+    for code in codes:
+        prefixes |= Q(value__startswith=f"{code}:")
+    return MatchKey.objects.filter(prefixes, content_type=ContentType.objects.get_for_model(registry[entity_key].model),
+                                   kind=keys.CUSTOM).exists()
+
+
 def merges_panel_context(request, obj, entity):
     from .selectors import merges_for_card
 

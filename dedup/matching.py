@@ -19,7 +19,7 @@ from .models import DuplicateRule, NotDuplicate
 
 # Criterion -> the exact match-key kind it compares.
 EXACT_KINDS = {"phone": "phone", "email": "email", "tax_id": "tax_id", "domain": "domain", "company_name": "company"}
-EXACT_SCORES = {"tax_id": 98, "email": 95, "phone": 92, "company": 85, "domain": 80}
+EXACT_SCORES = {"tax_id": 98, "email": 95, "phone": 92, "company": 85, "domain": 80, "custom": 95}
 CROSS_COMPANY_SCORE = 70  # a lead's company name equal to a company's name
 SUPPORT_KINDS = ("company", "birthday", "address")
 
@@ -34,10 +34,12 @@ class Rule:
     duplicate_percent: int = 80
     auto_merge_percent: int = 97
     parameters: dict = field(default_factory=dict)  # estimated m/u, prior, calibration ({} = defaults)
+    custom: list = field(default_factory=list)  # codes of the custom fields marked "finds duplicates"
 
     @property
     def exact_kinds(self):
-        return [EXACT_KINDS[c] for c in self.criteria if c in EXACT_KINDS]
+        kinds = [EXACT_KINDS[c] for c in self.criteria if c in EXACT_KINDS]
+        return kinds + [keymod.CUSTOM] if self.custom else kinds
 
     @property
     def uses_names(self):
@@ -54,13 +56,15 @@ def rule_for(entity_key):
     """The entity's enabled rule (admin-edited), else the built-in default; None when it has no rule.
     Everything the engine is tuned by — criteria, thresholds, estimated parameters — is read here."""
     row = DuplicateRule.objects.filter(entity=entity_key).first()
+    custom = [f.code for f in keymod.criterion_fields(entity_key)] if entity_key in registry else []
     if row is not None:
         if not row.enabled:
             return None
         return Rule(row.entity, list(row.criteria), row.name_threshold, list(row.match_against or []),
-                    row.possible_percent, row.duplicate_percent, row.auto_merge_percent, dict(row.parameters or {}))
+                    row.possible_percent, row.duplicate_percent, row.auto_merge_percent, dict(row.parameters or {}),
+                    custom)
     default = default_rule(entity_key)
-    return Rule(entity_key, **default) if default else None
+    return Rule(entity_key, **default, custom=custom) if default else None
 
 
 def default_rule(entity_key):
@@ -189,11 +193,38 @@ LEVEL_TEXTS = {
     ("domain", "different"): lambda: _("websites differ"),
     ("swapped", "swapped"): lambda: _("first and last name swapped"),
 }
+# A custom field that finds duplicates: %(field)s is its name.
+CUSTOM_TEXTS = {
+    "exact": lambda: _("same %(field)s: %(value)s"),
+    "different": lambda: _("%(field)s differ: %(a)s / %(b)s"),
+}
+
+
+def custom_label(entity_key, name):
+    """A custom field's name as the admin gave it, from its `cf_<code>` (the code when it is gone)."""
+    from crm_site.customfields import code_of
+    from crm_site.customfields.registry import definition
+
+    field = definition(entity_key, name) if entity_key else None
+    return field.label if field is not None else code_of(name)
+
+
+def _explain_custom(reason):
+    from .scoring import is_custom
+
+    text = CUSTOM_TEXTS.get(reason["level"]) if is_custom(reason.get("code") or "") else None
+    if text is None:
+        return ""
+    values = reason.get("values") or ["", ""]
+    return text() % {"field": custom_label(reason.get("entity", ""), reason["code"]),
+                     "value": reason.get("value", ""), "a": values[0], "b": values[1]}
 
 
 def explain(reason, names=None):
     """One reason as a sentence, e.g. "same phone +7 495 123-45-67" or "first names differ: Руслан / Николай"."""
     code = reason.get("code")
+    if "level" in reason and str(code).startswith("cf_"):
+        return _explain_custom(reason)
     if "level" in reason:  # the scoring engine's reasons
         text = LEVEL_TEXTS.get((code, reason["level"]))
         if text is None:
@@ -215,6 +246,9 @@ def explain(reason, names=None):
         return _("same website %(value)s") % {"value": reason["value"]}
     if code == "company":
         return _("same company name")
+    if code == "custom":  # the rule-based scorer's reason: "<code>:<value>"
+        field_code, value = keymod.split_custom(reason.get("value"))
+        return _("same %(field)s: %(value)s") % {"field": field_code, "value": value}
     if code == "name":
         support = ", ".join(SUPPORT_LABELS[k]() for k in reason.get("support", ()) if k in SUPPORT_LABELS)
         pair = reason.get("names") or names
@@ -227,10 +261,17 @@ def explain(reason, names=None):
     return str(reason.get("value", ""))
 
 
-def explain_all(reasons, limit=6):
-    """The reasons as one sentence: what agreed first, then what disagreed (a reason of no weight is left out)."""
-    texts = [explain(r) for r in reasons if not ("level" in r and r["level"] in ("same",))]
+def explain_all(reasons, limit=6, hidden=()):
+    """The reasons as one sentence: what agreed first, then what disagreed (a reason of no weight is left out).
+    `hidden`: field names the reader's roles hide (a custom field's reason is not shown to them)."""
+    texts = [explain(r) for r in shown_reasons(reasons, hidden) if not ("level" in r and r["level"] in ("same",))]
     return "; ".join([t for t in texts if t][:limit])
+
+
+def shown_reasons(reasons, hidden=()):
+    """The reasons a reader may see: none about a field hidden from them (a custom field named `cf_<code>`)."""
+    hidden = set(hidden or ())
+    return [r for r in reasons if r.get("code") not in hidden] if hidden else list(reasons)
 
 
 # ---------------------------------------------------------------------------
@@ -249,6 +290,9 @@ class Candidate:
     def explanation(self):
         return explain_all(self.reasons)
 
+    def explanation_for(self, hidden=()):
+        return explain_all(self.reasons, hidden=hidden)
+
     @property
     def different_person(self):
         """Same phone or email, but the names contradict: shown as such, never as a duplicate."""
@@ -262,6 +306,8 @@ class Candidate:
             code = reason.get("code")
             field_name = {"phone": "phone", "email": "email", "first_name": "name", "last_name": "name",
                           "middle_name": "name", "name": "name", "company_name": "name"}.get(code)
+            if str(code).startswith("cf_"):  # a custom field that finds duplicates: its own form field
+                field_name = code
             if field_name and reason.get("agree", True) and field_name not in out:
                 out.append(field_name)
         return out
@@ -274,7 +320,11 @@ def keys_from_form(entity_key, data):
     from crm_site.models import Communication
 
     spec = keymod.spec_for(entity_key)
-    row = {name: (data.get(name) or "").strip() for name in spec.fields}
+    row = {name: (data.get(name) or "").strip() for name in spec.fields if name != keymod.CUSTOM_COLUMN}
+    # Custom fields that find duplicates, as the form posts them (`cf_<code>`); a field the user's roles hide
+    # is not in the form, nor in `data` (the views drop it), so it can't be used to probe the base.
+    row[keymod.CUSTOM_COLUMN] = {field.code: data.get(field.name) for field in keymod.criterion_fields(entity_key)
+                                 if (data.get(field.name) or "").strip()}
     if "birthday" in row:
         try:
             row["birthday"] = parse_date(row["birthday"]) if row["birthday"] else None

@@ -27,6 +27,8 @@ class MatchKey(models.Model):
         EMAIL_DOMAIN = "email_domain", _("email domain")
         POSITION = "position", _("position")
         KPP = "kpp", _("KPP")
+        # A custom field marked "finds duplicates": the value is "<code>:<normalised value>" (issue 15).
+        CUSTOM = "custom", _("custom field")
 
     # No index of its own: the composite indexes below start with it (one less index to write per key).
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -198,3 +198,26 @@ def address_key(value):
     text = _NON_WORD.sub(" ", (value or "").casefold().replace("ё", "е"))
     words = [translit(word) for word in text.split() if word not in ADDRESS_WORDS]
     return " ".join(sorted(words, key=lambda w: (w.isdigit(), w)))
+
+
+# Dashes of every kind, and the spaces between the groups of a number: "AB-123 45" is "ab12345".
+_SEPARATORS = dict.fromkeys(map(ord, "-‐‑‒–—―−"), None)
+
+
+def identifier_key(value):
+    """A custom field's identifier (a customer number, a VIN, a card number): trimmed, case-folded, without
+    spaces and dashes inside, `" AB-123 45 "` → `ab12345`."""
+    text = str(value if value is not None else "").casefold().translate(_SEPARATORS)
+    return "".join(text.split())
+
+
+def custom_key(match_kind, value):
+    """The normalised value of a custom field that finds duplicates, by how its type is compared: "phone" as
+    phones (E.164), "email" as emails, anything else as an identifier; '' when nothing is left."""
+    if value in (None, "", [], {}):
+        return ""
+    if match_kind == "phone":
+        return phone_key(str(value))
+    if match_kind == "email":
+        return email_key(str(value))
+    return identifier_key(value)

@@ -76,6 +76,9 @@ def load_columns(entity_key, *, queryset=None):
     kinds = sorted({_KIND_OF[c] for c in comparisons if c in _KIND_OF})
     if "first_name" in comparisons:
         kinds.append("person")
+    custom = [c for c in comparisons if scoring.is_custom(c)]  # cf_<code>: its keys are kind "custom"
+    if custom:
+        kinds.append(keymod.CUSTOM)
     where = f"content_type_id = %s AND kind IN ({', '.join(['%s'] * len(kinds))})"
     if sub_sql:
         where += f" AND object_id IN ({sub_sql})"
@@ -98,6 +101,8 @@ def load_columns(entity_key, *, queryset=None):
             kind_codes, kind_values = _in_value_order(kind_codes, kind_values)
         fetched[kind] = (object_ids[held], kind_codes, kind_values)
     del values, object_ids, codes, kind_of, row_kind
+    if keymod.CUSTOM in fetched:
+        fetched.update(_split_custom(fetched.pop(keymod.CUSTOM), custom))
     ids = _distinct(np.concatenate([oids for oids, _c, _v in fetched.values()] or [np.empty(0, np.int64)]))
     cols = scoring.Columns(len(ids))
     cols.ids[:] = ids
@@ -112,6 +117,8 @@ def load_columns(entity_key, *, queryset=None):
         fetched["email_domain"] = (object_ids_, domain_codes[email_codes], domains)
     for kind, (object_ids_, kind_codes, values) in fetched.items():
         cols.values[kind] = values
+        if scoring.is_custom(kind):
+            cols.custom_codes(kind)
         _place(cols, kind, np.searchsorted(ids, object_ids_), kind_codes)
     del fetched
     if "first_name" in comparisons:  # surname stems, coded like a kind (their frequency weighs the surname)
@@ -136,6 +143,30 @@ def load_columns(entity_key, *, queryset=None):
         lines = _company_lines(entity_key)
         cols.company_lines = np.array(sorted(lookup[v] for v in lines if v in lookup), dtype=np.int64)
     return cols
+
+
+def _split_custom(fetched, comparisons):
+    """The `custom` keys ("<code>:<value>") as one kind per custom field that finds duplicates ("cf_<code>"),
+    each coded in value order like the other multi-valued kinds; keys of other codes are left out."""
+    object_ids, codes, values = fetched
+    field_of = []
+    for value in values:
+        code, _value = keymod.split_custom(value)
+        field_of.append(scoring.CUSTOM_PREFIX + code)
+    field_of = np.array(field_of, dtype=object)
+    out = {}
+    for kind in comparisons:
+        own = np.nonzero(field_of == kind)[0]
+        if not len(own):
+            continue
+        local = np.full(len(values), -1, dtype=np.int64)
+        local[own] = np.arange(len(own))
+        held = local[codes] >= 0
+        kind_codes = local[codes[held]]
+        kind_values = [keymod.split_custom(values[i])[1] for i in own.tolist()]
+        kind_codes, kind_values = _in_value_order(kind_codes, kind_values)
+        out[kind] = (object_ids[held], kind_codes, kind_values)
+    return out
 
 
 def _read_keys(where, params):
@@ -282,6 +313,9 @@ def candidate_pairs(cols, entity_key, rule, result=None, deferred=None):
     exact = list(rule.exact_kinds)
     if "company_name" in scoring.comparisons_for(entity_key) and "company" not in exact:
         exact.append("company")
+    if keymod.CUSTOM in exact:  # one block per custom field that finds duplicates, on its columns
+        exact.remove(keymod.CUSTOM)
+        exact += [kind for kind in cols.multi if scoring.is_custom(kind)]
     by_names = deferred is not None and rule.uses_names and "first_name" in scoring.comparisons_for(entity_key)
     for kind in exact:
         members, codes = _flat(cols, kind)

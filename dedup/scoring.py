@@ -63,8 +63,25 @@ from . import names
 
 DUPLICATE, POSSIBLE, DIFFERENT_PERSON, NO_MATCH = "duplicate", "possible", "different_person", "no_match"
 
+CUSTOM_PREFIX = "cf_"  # a custom field that finds duplicates is compared as "cf_<code>"
+CUSTOM_LEVELS = ("missing", "exact", "different")
+
+
+class _Levels(dict):
+    """Levels per comparison; every custom field that finds duplicates has the identifier's levels."""
+
+    def __missing__(self, comparison):
+        if isinstance(comparison, str) and comparison.startswith(CUSTOM_PREFIX):
+            return CUSTOM_LEVELS
+        raise KeyError(comparison)
+
+
+def is_custom(comparison):
+    return comparison.startswith(CUSTOM_PREFIX)
+
+
 # Comparisons and their levels; level 0 is always "missing" (no evidence either way).
-LEVELS = {
+LEVELS = _Levels({
     "first_name": ("missing", "exact", "alias", "initial", "fuzzy", "different"),
     "last_name": ("missing", "exact", "fuzzy", "different"),
     "middle_name": ("missing", "exact", "initial", "fuzzy", "different"),
@@ -79,7 +96,7 @@ LEVELS = {
     "tax_id": ("missing", "exact", "different"),
     "kpp": ("missing", "exact", "different"),
     "domain": ("missing", "exact", "different"),
-}
+})
 # (comparison, level) whose u is the value's frequency in the base, and the key kind it is counted on.
 TF_LEVELS = {("phone", "exact"): "phone", ("email", "exact"): "email", ("email", "domain"): "email_domain",
              ("last_name", "exact"): "surname", ("address", "exact"): "address", ("company", "exact"): "company",
@@ -130,6 +147,7 @@ def comparisons_for(entity_key):
         out.append("company")
     if spec.own_name and ("domain" in plain or spec.has_channels):
         out.append("domain")
+    out += [field.name for field in keymod.criterion_fields(entity_key)]  # cf_<code>, admin-marked
     return tuple(out)
 
 
@@ -201,6 +219,13 @@ class Columns:
                 cols.text["company"][index] = min(by_kind["company"])
             if by_kind.get("birthday"):
                 cols.birthday_day[index] = _day(min(by_kind["birthday"]))
+            custom = {}
+            for value in by_kind.get(keymod.CUSTOM, ()):
+                field_code, key = keymod.split_custom(value)
+                custom.setdefault(CUSTOM_PREFIX + field_code, []).append(key)
+            for kind, values in custom.items():
+                for slot, value in enumerate(sorted(set(values))[:SLOTS]):
+                    cols.custom_codes(kind)[index, slot] = code(kind, value)
         for kind, table in coders.items():
             values = [""] * len(table)
             for value, c in table.items():
@@ -211,6 +236,12 @@ class Columns:
             cols.ids[:] = ids
         cols.derive()
         return cols
+
+    def custom_codes(self, kind):
+        """The value codes of a custom field that finds duplicates ("cf_<code>"), up to SLOTS a record."""
+        if kind not in self.multi:
+            self.multi[kind] = np.full((self.n, SLOTS), -1, dtype=np.int32)
+        return self.multi[kind]
 
     def set_factor(self, name, codes, distinct, index):
         """Records `index` get `distinct[codes]` as attribute `name`, the others "" (codes of `index` as a
@@ -299,7 +330,15 @@ class Columns:
         """Term frequencies: how many saved records hold each value (one query), plus the unsaved rows
         (`unsaved`: their indexes) that hold it."""
         wanted = {kind: values for kind, values in self.values.items() if kind in set(TF_LEVELS.values())}
+        custom = [f"{kind[len(CUSTOM_PREFIX):]}:{value}" for kind, values in self.values.items() if is_custom(kind)
+                  for value in values]
+        if custom:  # custom fields' keys are of one kind, "custom", valued "<code>:<value>"
+            wanted[keymod.CUSTOM] = custom
         counts = base_counts(content_type, wanted)
+        for kind, values in self.values.items():
+            if is_custom(kind):
+                prefix = kind[len(CUSTOM_PREFIX):]
+                counts.update({(kind, v): counts.get((keymod.CUSTOM, f"{prefix}:{v}"), 0) for v in values})
         unsaved = np.asarray(list(unsaved), dtype=np.int64)
         for kind, values in self.values.items():
             array = np.array([counts.get((kind, v), 0) for v in values], dtype=np.int64)
@@ -418,15 +457,23 @@ class Model:
 
 def model_for(entity_key):
     """The entity's model: its rule's thresholds and parameters (admin-edited or estimated), else the defaults."""
-    from .defaults import COMPANY, PERSON
+    from .defaults import COMPANY, IDENTIFIER, PERSON
     from .matching import rule_for
 
     rule = rule_for(entity_key)
     comparisons = comparisons_for(entity_key)
     base = PERSON if "first_name" in comparisons else COMPANY  # people and organisations, whatever the entity
     stored = (rule.parameters if rule else None) or {}
-    m = {c: {**base["m"].get(c, {}), **stored.get("m", {}).get(c, {})} for c in comparisons}
-    u = {c: {**base["u"].get(c, {}), **stored.get("u", {}).get(c, {})} for c in comparisons}
+
+    def level_table(table, comparison):
+        # A custom field that finds duplicates weighs as an identifier, always: its u estimated from random pairs
+        # of a base where few records have a value would be mostly smoothing (and make the field weigh nothing).
+        if is_custom(comparison):
+            return dict(IDENTIFIER[table])
+        return {**base[table].get(comparison, {}), **stored.get(table, {}).get(comparison, {})}
+
+    m = {c: level_table("m", c) for c in comparisons}
+    u = {c: level_table("u", c) for c in comparisons}
     model = Model(entity_key, comparisons, m, u, prior=stored.get("prior", base["prior"]),
                   calibration=stored.get("calibration") or base.get("calibration") or {},
                   min_share_base=base.get("min_share_base", MIN_SHARE_BASE))
@@ -631,6 +678,9 @@ def weigh(cols, a, b, model, records, *, min_count=2):
         shared["domain"] = code
         both = (codes[a, 0] >= 0) & (codes[b, 0] >= 0)
         put("domain", np.where(code >= 0, 1, np.where(both, 2, 0)).astype(np.int8), "domain", code)
+    for comparison in comparisons:
+        if is_custom(comparison):
+            _weigh_identifier(cols, a, b, model, comparison, col[comparison], levels, weights, shared)
 
     for comparison, level in (("email", "mailbox"), ("phone", "shared_line")):
         if comparison in col:
@@ -666,6 +716,32 @@ def weigh(cols, a, b, model, records, *, min_count=2):
     probability = model.probability(total)
     probability = np.where(contradiction, np.minimum(probability, CONTRADICTION_CAP), probability)
     return Weighed(a, b, comparisons, levels, weights, total, probability, contradiction, swapped, shared)
+
+
+def _weigh_identifier(cols, a, b, model, comparison, index, levels, weights, shared):
+    """A custom field that finds duplicates (a customer number, a VIN): exact when the two share a value,
+    different when both have values and share none, missing (no evidence) when either has none.
+
+    Its u is an identifier's: two different records share a real one only by mistake (defaults.IDENTIFIER),
+    so the same value alone makes a duplicate, as the same INN does for companies — unless the names say
+    otherwise (another first name or gender is still a contradiction). A value more records hold than the
+    pair is less and less likely an identifier (a placeholder like "0"): u grows with the square of the
+    holders over two (three records: −1.2 bits, ten: −4.6, fifty: −9.3)."""
+    codes = cols.multi.get(comparison)
+    if codes is None:  # nobody has a value
+        shared[comparison] = np.full(len(a), -1, dtype=np.int64)
+        return
+    counts = cols.counts.get(comparison)
+    code = _shared(codes, a, b, counts)
+    shared[comparison] = code
+    both = (codes[a, 0] >= 0) & (codes[b, 0] >= 0)
+    level = np.where(code >= 0, 1, np.where(both, 2, 0)).astype(np.int8)
+    levels[:, index] = level
+    weights[:, index] = model.weight_table(comparison)[level]
+    hit = level == 1
+    if hit.any() and counts is not None and len(counts):
+        held = np.maximum(counts[code[hit]], 2).astype(np.float64)
+        weights[hit, index] = model.weight(comparison, "exact") - 2 * np.log2(held / 2)
 
 
 def _levels(exact, fuzzy, both):
@@ -925,8 +1001,11 @@ def _verdict(cols, comparisons, model, row, shared):
         reason = {"code": comparison, "level": level, "weight": round(weight, 1),
                   "agree": level != "different" and weight >= 0}
         reason.update(_reason_values(cols, shared, comparison, a, b, k, swapped))
+        if is_custom(comparison):
+            reason["entity"] = model.entity  # its label is looked up when shown
         reasons.append(reason)
-        if comparison in CONFLICT_FIELDS and (level != "exact" and level != "same" or _texts_differ(reason)):
+        if (comparison in CONFLICT_FIELDS or is_custom(comparison)) and (
+                level != "exact" and level != "same" or _texts_differ(reason)):
             conflicts.append(comparison)
     if swapped:
         reasons.append({"code": "swapped", "level": "swapped", "weight": 0.0, "agree": True})
@@ -963,6 +1042,14 @@ def _reason_values(cols, shared, comparison, a, b, k, swapped):
         return {"values": [cols.text[comparison][a], cols.text[comparison][b]]}
     if comparison in ("tax_id", "kpp"):
         return {"values": [_value(cols, comparison, a), _value(cols, comparison, b)]}
+    if is_custom(comparison):
+        code = shared[comparison][k] if comparison in shared else -1
+        if code >= 0:
+            return {"value": cols.values[comparison][code]}
+        codes = cols.multi.get(comparison)
+        if codes is not None and codes[a, 0] >= 0 and codes[b, 0] >= 0:
+            return {"values": [cols.values[comparison][codes[a, 0]], cols.values[comparison][codes[b, 0]]]}
+        return {}
     return {}
 
 
@@ -996,6 +1083,11 @@ def keys_of(entity_key, value):
         return set(value)
     spec = keymod.spec_for(entity_key)
     row = {f: value.get(f) for f in spec.fields}
+    if keymod.CUSTOM_COLUMN in row:  # custom fields given as {"custom_fields": {code: value}} or as cf_<code>
+        custom = dict(row[keymod.CUSTOM_COLUMN] or {})
+        custom.update({name[len(CUSTOM_PREFIX):]: item for name, item in value.items()
+                       if isinstance(name, str) and name.startswith(CUSTOM_PREFIX)})
+        row[keymod.CUSTOM_COLUMN] = custom
     if isinstance(row.get("birthday"), str):
         try:
             row["birthday"] = date.fromisoformat(row["birthday"].strip()) if row["birthday"].strip() else None
@@ -1243,7 +1335,7 @@ def auto_mergeable(cols, weighed, model):
     conflict = weighed.swapped.copy()
     texts = {"first_name": cols.first, "last_name": cols.last, "middle_name": cols.middle}
     for index, comparison in enumerate(weighed.comparisons):
-        if comparison not in CONFLICT_FIELDS:
+        if comparison not in CONFLICT_FIELDS and not is_custom(comparison):
             continue
         level = weighed.levels[:, index]
         conflict |= level >= 2  # anything but missing and exact (or the same gender)

@@ -67,6 +67,7 @@ def _by_field(entity, warnings, posted=None):
     spec = keymod.spec_for(entity.key)
     name_field = "last_name" if spec.person else (spec.own_name or "")
     targets = {"name": name_field, "phone": "ch-phone", "email": "ch-email"}
+    targets.update({field.name: field.name for field in keymod.criterion_fields(entity.key)})  # cf_<code>
     if posted is not None:
         keys = set(posted)
         targets = {key: target for key, target in targets.items()
@@ -139,8 +140,10 @@ class MergeView(View):
         except ValidationError:
             plan = services.merge_plan(survivor, others, modes=modes)
         rights = {o.pk: {"edit": can(request.user, o, EDIT), "delete": can(request.user, o, DELETE)} for o in records}
+        why = _why_duplicates(self.entity.key, survivor, others, hidden_fields(request.user, self.entity.key))
         return render(request, "dedup/merge.html", {
             "entity": self.entity, "records": records, "survivor": survivor,
+            "record_rows": [(o, why.get(o.pk, "")) for o in records],
             "rows": [item for item in plan if item["differs"]],
             "same": [item for item in plan if not item["differs"] and any(v["display"] for v in item["values"])],
             "rights": rights, "ids": ",".join(str(o.pk) for o in records),
@@ -165,6 +168,19 @@ class MergeView(View):
         messages.success(request, _("Merged %(count)s records into “%(obj)s”. You can undo this from its card.")
                          % {"count": len(records), "obj": survivor})
         return HttpResponseRedirect(survivor.get_absolute_url())
+
+
+def _why_duplicates(entity_key, survivor, others, hidden, limit=6):
+    """{pk: the engine's reasons} of each other record against the one that stays, as the reader may see them (a
+    custom field hidden from their roles is not named): the merge screen says why they are taken as one."""
+    from . import scoring
+    from .matching import explain_all
+
+    if not keymod.spec_for(entity_key).enabled:
+        return {}
+    mine = keymod.record_keys(survivor)
+    return {other.pk: explain_all(scoring.score(entity_key, mine, keymod.record_keys(other)).reasons, hidden=hidden)
+            for other in others[:limit]}
 
 
 @require_POST

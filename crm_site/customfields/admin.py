@@ -44,7 +44,7 @@ class CustomFieldForm(forms.ModelForm):
     class Meta:
         model = CustomField
         fields = ("entity", "code", "label", "type", "target_entity", "multiple", "help_text", "required", "unique",
-                  "default", "regex", "min_value", "max_value", "error_message", "section", "order", "show_in_list",
+                  "duplicate_criterion", "default", "regex", "min_value", "max_value", "error_message", "section", "order", "show_in_list",
                   "filterable", "show_when_field", "show_when_values")
 
     def __init__(self, *args, **kwargs):
@@ -112,8 +112,9 @@ class ChoiceInline(admin.TabularInline):
 class CustomFieldAdmin(admin.ModelAdmin):
     form = CustomFieldForm
     inlines = [ChoiceInline]
-    list_display = ("label", "code", "entity_name", "type_name", "fill_rate", "required", "show_in_list")
-    list_filter = (EntityFilter, "type", "required", "filterable")
+    list_display = ("label", "code", "entity_name", "type_name", "fill_rate", "required", "show_in_list",
+                    "duplicate_criterion")
+    list_filter = (EntityFilter, "type", "required", "filterable", "duplicate_criterion")
     search_fields = ("label", "code")
     ordering = ("entity", "order", "pk")
     fieldsets = (
@@ -122,6 +123,7 @@ class CustomFieldAdmin(admin.ModelAdmin):
                                  "max_value", "error_message")}),
         (_("Card and lists"), {"fields": ("section", "order", "show_in_list", "filterable", "show_when_field",
                                           "show_when_values")}),
+        (_("Duplicates"), {"fields": ("duplicate_criterion",)}),
     )
 
     @admin.display(description=_("record type"), ordering="entity")

@@ -40,6 +40,12 @@ class CustomField(models.Model):
     show_in_list = models.BooleanField(_("shown in lists by default"), default=False)
     filterable = models.BooleanField(_("filterable"), default=True)
     unique = models.BooleanField(_("unique"), default=False)
+    # The field is one of the entity's duplicate criteria (dedup): its values get match keys.
+    duplicate_criterion = models.BooleanField(
+        _("finds duplicates"), default=False,
+        help_text=_("Records with the same value are likely the same (a customer number, a car's VIN, a loyalty "
+                    "card number): compared without spaces, dashes and case, phones and emails as phones and "
+                    "emails; an empty value proves nothing. Text, integer, URL, email and phone fields."))
     # Input rules
     regex = models.CharField(_("pattern (regular expression)"), max_length=300, blank=True)
     min_value = models.DecimalField(_("minimum"), max_digits=24, decimal_places=6, null=True, blank=True)
@@ -181,6 +187,12 @@ class CustomField(models.Model):
             errors["target_entity"] = [gettext("Choose the kind of record the field links to.")]
         if self.multiple and self.type in TYPES and not TYPES[self.type].can_be_multiple:
             errors["multiple"] = [gettext("A field of this type holds one value.")]
+        if self.duplicate_criterion and self.type in TYPES and not TYPES[self.type].match_kind:
+            errors["duplicate_criterion"] = [gettext("Only text, integer, URL, email and phone fields can find "
+                                                     "duplicates.")]
+        elif self.duplicate_criterion and self.entity in registry and not _duplicates_searched(self.entity):
+            errors["duplicate_criterion"] = [gettext("Duplicates are not looked for among these records (they have "
+                                                     "no duplicate rule).")]
         if self.regex:
             try:
                 re.compile(self.regex)
@@ -199,6 +211,16 @@ class CustomField(models.Model):
                 errors["default"] = error.messages
         if errors:
             raise ValidationError(errors)
+
+
+def _duplicates_searched(entity_key):
+    """Does the duplicate engine look for duplicates of this record type (an enabled rule, match keys)?"""
+    try:
+        from dedup.keys import spec_for
+        from dedup.matching import rule_for
+    except ImportError:  # the duplicate engine is not installed
+        return False
+    return spec_for(entity_key).enabled and rule_for(entity_key) is not None
 
 
 def _n(value):

@@ -268,7 +268,9 @@ def convert_values(field, *, old_type, old_code, old_multiple, user=None):
             values[field.code] = value
         return values
 
-    return _rewrite(field.entity, old_code, rewrite, reason="custom field changed", user=user)
+    changed = _rewrite(field.entity, old_code, rewrite, reason="custom field changed", user=user)
+    _rewritten(field.entity, [old_code, field.code])
+    return changed
 
 
 def remove_values(field, *, user=None):
@@ -278,7 +280,15 @@ def remove_values(field, *, user=None):
         values.pop(field.code, None)
         return values
 
-    return _rewrite(field.entity, field.code, rewrite, reason="custom field deleted", user=user)
+    changed = _rewrite(field.entity, field.code, rewrite, reason="custom field deleted", user=user)
+    _rewritten(field.entity, [field.code])
+    return changed
+
+
+def _rewritten(entity_key, codes):
+    from .signals import values_rewritten
+
+    values_rewritten.send(sender=_rewrite, entity=entity_key, codes=list(dict.fromkeys(codes)))
 
 
 def fill_rates(entity_key, codes):

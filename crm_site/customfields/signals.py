@@ -1,6 +1,12 @@
 """Hooks: definitions' cache dropped on every change; custom fields offered to the import's column mapping."""
 
 from django.core.exceptions import ValidationError
+from django.dispatch import Signal
+
+# Sent after a definition's change rewrote stored values past the write services (convert_values /
+# remove_values: bulk updates with history rows, no per-record events): `entity`, `codes` (the old and the new
+# code). The duplicate engine rewrites those fields' match keys on it.
+values_rewritten = Signal()
 
 
 def changed(sender, **kwargs):

@@ -72,6 +72,9 @@ class FieldType:
     lookups = ("exact", "in", "empty")
     # Safe widenings: the types a field of this type may become, converting its stored values.
     widens_to = ("text",)
+    # How a value of this type is compared when the field finds duplicates (dedup.keys.custom_match_values):
+    # "text" (trimmed, case-folded, spaces and dashes ignored), "phone", "email", or "" (it can't find them).
+    match_kind = ""
 
     # -- values ---------------------------------------------------------------------------------------------------
 
@@ -188,6 +191,7 @@ class TextType(FieldType):
     can_be_multiple = True
     lookups = ("exact", "in", "contains", "empty")
     max_length = 255
+    match_kind = "text"
 
     def clean_one(self, field, value, user=None):
         if isinstance(value, (dict, list)):
@@ -227,6 +231,7 @@ class LongTextType(TextType):
     label = gettext_lazy("long text")
     can_be_multiple = False
     max_length = 20_000
+    match_kind = ""  # a text of paragraphs is no identifier
 
     def form_field(self, field, user=None):
         return forms.CharField(max_length=self.max_length, widget=forms.Textarea(attrs={"rows": 3}))
@@ -238,6 +243,7 @@ class IntegerType(FieldType):
     label = gettext_lazy("integer")
     lookups = ("exact", "in", "gte", "lte", "empty")
     widens_to = ("decimal", "text")
+    match_kind = "text"
 
     def clean_one(self, field, value, user=None):
         if isinstance(value, bool):
@@ -589,6 +595,7 @@ class EmailType(TextType):
     key = "email"
     label = gettext_lazy("email")
     lookups = ("exact", "contains", "empty")
+    match_kind = "email"
 
     def clean_one(self, field, value, user=None):
         text = super().clean_one(field, value)
@@ -609,6 +616,7 @@ class PhoneType(TextType):
     key = "phone"
     label = gettext_lazy("phone")
     lookups = ("exact", "contains", "empty")
+    match_kind = "phone"
 
     def clean_one(self, field, value, user=None):
         from crm_site import normalize

@@ -79,6 +79,21 @@ CRITERIA = {
     "tax_id": ("tax_id",), "inn": ("tax_id",), "birthday": ("birthday",), "address": ("address",),
     "company_name": ("company_name",), "website": ("domain",),
 }
+CUSTOM_CRITERION = "cf_"  # plus a code: a custom field marked "finds duplicates" (its own comparison)
+
+
+def criteria_for(entity_key):
+    """The criteria an import of `entity_key` may match on: the built-in ones and, as `cf_<code>`, every custom
+    field an admin marked "finds duplicates"."""
+    from dedup.keys import criterion_fields
+
+    return {**CRITERIA, **{field.name: (field.name,) for field in criterion_fields(entity_key)}}
+
+
+def _criterion_codes(criterion):
+    return CRITERIA.get(criterion) or ((criterion,) if criterion.startswith(CUSTOM_CRITERION) else ())
+
+
 STRONG_LEVELS = {"exact", "alias", "initial", "fuzzy", "shared_line", "mailbox", "close", "same"}
 AMBIGUITY_MARGIN = 5  # percent: a second duplicate this close to the best makes the row ambiguous
 
@@ -233,7 +248,8 @@ def batch_configure(batch, *, mapping=None, defaults=None, on_duplicate=None, ma
             raise ValidationError({"on_duplicate": _("Choose skip, replace, merge or allow.")})
         batch.on_duplicate = on_duplicate
     if match is not None:
-        unknown = [c for c in match if c not in CRITERIA]
+        known = criteria_for(batch.entity)
+        unknown = [c for c in match if c not in known]
         if unknown:
             raise ValidationError({"match": _("Unknown criterion: %(names)s.") % {"names": ", ".join(unknown)}})
         batch.match = list(match)
@@ -420,7 +436,7 @@ def accepted(verdict, criteria):
     if not (verdict.is_duplicate or verdict.outcome == POSSIBLE):
         return False
     agreed = {r["code"] for r in verdict.reasons if r.get("agree") and r.get("level") in STRONG_LEVELS}
-    return any(all(code in agreed for code in CRITERIA[criterion]) for criterion in criteria)
+    return any(all(code in agreed for code in _criterion_codes(criterion)) for criterion in criteria)
 
 
 class Decider:
@@ -432,7 +448,8 @@ class Decider:
         self.entity = _entity(entity)
         self.model = self.entity.model
         self.mode = on_duplicate
-        self.criteria = [c for c in (match or ()) if c in CRITERIA]
+        known = criteria_for(self.entity.key)
+        self.criteria = [c for c in (match or ()) if c in known]
         self.replace_kinds = replace_kinds or {}
         self.owners = OwnerCheck(user, self.entity)
         self.fields = {f.name: f for f in self.model._meta.get_fields() if getattr(f, "concrete", False)
@@ -527,7 +544,7 @@ class Decider:
         if not self.criteria:
             return True
         agreed = {r["code"] for r in verdict.reasons if r.get("agree")}
-        return any(code in agreed for criterion in self.criteria for code in CRITERIA[criterion])
+        return any(code in agreed for criterion in self.criteria for code in _criterion_codes(criterion))
 
     def _hold_possible_in_file(self, leaders, groups, maybe_same, rows, valid):
         """A row to be created that may be the same as an earlier row of the file is held back too."""

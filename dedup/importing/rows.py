@@ -92,7 +92,8 @@ def row_match_keys(entity, row):
         return set()
     comms = [(channel.channel, channel.normalized, channel.value) for channel in row.channels]
     companies = [link["name"] for name in spec.company_links for link in row.links.get(name, ()) if link.get("name")]
-    return keys_from_values(spec, row.data, comms, companies)
+    data = {**row.data, "custom_fields": row.custom} if row.custom else row.data  # custom fields finding duplicates
+    return keys_from_values(spec, data, comms, companies)
 
 
 def _json(value):

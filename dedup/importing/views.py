@@ -236,7 +236,7 @@ def _file_size(batch):
         return 0
 
 
-def _criteria_for(entity):
+def _criteria_for(entity, user=None):
     from dedup.scoring import comparisons_for
 
     comparisons = set(comparisons_for(entity.key))
@@ -246,6 +246,13 @@ def _criteria_for(entity):
             continue
         if all(code in comparisons for code in codes):
             out.append((criterion, CRITERIA_LABELS.get(criterion, criterion)))
+    from access.fields import hidden_fields
+    from dedup.keys import criterion_fields
+
+    hidden = hidden_fields(user, entity.key) if user is not None else set()
+    for field in criterion_fields(entity.key):  # custom fields marked "finds duplicates", by their names
+        if field.name not in hidden:
+            out.append((field.name, field.label))
     return out
 
 
@@ -264,16 +271,16 @@ class OptionsForm(forms.Form):
                                "an earlier row) are held back and listed in the preview; tick this once you have "
                                "checked they are other people."))
 
-    def __init__(self, *args, entity, **kwargs):
+    def __init__(self, *args, entity, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["match"].choices = _criteria_for(entity)
+        self.fields["match"].choices = _criteria_for(entity, user)
 
 
 def options(request, pk):
     batch, entity = _batch(request, pk)
     if batch.status not in (Status.NEW, Status.READY, Status.FAILED):
         return HttpResponseRedirect(reverse("import_batch", args=[batch.pk]))
-    form = OptionsForm(request.POST or None, entity=entity, initial={
+    form = OptionsForm(request.POST or None, entity=entity, user=request.user, initial={
         "on_duplicate": batch.on_duplicate, "match": batch.match, "all_or_nothing": batch.all_or_nothing,
         "create_possible": batch.create_possible})
     if request.method == "POST" and form.is_valid():

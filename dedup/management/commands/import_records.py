@@ -34,7 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("entity", help="contacts, companies, leads, deals (or the singular)")
         parser.add_argument("file")
         parser.add_argument("--on-duplicate", choices=ImportBatch.OnDuplicate.values, default="merge")
-        parser.add_argument("--match", default="", help=f"comma-separated: {', '.join(CRITERIA)}")
+        parser.add_argument("--match", default="", help=f"comma-separated: {', '.join(CRITERIA)}, or cf_<code> of a "
+                                                        "custom field marked 'finds duplicates'")
         parser.add_argument("--dry-run", action="store_true", help="decide every row, write nothing")
         parser.add_argument("--owner", help="username: imports as this user, who becomes the records' owner")
         parser.add_argument("--mapping", help="a saved column mapping's name")
