@@ -166,7 +166,7 @@ def grant_q(user, model, action):
     group_grants = (group_grant.objects.filter(group_id__in=group_ids, permission__codename__in=codenames)
                     if group_grant is not None and group_ids else None)
     has_any = granted.get((model._meta.label, action))
-    if has_any is None:  # not a registered entity: asked on its own
+    if has_any is None:  # not a registered entity, or not PostgreSQL: asked on its own
         has_any = _cached(user, ("granted", model._meta.label, action),
                           lambda: grants.exists() or bool(group_grants is not None and group_grants.exists()))
     if not has_any:
@@ -181,7 +181,10 @@ def _granted(user):
     """{"groups": the user's group ids, (entity model label, read | edit): whether anything of that entity is
     shared with the user or their groups for the action} for every registered entity, in one query: a list page
     asks for several entities (its own for read and edit, every entity for the header's task counters), and one
-    round trip with a fixed SQL text costs less than a query built per entity and action."""
+    round trip with a fixed SQL text costs less than a query built per entity and action. Elsewhere than
+    PostgreSQL (the SQLite demo) only the groups: each entity and action is then asked on its own."""
+    if connection.vendor != "postgresql":
+        return {"groups": list(user.groups.values_list("pk", flat=True))}
     sql, labels = _granted_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, {"user": user.pk})
