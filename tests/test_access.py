@@ -176,6 +176,40 @@ def test_grant_read_then_edit_then_revoke(key, tree, plain_static):
         AuditLog.GRANT_REMOVED, AuditLog.GRANT_ADDED, AuditLog.GRANT_ADDED]
 
 
+def test_group_grants_and_the_one_query_that_finds_any_grant(tree):
+    """A record shared with a group reaches its members (view: read; change: read and edit), and whether anything is
+    shared with a user is answered for every entity and action in one query (access.scopes._granted)."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    from access.scopes import forget
+
+    owner, friend = tree["leafer"], tree["stranger"]
+    assign_role("Sales manager", user=friend)
+    group = Group.objects.create(name="Partners")
+    friend.groups.add(group)
+    viewed, changed = make_record("contact", owner), make_record("company", owner)
+    model_of = {key: registry[key].model for key in ("contact", "company")}
+    assert viewed not in visible(model_of["contact"], friend)
+    assign_perm("contacts.view_contact", group, viewed)
+    assign_perm("companies.change_company", group, changed)
+    forget(friend)
+    assert viewed in visible(model_of["contact"], friend) and not can(friend, viewed, EDIT)
+    assert changed in visible(model_of["company"], friend) and can(friend, changed, EDIT)
+    forget(friend)
+    with CaptureQueriesContext(connection) as ctx:
+        for model in model_of.values():
+            for action in (READ, EDIT):
+                scope_q(friend, model, action)
+    granted = [query for query in ctx.captured_queries if "grant" in query["sql"]]
+    if connection.vendor == "postgresql":  # elsewhere each entity and action is asked on its own
+        assert len(granted) == 1, granted
+    friend.groups.remove(group)  # out of the group: nothing shared any more (a new request)
+    forget(friend)
+    assert viewed not in visible(model_of["contact"], friend)
+    assert changed not in visible(model_of["company"], friend)
+
+
 def test_only_an_editor_may_share(tree):
     owner, reader, friend = tree["leafer"], tree["brancher"], tree["stranger"]
     obj = make_record("contact", owner)

@@ -143,8 +143,9 @@ def activity_counters(user):
     """Planned tasks due today and overdue: one query."""
     now = timezone.now()
     end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
+    # Only tasks due by the end of today can count: the bound keeps the visibility check off later tasks.
     return Entry.objects.filter(
-        kind=Kind.TASK, state=TaskState.PLANNED, responsible=user, deadline__isnull=False
+        kind=Kind.TASK, state=TaskState.PLANNED, responsible=user, deadline__lte=end_of_today
     ).filter(visible_filter(user)).aggregate(
         today=Count("pk", filter=Q(deadline__gte=now, deadline__lte=end_of_today)),
         overdue=Count("pk", filter=Q(deadline__lt=now)),
