@@ -1,8 +1,9 @@
 """`export`: the product's CSV and XLSX export of every seeded contact against PostgreSQL COPY TO (the limit).
 
 The product export goes through the same service as the list's Export menu (`records_export`: scope checks,
-count, audit entry; rows read in chunks with prefetched channels; formula-safe writers), once as the superuser
-and once as the marketer (reads and exports everything through the role matrix: the scope filters run too).
+count, audit entry; rows read as tuples in chunks, the channels joined per chunk; formula-safe writers), once
+as the superuser and once as the marketer (reads and exports everything through the role matrix: the scope
+filters run too).
 """
 
 import tempfile
