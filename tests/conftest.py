@@ -89,6 +89,19 @@ def plain_static(settings):
 
 
 @pytest.fixture
+def logged_in_client(plain_static):
+    """`logged_in_client(person)`: a test client logged in as `person`, asking for English pages."""
+    from django.test import Client
+
+    def make(person):
+        client = Client(headers={"accept-language": "en"})
+        client.force_login(person)
+        return client
+
+    return make
+
+
+@pytest.fixture
 def department(db):
     return make_department("Sales")
 

@@ -25,18 +25,6 @@ from tests.factories import make_company, make_contact, make_deal, make_lead, po
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client_for(plain_static):
-    from django.test import Client
-
-    def make(person):
-        client = Client(headers={"accept-language": "en"})
-        client.force_login(person)
-        return client
-
-    return make
-
-
 def _field(code, type_, entity="contact", **options):
     choices = options.pop("options", ())
     field = CustomField.objects.create(entity=entity, code=code, label=code.replace("_", " ").title(), type=type_,
@@ -129,8 +117,8 @@ def test_link_to_a_record_the_user_may_not_read_is_refused(user, other_user):
     assert "cf_referrer" in error.value.message_dict
 
 
-def test_form_card_list_history_and_timeline(every_type, user, client_for):
-    client = client_for(user)
+def test_form_card_list_history_and_timeline(every_type, user, logged_in_client):
+    client = logged_in_client(user)
     company = make_company(user, name="Referrer LLC")
     data = post_data("contact", user, last_name="Sidorov", cf_car_model="Niva", cf_visits="3", cf_level="silver",
                      cf_interests=["boats"], cf_vip="true", cf_budget_0="99.90", cf_budget_1="rub",
@@ -170,8 +158,8 @@ def test_form_card_list_history_and_timeline(every_type, user, client_for):
     assert "Niva Travel" in listing
 
 
-def test_admin_form_shows_and_saves_custom_fields(every_type, admin_user, client_for):
-    client = client_for(admin_user)
+def test_admin_form_shows_and_saves_custom_fields(every_type, admin_user, logged_in_client):
+    client = logged_in_client(admin_user)
     contact = services.record_create(user=admin_user, entity="contact",
                                      data={"last_name": "Admin", "cf_car_model": "Moskvich", "cf_visits": 7})
     page = client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
@@ -231,7 +219,7 @@ def test_required_unique_and_default(user):
     services.record_update(user=user, obj=first, data={"position": "CEO"})
 
 
-def test_field_rules_per_role_on_card_list_export_and_writes(marketer, user, client_for):
+def test_field_rules_per_role_on_card_list_export_and_writes(marketer, user, logged_in_client):
     secret = _field("salary", "integer", show_in_list=True)
     locked = _field("grade", "text", show_in_list=True)
     role = Role.objects.get(name="Marketer")
@@ -240,7 +228,7 @@ def test_field_rules_per_role_on_card_list_export_and_writes(marketer, user, cli
     contact = make_contact(user, last_name="Ruled", opened=True)
     contact = services.record_update(user=user, obj=contact, data={"cf_salary": 5000, "cf_grade": "A7"})
     assert ("cf_salary", "Salary") in contact.entity().rule_fields()
-    client = client_for(marketer)
+    client = logged_in_client(marketer)
     card = client.get(contact.get_absolute_url()).content.decode()
     assert "A7" in card and "5000" not in card and "5,000" not in card
     listing = client.get(reverse("contact_list")).content.decode()
@@ -363,13 +351,13 @@ def export_fields(db):
             _field("since", "date")]
 
 
-def test_xlsx_custom_columns_are_typed_and_formulas_inert(export_fields, admin_user, client_for):
+def test_xlsx_custom_columns_are_typed_and_formulas_inert(export_fields, admin_user, logged_in_client):
     from openpyxl import load_workbook
 
     services.record_create(user=admin_user, entity="contact", data={
         "last_name": "Excel", "cf_motto": '=HYPERLINK("http://evil","x")', "cf_visits": 9,
         "cf_budget": {"amount": "10.5", "currency": "rub"}, "cf_since": "2026-02-03"})
-    response = client_for(admin_user).get(reverse("contact_export") + "?format=xlsx")
+    response = logged_in_client(admin_user).get(reverse("contact_export") + "?format=xlsx")
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     header = [cell.value for cell in sheet[1]]
     row = {name: cell.value for name, cell in zip(header, sheet[2], strict=True)}
@@ -379,7 +367,7 @@ def test_xlsx_custom_columns_are_typed_and_formulas_inert(export_fields, admin_u
     assert all(cell.data_type != "f" for cell in sheet[2])
 
 
-def test_vcard_is_read_back_by_vobject(export_fields, admin_user, client_for):
+def test_vcard_is_read_back_by_vobject(export_fields, admin_user, logged_in_client):
     import vobject
 
     contact = services.record_create(
@@ -388,7 +376,7 @@ def test_vcard_is_read_back_by_vobject(export_fields, admin_user, client_for):
                                                  "cf_visits": 2},
         channels={"phone": [{"value": "+7 495 123-45-67"}], "email": [{"value": "petr@example.com"}]})
     make_company(admin_user, name="ООО «Ромашка»")
-    response = client_for(admin_user).get(reverse("contact_export") + "?format=vcf")
+    response = logged_in_client(admin_user).get(reverse("contact_export") + "?format=vcf")
     assert response["Content-Type"].startswith("text/vcard")
     text = b"".join(response.streaming_content).decode("utf-8")
     cards = list(vobject.readComponents(text))
@@ -398,14 +386,14 @@ def test_vcard_is_read_back_by_vobject(export_fields, admin_user, client_for):
     assert card.fn.value == "Иванов Пётр; Jr, II" and card.title.value == "Директор"
     assert card.tel.value == "+7 495 123-45-67" and card.email.value == "petr@example.com"
     assert "Motto: Вперёд, к цели; всегда" in card.note.value
-    companies = client_for(admin_user).get(reverse("company_export") + "?format=vcf")
+    companies = logged_in_client(admin_user).get(reverse("company_export") + "?format=vcf")
     org = list(vobject.readComponents(b"".join(companies.streaming_content).decode()))[0]
     assert org.org.value == ["ООО «Ромашка»"]
-    assert client_for(admin_user).get(reverse("deal_export") + "?format=vcf").status_code == 400
+    assert logged_in_client(admin_user).get(reverse("deal_export") + "?format=vcf").status_code == 400
 
 
 def test_big_export_runs_in_the_background_for_its_user_only(export_fields, admin_user, marketer, user, settings,
-                                                             client_for, django_capture_on_commit_callbacks,
+                                                             logged_in_client, django_capture_on_commit_callbacks,
                                                              monkeypatch, tmp_path):
     from crm_site.customfields import tasks
 
@@ -414,7 +402,7 @@ def test_big_export_runs_in_the_background_for_its_user_only(export_fields, admi
     monkeypatch.setattr(tasks.run_export, "delay", lambda pk: tasks.run_export(pk))
     for index in range(3):
         make_contact(user, last_name=f"Bulk{index}")
-    client = client_for(marketer)
+    client = logged_in_client(marketer)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.get(reverse("contact_export") + "?format=csv&q=Bulk")
     job = ExportJob.objects.get(user=marketer)
@@ -427,8 +415,8 @@ def test_big_export_runs_in_the_background_for_its_user_only(export_fields, admi
     content = b"".join(download.streaming_content).decode("utf-8-sig")
     assert download.status_code == 200 and content.count("Bulk") == 3 and "Motto" in content
     for stranger in (user, admin_user):
-        assert client_for(stranger).get(reverse("export_download", args=[job.pk])).status_code == 404
-        assert client_for(stranger).get(reverse("export_status", args=[job.pk])).status_code == 404
+        assert logged_in_client(stranger).get(reverse("export_download", args=[job.pk])).status_code == 404
+        assert logged_in_client(stranger).get(reverse("export_status", args=[job.pk])).status_code == 404
     ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert client.get(reverse("export_download", args=[job.pk])).status_code == 404
     from crm_site.customfields.export import purge_expired
@@ -439,7 +427,7 @@ def test_big_export_runs_in_the_background_for_its_user_only(export_fields, admi
     assert AuditLog.objects.filter(action=AuditLog.EXPORT, actor=marketer).count() == 1
 
 
-def test_card_layout_per_pipeline_and_shown_when(user, client_for):
+def test_card_layout_per_pipeline_and_shown_when(user, logged_in_client):
     from crm_site.customfields.models import CardLayout, CardSection
     from deals.models import Pipeline, Stage
 
@@ -451,7 +439,7 @@ def test_card_layout_per_pipeline_and_shown_when(user, client_for):
     won_only.save()
     deal = make_deal(user, stage=first)
     deal = services.record_update(user=user, obj=deal, data={"cf_contract_no": "Д-1", "cf_won_reason": "price"})
-    client = client_for(user)
+    client = logged_in_client(user)
     card = client.get(deal.get_absolute_url()).content.decode()
     assert "Paperwork" in card and "<dd>Д-1</dd>" in card and "<dd>price</dd>" not in card  # not in that stage yet
     other = Pipeline.objects.create(code="other", name_en="Other")
@@ -468,7 +456,7 @@ def test_card_layout_per_pipeline_and_shown_when(user, client_for):
     assert "<dd>price</dd>" in client.get(deal.get_absolute_url()).content.decode()
 
 
-def test_every_type_survives_merge_and_exports_to_csv(every_type, admin_user, client_for):
+def test_every_type_survives_merge_and_exports_to_csv(every_type, admin_user, logged_in_client):
     """Stored values clean again to themselves (merge, its undo, lead conversion pass them back through the
     services), and each type has a CSV cell."""
     import csv
@@ -486,7 +474,7 @@ def test_every_type_survives_merge_and_exports_to_csv(every_type, admin_user, cl
     records_merge(user=admin_user, survivor=survivor, others=[source], field_choices=choices)
     survivor.refresh_from_db()
     assert survivor.custom_fields == stored
-    response = client_for(admin_user).get(reverse("contact_export") + "?format=csv&q=Twin")
+    response = logged_in_client(admin_user).get(reverse("contact_export") + "?format=csv&q=Twin")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 1
     row = rows[0]
@@ -496,18 +484,18 @@ def test_every_type_survives_merge_and_exports_to_csv(every_type, admin_user, cl
     assert row["Home Phone"] == "'+7 495 123-45-67"  # CSV escapes a leading + (a spreadsheet would compute it)
 
 
-def test_files_and_admin_condition_choices_are_guarded(user, other_user, admin_user, client_for, settings, tmp_path):
+def test_files_and_admin_condition_choices_are_guarded(user, other_user, admin_user, logged_in_client, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     scan = _field("scan", "file")
     contact = services.record_create(user=user, entity="contact", data={
         "last_name": "Private", "cf_scan": SimpleUploadedFile("a.html", b"<script>1</script>")})
     url = reverse("customfield_file", args=[scan.pk, contact.pk])
-    response = client_for(user).get(url)
+    response = logged_in_client(user).get(url)
     assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
-    assert client_for(other_user).get(url).status_code == 404  # the record is out of their reach
+    assert logged_in_client(other_user).get(url).status_code == 404  # the record is out of their reach
     FieldRule.objects.create(role=Role.objects.get(name="Employee"), entity="contact", field="cf_scan",
                              mode=FieldRule.HIDDEN)
-    assert client_for(user).get(url).status_code == 404  # the field is hidden from their role
+    assert logged_in_client(user).get(url).status_code == 404  # the field is hidden from their role
     from crm_site.customfields.admin import CustomFieldForm
     from deals.models import Stage
 
@@ -517,13 +505,13 @@ def test_files_and_admin_condition_choices_are_guarded(user, other_user, admin_u
     assert not form.is_valid() and "required_from" in form.errors
 
 
-def test_list_link_cells_cost_the_same_queries_for_more_rows(user, client_for):
+def test_list_link_cells_cost_the_same_queries_for_more_rows(user, logged_in_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     _field("referrer", "link", target_entity="company", show_in_list=True)
     _field("curator", "user", show_in_list=True)
-    client = client_for(user)
+    client = logged_in_client(user)
 
     def add(count):
         for index in range(count):

@@ -26,18 +26,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client_for(plain_static):
-    from django.test import Client
-
-    def make(person):
-        client = Client(headers={"accept-language": "en"})
-        client.force_login(person)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def customer_no(db):
     return CustomField.objects.create(entity="contact", code="customer_no", label="Customer number", type="text",
                                       duplicate_criterion=True)
@@ -70,8 +58,8 @@ def test_values_are_normalised_by_the_fields_type():
     assert normalize.custom_key("email", " Card@Example.COM ") == "card@example.com"
 
 
-def test_admin_marks_a_field_and_the_values_get_keys(admin_user, user, client_for):
-    client = client_for(admin_user)
+def test_admin_marks_a_field_and_the_values_get_keys(admin_user, user, logged_in_client):
+    client = logged_in_client(admin_user)
     page = client.get(reverse("admin:customfields_customfield_add")).content.decode()
     assert 'name="duplicate_criterion"' in page and "finds duplicates" in page.lower()
     form = {"entity": "contact", "code": "vin", "label": "VIN", "type": "text", "order": "0", "filterable": "on",
@@ -119,7 +107,7 @@ def test_every_write_path_keeps_the_keys_current(customer_no, user):
     assert custom_keys() == ["customer_no:ab12345"]
 
 
-def test_the_scan_finds_two_contacts_by_the_value_and_names_the_field(customer_no, user, client_for):
+def test_the_scan_finds_two_contacts_by_the_value_and_names_the_field(customer_no, user, logged_in_client):
     # Married: another surname, nothing else in common; the engine alone would not pair them.
     a = person(user, "Смирнова", "Анна", "AB-123 45")
     b = person(user, "Кузнецова", "Анна", " ab12345")
@@ -134,15 +122,15 @@ def test_the_scan_finds_two_contacts_by_the_value_and_names_the_field(customer_n
     assert {"code": "cf_customer_no", "level": "exact"}.items() <= groups[0].reasons[0].items()
     assert c.pk not in groups[0].object_ids and d.pk not in groups[0].object_ids
     assign_role("Head of sales", user=user)
-    text = client_for(user).get(reverse("dedup_groups") + "?entity=contact").content.decode()
+    text = logged_in_client(user).get(reverse("dedup_groups") + "?entity=contact").content.decode()
     assert "same Customer number: ab12345" in text
-    merge_screen = client_for(user).get(reverse("dedup_merge", args=["contact"]) + f"?ids={a.pk},{b.pk}")
+    merge_screen = logged_in_client(user).get(reverse("dedup_merge", args=["contact"]) + f"?ids={a.pk},{b.pk}")
     assert merge_screen.status_code == 200 and "Why: same Customer number: ab12345" in merge_screen.content.decode()
 
 
-def test_the_warning_while_typing_finds_the_value_in_another_form(customer_no, user, client_for):
+def test_the_warning_while_typing_finds_the_value_in_another_form(customer_no, user, logged_in_client):
     a = person(user, "Смирнова", "Анна", "AB-123 45")
-    client = client_for(user)
+    client = logged_in_client(user)
     text = check(client, last_name="Кузнецова", first_name="Анна", cf_customer_no="ab 123-45")
     assert a.get_absolute_url() in text and "same Customer number: ab12345" in text
     assert 'id="field-note-cf_customer_no"' in text  # shown next to the field that matched
@@ -153,21 +141,21 @@ def test_the_warning_while_typing_finds_the_value_in_another_form(customer_no, u
     assert 'name="cf_customer_no"' in form and 'id="field-note-cf_customer_no"' in form
 
 
-def test_a_match_the_user_cannot_read_reveals_nothing(customer_no, user, other_user, client_for):
+def test_a_match_the_user_cannot_read_reveals_nothing(customer_no, user, other_user, logged_in_client):
     secret = person(other_user, "Секретная", "Анна", "ZZ-900 1")
-    text = check(client_for(user), last_name="Кузнецова", first_name="Анна", cf_customer_no="zz9001")
+    text = check(logged_in_client(user), last_name="Кузнецова", first_name="Анна", cf_customer_no="zz9001")
     assert "exists, owned by Bob Brown" in text
     assert "Секретная" not in text and secret.get_absolute_url() not in text and "zz9001" not in text
     assert "Customer number" not in text
 
 
-def test_a_field_hidden_from_the_role_is_not_named_nor_used_to_probe(customer_no, user, marketer, client_for):
+def test_a_field_hidden_from_the_role_is_not_named_nor_used_to_probe(customer_no, user, marketer, logged_in_client):
     a = person(user, "Смирнова", "Анна", "AB-123 45")
     person(user, "Кузнецова", "Анна", "ab12345")
     FieldRule.objects.create(role=Role.objects.get(name="Marketer"), entity="contact", field="cf_customer_no",
                              mode=FieldRule.HIDDEN)
     duplicates_scan(entity_key="contact")
-    client = client_for(marketer)
+    client = logged_in_client(marketer)
     text = client.get(reverse("dedup_groups") + "?entity=contact").content.decode()
     assert a.get_absolute_url() in text  # the group is readable...
     assert "Customer number" not in text and "ab12345" not in text  # ...but its reason about the field is not
@@ -226,7 +214,7 @@ def test_api_upsert_by_duplicates_uses_the_field(customer_no, user):
     assert result["results"][0]["status"] == "updated" and result["results"][0]["id"] == right.pk
 
 
-def test_unmarking_renaming_and_deleting_the_field_rewrite_its_keys(customer_no, user, admin_user, client_for):
+def test_unmarking_renaming_and_deleting_the_field_rewrite_its_keys(customer_no, user, admin_user, logged_in_client):
     a = person(user, "Смирнова", "Анна", "AB-123 45")
     assert custom_keys(a) == ["customer_no:ab12345"]
     customer_no.duplicate_criterion = False
@@ -237,7 +225,7 @@ def test_unmarking_renaming_and_deleting_the_field_rewrite_its_keys(customer_no,
     customer_no.save()
     assert custom_keys(a) == ["customer_no:ab12345"]
     # a new code in the admin: the values move (convert_values), and so do the keys
-    client = client_for(admin_user)
+    client = logged_in_client(admin_user)
     form = {"code": "client_no", "label": "Client number", "type": "text", "order": "0", "filterable": "on",
             "duplicate_criterion": "on", "default": "", "show_when_values": "[]",
             "options-TOTAL_FORMS": "0", "options-INITIAL_FORMS": "0"}
