@@ -1275,7 +1275,7 @@ def saved_keysets(entity_key, ids):
         return {}
     content_type = ContentType.objects.get_for_model(registry[entity_key].model)
     out = {}
-    for object_id, kind, value in MatchKey.objects.filter(content_type=content_type, object_id__in=ids).values_list(
+    for object_id, kind, value in MatchKey.objects.filter(content_type=content_type, object_id__any=ids).values_list(
             "object_id", "kind", "value"):
         out.setdefault(object_id, set()).add((kind, value))
     return out
@@ -1300,7 +1300,7 @@ def company_phones(phones, exclude_entity=None):
     if not models or not phones:
         return set()
     types = [ContentType.objects.get_for_model(m) for m in models]
-    return set(MatchKey.objects.filter(content_type__in=types, kind="phone", value__in=list(phones))
+    return set(MatchKey.objects.filter(content_type__in=types, kind="phone", value__any=list(phones))
                .values_list("value", flat=True).distinct())
 
 
