@@ -1117,14 +1117,15 @@ def score(entity_key, a, b, *, counts=None, records=None):
 CROSS_PRIOR = 5.0  # a lead's person or company is often one of the base's clients: matches expected per row
 
 
-def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_contacts=False):
+def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_contacts=False, different_person=True):
     """For each row (dict of values or key set), the saved records of `target` (default: the same entity) that
     are possible duplicates or better, best first, at most `limit`: [[Match, ...], ...].
 
     A handful of queries for the whole batch: candidates by shared keys, their keys, term frequencies, the
     base's size, company lines. `exclude`: object ids never proposed (e.g. the record being edited).
     `shared_contacts`: also return records that only share a phone or email (NO_MATCH verdicts), for the
-    warnings while typing ("this phone belongs to ...")."""
+    warnings while typing ("this phone belongs to ..."). `different_person=False`: leave out the records the
+    engine calls another person (an import never uses them: they cost most of the verdicts of a big file)."""
     target = target or entity_key
     keymod.ensure_current(target)
     model = model_for(target)
@@ -1149,6 +1150,8 @@ def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_con
     wanted = outcomes != NO_MATCH
     if shared_contacts:
         wanted |= _shares_contact(weighed)
+    if not different_person:
+        wanted &= outcomes != DIFFERENT_PERSON
     keep = np.nonzero(wanted)[0].tolist()
     for i, verdict in zip(keep, verdicts(cols, weighed, model, keep), strict=True):
         out[a[i]].append(Match(int(cols.ids[b[i]]), verdict))
@@ -1159,10 +1162,11 @@ def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_con
     return out
 
 
-def match_within(entity_key, rows):
-    """Pairs of rows of one batch that are possible duplicates or better: [(i, j, Verdict)], i < j. Rows are
-    blocked like the scan (a shared key; a shared company/birthday/address with a shared surname or name
-    block); term frequencies come from the base plus the batch."""
+def match_within(entity_key, rows, *, different_person=True):
+    """Pairs of rows of one batch that are possible duplicates or better, or (`different_person`) that share a
+    phone or email but are another person: [(i, j, Verdict)], i < j. Rows are blocked like the scan (a shared
+    key; a shared company/birthday/address with a shared surname or name block); term frequencies come from
+    the base plus the batch."""
     model = model_for(entity_key)
     keysets = [keys_of(entity_key, row) for row in rows]
     pairs = set()
@@ -1193,7 +1197,8 @@ def match_within(entity_key, rows):
     _frequencies(entity_key, cols, None, unsaved=range(len(keysets)))
     weighed = weigh(cols, [p[0] for p in pairs], [p[1] for p in pairs], model, _base_size(entity_key) + len(rows))
     outcomes = outcome_of(weighed, model)
-    keep = [i for i in range(len(pairs)) if outcomes[i] in (DUPLICATE, POSSIBLE, DIFFERENT_PERSON)]
+    kept = (DUPLICATE, POSSIBLE, DIFFERENT_PERSON) if different_person else (DUPLICATE, POSSIBLE)
+    keep = [i for i in range(len(pairs)) if outcomes[i] in kept]
     return [(pairs[i][0], pairs[i][1], v) for i, v in zip(keep, verdicts(cols, weighed, model, keep), strict=True)]
 
 
