@@ -195,37 +195,68 @@ class Columns:
                 table[value] = len(table)
             return table[value]
 
+        # Positions and values are gathered in lists and each array is filled once at the end: setting numpy
+        # elements one by one cost most of the time of a 100k-row import's preview.
         groups = {}
+        people = ([], [])  # (index, person key)
+        multi = {kind: ([], [], []) for kind in _MULTI}  # (index, slot, code)
+        single = {kind: ([], []) for kind in _SINGLE}  # (index, code)
+        text = {kind: ([], []) for kind in ("address", "position", "company")}  # (index, text)
+        birthdays = ([], [])
+        custom_at = {}  # kind -> (index, slot, code)
         for index, keys in enumerate(keysets):
             by_kind = {}
             for kind, value in keys:
                 by_kind.setdefault(kind, []).append(value)
             person = by_kind.get("person")
             if person:
-                cols._set_person(index, min(person), groups)
+                people[0].append(index)
+                people[1].append(min(person))
             for kind in _MULTI:
-                values = sorted(set(by_kind.get(kind, ())))[:SLOTS]
-                for slot, value in enumerate(values):
-                    cols.multi[kind][index, slot] = code(kind, value)
+                values = by_kind.get(kind)
+                if values:
+                    at = multi[kind]
+                    for slot, value in enumerate(sorted(set(values))[:SLOTS]):
+                        at[0].append(index)
+                        at[1].append(slot)
+                        at[2].append(code(kind, value))
             for kind in _SINGLE:
                 values = by_kind.get(kind)
                 if values:
-                    cols.single[kind][index] = code(kind, min(values))
-            if by_kind.get("address"):
-                cols.text["address"][index] = min(by_kind["address"])
-            if by_kind.get("position"):
-                cols.text["position"][index] = min(by_kind["position"])
-            if by_kind.get("company"):
-                cols.text["company"][index] = min(by_kind["company"])
+                    single[kind][0].append(index)
+                    single[kind][1].append(code(kind, min(values)))
+            for kind, at in text.items():
+                values = by_kind.get(kind)
+                if values:
+                    at[0].append(index)
+                    at[1].append(min(values))
             if by_kind.get("birthday"):
-                cols.birthday_day[index] = _day(min(by_kind["birthday"]))
+                birthdays[0].append(index)
+                birthdays[1].append(_day(min(by_kind["birthday"])))
             custom = {}
             for value in by_kind.get(keymod.CUSTOM, ()):
                 field_code, key = keymod.split_custom(value)
                 custom.setdefault(CUSTOM_PREFIX + field_code, []).append(key)
             for kind, values in custom.items():
+                at = custom_at.setdefault(kind, ([], [], []))
                 for slot, value in enumerate(sorted(set(values))[:SLOTS]):
-                    cols.custom_codes(kind)[index, slot] = code(kind, value)
+                    at[0].append(index)
+                    at[1].append(slot)
+                    at[2].append(code(kind, value))
+        cols._set_people(people[0], people[1], groups)
+        for kind, (rows, slots, codes) in multi.items():
+            if rows:
+                cols.multi[kind][rows, slots] = codes
+        for kind, (rows, slots, codes) in custom_at.items():
+            cols.custom_codes(kind)[rows, slots] = codes
+        for kind, (rows, codes) in single.items():
+            if rows:
+                cols.single[kind][rows] = codes
+        for kind, (rows, values) in text.items():
+            if rows:
+                cols.text[kind][rows] = _objects(values)
+        if birthdays[0]:
+            cols.birthday_day[birthdays[0]] = birthdays[1]
         for kind, table in coders.items():
             values = [""] * len(table)
             for value, c in table.items():
@@ -316,15 +347,30 @@ class Columns:
         table = _objects([fn(v) for v in self.values[kind]] + [fn("")])
         return table[np.where(codes >= 0, codes, len(table) - 1)]
 
-    def _set_person(self, index, value, groups):
-        last, first, middle, gender = keymod.split_person(value)
-        self.last[index], self.first[index], self.middle[index] = last, first, middle
-        self.last_sk[index], self.first_sk[index] = names.skeleton(last), _first_word_skeleton(first)
-        self.middle_sk[index] = names.skeleton(middle)
-        self.last_stem[index] = names.surname_stem(last)
-        self.gender[index] = {"m": 1, "f": 2}.get(gender, 0)
-        for slot, gid in enumerate(sorted(names.first_name_groups(first))[:2]):
-            self.first_groups[index, slot] = groups.setdefault(gid, len(groups))
+    def _set_people(self, indexes, values, groups):
+        """The name parts of records `indexes` from their `person` keys (each array filled once)."""
+        if not indexes:
+            return
+        parts = [keymod.split_person(value) for value in values]
+        last = [p[0] for p in parts]
+        first = [p[1] for p in parts]
+        middle = [p[2] for p in parts]
+        self.last[indexes], self.first[indexes], self.middle[indexes] = _objects(last), _objects(first), \
+            _objects(middle)
+        self.last_sk[indexes] = _objects([names.skeleton(v) for v in last])
+        self.first_sk[indexes] = _objects([_first_word_skeleton(v) for v in first])
+        self.middle_sk[indexes] = _objects([names.skeleton(v) for v in middle])
+        self.last_stem[indexes] = _objects([names.surname_stem(v) for v in last])
+        genders = {"m": 1, "f": 2}
+        self.gender[indexes] = [genders.get(p[3], 0) for p in parts]
+        rows, slots, gids = [], [], []
+        for index, name in zip(indexes, first, strict=True):
+            for slot, gid in enumerate(sorted(names.first_name_groups(name))[:2]):
+                rows.append(index)
+                slots.append(slot)
+                gids.append(groups.setdefault(gid, len(groups)))
+        if rows:
+            self.first_groups[rows, slots] = gids
 
     def fill_counts_from_base(self, content_type, unsaved=()):
         """Term frequencies: how many saved records hold each value (one query), plus the unsaved rows
