@@ -353,7 +353,8 @@ def csv_blocks(*, user, entity, queryset, columns, language, decimal_comma, chun
 def _blocks(ids, plan, db, chunk_sizes, language):
     from itertools import chain, islice, repeat
 
-    strip = itemgetter(*range(plan.width))
+    # The cells without the JSON and the key at the end (itemgetter of one index gives the value, not a tuple).
+    strip = itemgetter(*range(plan.width)) if plan.width > 1 else itemgetter(slice(0, 1))
     key = plan.width + len(plan.fixes)
     sizes = chain([chunk_sizes[0]], repeat(chunk_sizes[1]))
     with translation.override(language):

@@ -204,3 +204,13 @@ def test_the_names_the_database_gives_are_str(user, other_user):
                 expected = {obj.pk: (obj.get_full_name() or obj.get_username()) if user_names else str(obj)
                             for obj in objects}
                 assert names == expected and names, model
+
+
+def test_a_single_column_is_a_row_of_one_cell(user):
+    """Field rules may leave only the ID: rows of one cell, not bare values."""
+    contact = make_contact(user)
+    export = records_export(user=user, entity=registry["contact"], file_format="csv")
+    blocks = export_sql.csv_blocks(user=user, entity=export.entity, queryset=export.queryset,
+                                   columns=export.columns[:1], language="en", decimal_comma=False,
+                                   chunk_sizes=(500, 5000))
+    assert [row for rows in blocks for row in rows] == [(contact.pk,)]
