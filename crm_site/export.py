@@ -7,6 +7,8 @@ entity and every caller (the list's export link now; saved segments, vCard or a 
 - Values stay typed here (int, Decimal, date, naive local datetime, str); the writers in `export_formats`
   turn them into CSV text or XLSX cells. A link to a record the user may not open prints "hidden record".
 - `records_export()` checks, counts and writes the audit entry before a single row is produced.
+- CSV on PostgreSQL (`Export.csv_chunks()`): the database makes the same cells itself, a chunk per statement
+  (`export_sql`), whenever it can make every column byte for byte.
 """
 
 from dataclasses import dataclass
