@@ -45,6 +45,8 @@ Parameters are per entity (`DuplicateRule.parameters`, defaults in dedup/default
 `manage.py estimate_match_weights` (EM on the base, or the users' merges and "not a duplicate" marks).
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -431,13 +433,49 @@ def _day(iso):
         return -1
 
 
-def base_counts(content_type, wanted):
-    """{(kind, value): records holding it} for the given values, from the match-key table: one query."""
-    from .models import MatchKey
+# What the base answered, kept while `base_unchanged()` is on: an import's preview matches its rows chunk by chunk
+# and then against each other, and the same common values (surnames, name blocks, a company) came back at every
+# chunk; at 100k rows their counts were the preview's largest PostgreSQL cost.
+_remembered = ContextVar("dedup_base_lookups", default=None)
 
+
+@contextmanager
+def base_unchanged():
+    """Within this block, term frequencies and company lines read from the base are remembered (the caller
+    writes nothing to the base meanwhile: a preview)."""
+    token = _remembered.set({"counts": {}, "company_phones": {}})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def base_counts(content_type, wanted):
+    """{(kind, value): records holding it} for the given values, from the match-key table: one query (only for
+    the values not remembered, see base_unchanged)."""
     pairs = [(kind, value) for kind, values in wanted.items() for value in values if value]
     if not pairs:
         return {}
+    memory = _remembered.get()
+    if memory is None:
+        return _base_counts(content_type, pairs)
+    known = memory["counts"]
+    missing = [(kind, value) for kind, value in pairs if (content_type.pk, kind, value) not in known]
+    if missing:
+        found = _base_counts(content_type, missing)
+        for kind, value in missing:
+            known[(content_type.pk, kind, value)] = found.get((kind, value), 0)
+    out = {}
+    for kind, value in pairs:
+        count = known[(content_type.pk, kind, value)]
+        if count:
+            out[(kind, value)] = count
+    return out
+
+
+def _base_counts(content_type, pairs):
+    from .models import MatchKey
+
     table = MatchKey._meta.db_table
     out = {}
     by_kind = {}
@@ -1351,8 +1389,20 @@ def company_phones(phones, exclude_entity=None):
     if not models or not phones:
         return set()
     types = [ContentType.objects.get_for_model(m) for m in models]
-    return set(MatchKey.objects.filter(content_type__in=types, kind="phone", value__any=list(phones))
-               .values_list("value", flat=True).distinct())
+
+    def query(values):
+        return set(MatchKey.objects.filter(content_type__in=types, kind="phone", value__any=list(values))
+                   .values_list("value", flat=True).distinct())
+
+    memory = _remembered.get()
+    if memory is None:
+        return query(phones)
+    known = memory["company_phones"].setdefault(exclude_entity, {})
+    missing = [phone for phone in phones if phone not in known]
+    if missing:
+        found = query(missing)
+        known.update({phone: phone in found for phone in missing})
+    return {phone for phone in phones if known[phone]}
 
 
 def _base_size(entity_key):

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
+from contacts.models import Contact
 from crm_site import events
 from dedup import names, scoring
 from dedup.matching import candidates_for_record
@@ -377,3 +378,20 @@ def test_a_surname_held_by_a_fixed_share_weighs_the_same_in_a_20k_and_a_100k_bas
     # one card in 500: the same share, the same weight (the calibration fitted at 20k holds at 100k)
     assert weight(40, 20_000) == pytest.approx(weight(200, 100_000), abs=0.01)
     assert weight(2, 100_000) > weight(200, 100_000) + 5  # a rare surname weighs much more
+
+
+def test_base_lookups_are_remembered_only_while_the_base_is_unchanged(user, django_assert_num_queries):
+    contact(user, last_name="Орлова", first_name="Ирина", phones=["+7 916 101-01-01"])
+    contact(user, last_name="Орлова", first_name="Мария", phones=["+7 916 202-02-02"])
+    content_type = ContentType.objects.get_for_model(Contact)
+    wanted = {"surname": ["orlov", "nobody"], "phone": ["+79161010101"]}
+    plain = scoring.base_counts(content_type, wanted)
+    assert plain == {("surname", "orlov"): 2, ("phone", "+79161010101"): 1}
+    with scoring.base_unchanged():
+        assert scoring.base_counts(content_type, wanted) == plain
+        lines = scoring.company_phones(["+79161010101"])
+        with django_assert_num_queries(0):  # asked again, absent values included: nothing read
+            assert scoring.base_counts(content_type, wanted) == plain
+            assert scoring.company_phones(["+79161010101"]) == lines
+    contact(user, last_name="Орлов", first_name="Пётр")
+    assert scoring.base_counts(content_type, wanted)[("surname", "orlov")] == 3  # outside: read afresh

@@ -464,6 +464,12 @@ class Decider:
     # --- the whole set
 
     def decide(self, rows):
+        from dedup.scoring import base_unchanged
+
+        with base_unchanged():  # deciding writes nothing: what the base holds is read once
+            return self._decide(rows)
+
+    def _decide(self, rows):
         out = [None] * len(rows)
         valid = []
         for position, row in enumerate(rows):
