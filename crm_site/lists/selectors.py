@@ -247,6 +247,57 @@ def fenced_keys(queryset, expression, descending, limit, pk_descending=True):
     return [tuple(row) for row in rows]
 
 
+def fenced_cursor_page(queryset, size, *, cap=COUNT_CAP, after=None, before=None):
+    """A keyset page (after or before a cursor) of a list read fenced, with the list's capped count, from one
+    read of the matching rows (a `MATERIALIZED` CTE): (count, capped, page keys, next cursor, previous cursor),
+    the same as `leading_keys` then `keyset_page` give, or None when this ordering or cursor cannot be paged by
+    key (the caller then takes the usual way)."""
+    shape = ordering_of(queryset)
+    cursor = read_cursor(after or before or "")
+    if shape is None or cursor is None or cursor[0] is None:
+        return None
+    expression, descending = shape
+    key = _typed(queryset.model, expression, cursor[0])
+    if key is None:
+        return None
+    backwards = bool(before)
+    smaller = not descending if backwards else descending
+    key_op, pk_op = ("<" if smaller else ">"), (">" if backwards else "<")
+    order = "DESC" if descending != backwards else "ASC"
+    pk_order = "ASC" if backwards else "DESC"
+    inner = queryset.order_by().values_list(expression, "pk")
+    compiler = inner.query.get_compiler(using=inner.db)
+    sql, params = compiler.as_sql()
+    statement = (
+        f"WITH m (k, p) AS MATERIALIZED ({sql}) "
+        f"SELECT c.n, page.k, page.p FROM (SELECT count(*) AS n FROM (SELECT 1 FROM m LIMIT %s) AS capped) AS c "
+        f"LEFT JOIN LATERAL (SELECT k, p FROM m WHERE k {key_op} %s OR (k = %s AND p {pk_op} %s) "
+        f"ORDER BY k {order}, p {pk_order} LIMIT %s) AS page ON true"
+    )
+    with connection.cursor() as db:
+        db.execute(statement, (*params, cap + 1, key, key, cursor[1], size + 1))
+        found = db.fetchall()
+    count = found[0][0]
+    rows = [(row[1], row[2]) for row in found if row[2] is not None]
+    converters = compiler.get_converters([compiler.select[0][0]])
+    if converters and rows:
+        rows = [(converted[0], pk) for converted, (_key, pk) in
+                zip(compiler.apply_converters([[k] for k, _pk in rows], converters), rows, strict=True)]
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    if any(row_key is None for row_key, _pk in rows):
+        return None
+    first = make_cursor(list(rows[0])) if rows else None
+    last = make_cursor(list(rows[-1])) if rows else None
+    if backwards:
+        next_cursor, prev_cursor = last, (first if more else None)
+    else:
+        next_cursor, prev_cursor = (last if more else None), first
+    return min(count, cap), count > cap, rows, next_cursor, prev_cursor
+
+
 def leading_keys(queryset, cap=COUNT_CAP, fence=False):
     """The list's first `cap` + 1 rows as (sort key, pk), in the list's order, or None when the ordering is not
     one keyset pages use. One scan gives both the capped count and, when the page lies among these rows (page 1,

@@ -214,6 +214,15 @@ class ObjectListView(EntityView):
         after, before = get.get("after", ""), get.get("before", "")
         cap = lists.COUNT_CAP
         fence = selective and lists.ordering_of(base_queryset) is not None and lists.few_rows(base_queryset)
+        if fence and (after or before):
+            # One read of the matches gives the count and the page (lists.fenced_cursor_page).
+            found = lists.fenced_cursor_page(base_queryset, size, cap=cap, after=after or None,
+                                             before=before or None)
+            if found is not None:
+                count, capped, page_keys, next_cursor, prev_cursor = found
+                objects = self.records_by_pk(queryset, [pk for _key, pk in page_keys])
+                return self.page_context(objects, number, count, capped, next_cursor is not None, next_cursor,
+                                         prev_cursor, size)
         keys = lists.leading_keys(base_queryset, cap=cap, fence=fence)
         if keys is None:
             count, capped = lists.capped_count(base_queryset, cap=cap)
