@@ -249,3 +249,13 @@ def test_list_queries_stay_constant_with_a_fenced_search(user_client, user):
     deep, _ = count({"q": "Счёт", "per_page": 10, "page": 2, "after": response.context["page"]["next_cursor"]})
     assert deep <= first
     assert selectors.entity_list(user=user, entity="contact", params=QueryDict("q=Счёт")).queryset.count() == 12
+
+
+def test_a_search_that_can_match_nothing_lists_nothing(user_client, user):
+    make_contact(user, last_name="Пусто")
+    too_long = "я" * 300
+    response = user_client.get(reverse("contact_list"), {"q": too_long})
+    assert response.status_code == 200 and rows_of(response) == []
+    queryset = Contact.objects.visible_to(user, READ).filter(pk__in=[])
+    assert lists.few_rows(queryset) is False
+    assert lists.few_rows(Contact.objects.none()) is False

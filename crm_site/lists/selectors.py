@@ -216,9 +216,14 @@ def few_rows(queryset, limit=FENCE_ROWS):
     gathered at the other end of the index (a manager's own records, a search's matches), the walk reads much
     of the table: a manager's quick search alone took 8-10 s at 1M contacts, where reading its 13,000 matches
     by the trigram indexes and sorting them takes a few tens of ms."""
-    if connection.vendor != "postgresql":
+    from django.core.exceptions import EmptyResultSet
+
+    if connection.vendor != "postgresql" or queryset.query.is_empty():
         return False
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a condition that can match nothing (an empty id list): nothing to read at all
+        return False
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
