@@ -58,8 +58,14 @@ def walk(client, url, params):
 @pytest.fixture
 def fence(monkeypatch):
     """fence(True): every searched or filtered list is read fenced; fence(False): by the list-order walk."""
+    from crm_site.api import views as api_views
+
     def choose(value):
-        monkeypatch.setattr(lists, "few_rows", lambda queryset, limit=lists.FENCE_ROWS: value)
+        def few_rows(queryset, limit=lists.FENCE_ROWS):
+            return value
+
+        monkeypatch.setattr(lists, "few_rows", few_rows)
+        monkeypatch.setattr(api_views, "few_rows", few_rows)
     return choose
 
 
@@ -259,3 +265,25 @@ def test_a_search_that_can_match_nothing_lists_nothing(user_client, user):
     queryset = Contact.objects.visible_to(user, READ).filter(pk__in=[])
     assert lists.few_rows(queryset) is False
     assert lists.few_rows(Contact.objects.none()) is False
+
+
+@pytest.mark.parametrize("sort", ["", "-created_at", "last_name"])
+def test_the_api_reads_the_same_search_pages_fenced_or_walked(user, other_user, fence, sort):
+    from tests.api_helpers import api_for
+
+    mine = {make_contact(user, last_name=f"Белкин{index % 3}").pk for index in range(7)}
+    make_contact(other_user, last_name="Белкин")
+    api = api_for(user)
+
+    def pages(value):
+        fence(value)
+        seen, params = [], {"q": "белк", "page_size": 3, "sort": sort}
+        body = api.get("/api/v1/contacts/", params).json()
+        seen.append([row["id"] for row in body["results"]])
+        while body["next"]:
+            body = api.get("/api/v1/contacts/", {**params, "cursor": body["next"]}).json()
+            seen.append([row["id"] for row in body["results"]])
+        return seen
+
+    fenced, walked = pages(True), pages(False)
+    assert fenced == walked and {pk for page in fenced for pk in page} == mine
