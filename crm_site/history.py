@@ -71,7 +71,7 @@ def versions(model, pks):
     history = history_model(model)
     if history is None or not pks:
         return {pk: 0 for pk in pks}
-    rows = history.objects.filter(id__in=list(pks)).values("id").annotate(latest=Max("history_id"))
+    rows = history.objects.filter(id__any=list(pks)).values("id").annotate(latest=Max("history_id"))
     found = {row["id"]: row["latest"] for row in rows}
     return {pk: found.get(pk, 0) for pk in pks}
 

@@ -271,7 +271,7 @@ def keys_refresh_many(model, objs, *, created=False):
     if spec.own_name and not created:
         before = dict(MatchKey.objects.filter(content_type=content_type, object_id__in=[obj.pk for obj in live],
                                               kind=MatchKey.Kind.COMPANY).values_list("object_id", "value"))
-    keys_rebuild(entity_key, queryset=model.objects.filter(pk__in=[obj.pk for obj in live]), analyze=False,
+    keys_rebuild(entity_key, queryset=model.objects.filter(pk__any=[obj.pk for obj in live]), analyze=False,
                  fresh=created)
     renamed = [obj for obj in live if spec.own_name and before.get(obj.pk, "") != (own_company_key(obj) or "")]
     if renamed:
@@ -348,8 +348,13 @@ def keys_rebuild(entity_key, *, queryset=None, chunk=20_000, progress=None, anal
             in_chunk = queryset.filter(pk__gte=low, pk__lte=last)
             comms, companies = {}, {}
             if spec.has_channels:
+                # A sparse chunk (an import's merge targets, spread over the base) reads its own records' channels,
+                # not every channel in its id range.
+                dense = last - low < 4 * len(rows)
+                where = ({"object_id__gte": low, "object_id__lte": last} if dense
+                         else {"object_id__any": [row["pk"] for row in rows]})
                 for object_id, *comm in Communication.objects.filter(
-                    content_type=content_type, object_id__gte=low, object_id__lte=last
+                    content_type=content_type, **where
                 ).values_list("object_id", "channel", "normalized", "value"):
                     comms.setdefault(object_id, []).append(comm)
             for link in spec.company_links:

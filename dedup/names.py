@@ -197,23 +197,25 @@ def fold_surname(text):
 # Spellings across scripts
 
 
-@cache
-def _first_letters():
-    """Cyrillic letter -> the letters a spelling of a word starting with it may start with under the schemas
-    (probed with every next letter, in short and longer words); None for a letter some schema may drop."""
+_ALPHABET = "абвгґдеёєжзиіїйклмнопрстуфхцчшщъыьэюя"
+
+
+@cache  # per letter, when first needed: probing all 38 costs about a second
+def _first_letters(letter):
+    """The letters a spelling of a word starting with Cyrillic `letter` may start with under the schemas
+    (probed with every next letter, in short and longer words); None for a letter some schema may drop, or
+    one that is not a Cyrillic letter."""
     import iuliia
 
-    alphabet = "абвгґдеёєжзиіїйклмнопрстуфхцчшщъыьэюя"
-    out = {}
-    for letter in alphabet:
-        starts = set()
-        for following in alphabet:
-            for word in (letter, letter + following, letter + following + "ка", letter + following + "нов"):
-                for name in SCHEMAS:
-                    spelled = getattr(iuliia, name).translate(word).casefold()
-                    starts.add(spelled[:1])
-        out[letter] = None if "" in starts or not starts.isdisjoint(alphabet) else frozenset(starts)
-    return out
+    if letter not in _ALPHABET:
+        return None
+    starts = set()
+    for following in _ALPHABET:
+        for word in (letter, letter + following, letter + following + "ка", letter + following + "нов"):
+            for name in SCHEMAS:
+                spelled = getattr(iuliia, name).translate(word).casefold()
+                starts.add(spelled[:1])
+    return None if "" in starts or not starts.isdisjoint(_ALPHABET) else frozenset(starts)
 
 
 def may_be_spelled(cyrillic, latin):
@@ -221,7 +223,7 @@ def may_be_spelled(cyrillic, latin):
     cyrillic, latin = cyrillic.strip().casefold(), latin.strip().casefold()
     if not cyrillic or not latin:
         return True
-    starts = _first_letters().get(cyrillic[0])
+    starts = _first_letters(cyrillic[0])
     return starts is None or latin[0] in starts
 
 

@@ -120,12 +120,13 @@ def translit(text):
     return text.replace("\x01", "S").replace("\x02", "C").replace("\x03", "Z")
 
 
+@lru_cache(maxsize=200_000)  # an import's names repeat a lot (Иванов, Ольга): each spelling worked out once
 def name_tokens(*parts):
-    """Words of a person's name, case-folded, ё→е, without punctuation, transliterated."""
+    """Words of a person's name, case-folded, ё→е, without punctuation, transliterated (a tuple)."""
     text = " ".join(part for part in parts if part)
     text = _APOSTROPHES.sub("", text)  # O'Brien, В'ячеслав: one word
     text = _NON_WORD.sub(" ", _fold_marks(text))
-    return [token for token in (translit(word) for word in text.split()) if token]
+    return tuple(token for token in (translit(word) for word in text.split()) if token)
 
 
 def name_key(*parts):

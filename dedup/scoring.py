@@ -195,37 +195,68 @@ class Columns:
                 table[value] = len(table)
             return table[value]
 
+        # Positions and values are gathered in lists and each array is filled once at the end: setting numpy
+        # elements one by one cost most of the time of a 100k-row import's preview.
         groups = {}
+        people = ([], [])  # (index, person key)
+        multi = {kind: ([], [], []) for kind in _MULTI}  # (index, slot, code)
+        single = {kind: ([], []) for kind in _SINGLE}  # (index, code)
+        text = {kind: ([], []) for kind in ("address", "position", "company")}  # (index, text)
+        birthdays = ([], [])
+        custom_at = {}  # kind -> (index, slot, code)
         for index, keys in enumerate(keysets):
             by_kind = {}
             for kind, value in keys:
                 by_kind.setdefault(kind, []).append(value)
             person = by_kind.get("person")
             if person:
-                cols._set_person(index, min(person), groups)
+                people[0].append(index)
+                people[1].append(min(person))
             for kind in _MULTI:
-                values = sorted(set(by_kind.get(kind, ())))[:SLOTS]
-                for slot, value in enumerate(values):
-                    cols.multi[kind][index, slot] = code(kind, value)
+                values = by_kind.get(kind)
+                if values:
+                    at = multi[kind]
+                    for slot, value in enumerate(sorted(set(values))[:SLOTS]):
+                        at[0].append(index)
+                        at[1].append(slot)
+                        at[2].append(code(kind, value))
             for kind in _SINGLE:
                 values = by_kind.get(kind)
                 if values:
-                    cols.single[kind][index] = code(kind, min(values))
-            if by_kind.get("address"):
-                cols.text["address"][index] = min(by_kind["address"])
-            if by_kind.get("position"):
-                cols.text["position"][index] = min(by_kind["position"])
-            if by_kind.get("company"):
-                cols.text["company"][index] = min(by_kind["company"])
+                    single[kind][0].append(index)
+                    single[kind][1].append(code(kind, min(values)))
+            for kind, at in text.items():
+                values = by_kind.get(kind)
+                if values:
+                    at[0].append(index)
+                    at[1].append(min(values))
             if by_kind.get("birthday"):
-                cols.birthday_day[index] = _day(min(by_kind["birthday"]))
+                birthdays[0].append(index)
+                birthdays[1].append(_day(min(by_kind["birthday"])))
             custom = {}
             for value in by_kind.get(keymod.CUSTOM, ()):
                 field_code, key = keymod.split_custom(value)
                 custom.setdefault(CUSTOM_PREFIX + field_code, []).append(key)
             for kind, values in custom.items():
+                at = custom_at.setdefault(kind, ([], [], []))
                 for slot, value in enumerate(sorted(set(values))[:SLOTS]):
-                    cols.custom_codes(kind)[index, slot] = code(kind, value)
+                    at[0].append(index)
+                    at[1].append(slot)
+                    at[2].append(code(kind, value))
+        cols._set_people(people[0], people[1], groups)
+        for kind, (rows, slots, codes) in multi.items():
+            if rows:
+                cols.multi[kind][rows, slots] = codes
+        for kind, (rows, slots, codes) in custom_at.items():
+            cols.custom_codes(kind)[rows, slots] = codes
+        for kind, (rows, codes) in single.items():
+            if rows:
+                cols.single[kind][rows] = codes
+        for kind, (rows, values) in text.items():
+            if rows:
+                cols.text[kind][rows] = _objects(values)
+        if birthdays[0]:
+            cols.birthday_day[birthdays[0]] = birthdays[1]
         for kind, table in coders.items():
             values = [""] * len(table)
             for value, c in table.items():
@@ -316,15 +347,30 @@ class Columns:
         table = _objects([fn(v) for v in self.values[kind]] + [fn("")])
         return table[np.where(codes >= 0, codes, len(table) - 1)]
 
-    def _set_person(self, index, value, groups):
-        last, first, middle, gender = keymod.split_person(value)
-        self.last[index], self.first[index], self.middle[index] = last, first, middle
-        self.last_sk[index], self.first_sk[index] = names.skeleton(last), _first_word_skeleton(first)
-        self.middle_sk[index] = names.skeleton(middle)
-        self.last_stem[index] = names.surname_stem(last)
-        self.gender[index] = {"m": 1, "f": 2}.get(gender, 0)
-        for slot, gid in enumerate(sorted(names.first_name_groups(first))[:2]):
-            self.first_groups[index, slot] = groups.setdefault(gid, len(groups))
+    def _set_people(self, indexes, values, groups):
+        """The name parts of records `indexes` from their `person` keys (each array filled once)."""
+        if not indexes:
+            return
+        parts = [keymod.split_person(value) for value in values]
+        last = [p[0] for p in parts]
+        first = [p[1] for p in parts]
+        middle = [p[2] for p in parts]
+        self.last[indexes], self.first[indexes], self.middle[indexes] = _objects(last), _objects(first), \
+            _objects(middle)
+        self.last_sk[indexes] = _objects([names.skeleton(v) for v in last])
+        self.first_sk[indexes] = _objects([_first_word_skeleton(v) for v in first])
+        self.middle_sk[indexes] = _objects([names.skeleton(v) for v in middle])
+        self.last_stem[indexes] = _objects([names.surname_stem(v) for v in last])
+        genders = {"m": 1, "f": 2}
+        self.gender[indexes] = [genders.get(p[3], 0) for p in parts]
+        rows, slots, gids = [], [], []
+        for index, name in zip(indexes, first, strict=True):
+            for slot, gid in enumerate(sorted(names.first_name_groups(name))[:2]):
+                rows.append(index)
+                slots.append(slot)
+                gids.append(groups.setdefault(gid, len(groups)))
+        if rows:
+            self.first_groups[rows, slots] = gids
 
     def fill_counts_from_base(self, content_type, unsaved=()):
         """Term frequencies: how many saved records hold each value (one query), plus the unsaved rows
@@ -1117,14 +1163,15 @@ def score(entity_key, a, b, *, counts=None, records=None):
 CROSS_PRIOR = 5.0  # a lead's person or company is often one of the base's clients: matches expected per row
 
 
-def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_contacts=False):
+def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_contacts=False, different_person=True):
     """For each row (dict of values or key set), the saved records of `target` (default: the same entity) that
     are possible duplicates or better, best first, at most `limit`: [[Match, ...], ...].
 
     A handful of queries for the whole batch: candidates by shared keys, their keys, term frequencies, the
     base's size, company lines. `exclude`: object ids never proposed (e.g. the record being edited).
     `shared_contacts`: also return records that only share a phone or email (NO_MATCH verdicts), for the
-    warnings while typing ("this phone belongs to ...")."""
+    warnings while typing ("this phone belongs to ..."). `different_person=False`: leave out the records the
+    engine calls another person (an import never uses them: they cost most of the verdicts of a big file)."""
     target = target or entity_key
     keymod.ensure_current(target)
     model = model_for(target)
@@ -1149,6 +1196,8 @@ def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_con
     wanted = outcomes != NO_MATCH
     if shared_contacts:
         wanted |= _shares_contact(weighed)
+    if not different_person:
+        wanted &= outcomes != DIFFERENT_PERSON
     keep = np.nonzero(wanted)[0].tolist()
     for i, verdict in zip(keep, verdicts(cols, weighed, model, keep), strict=True):
         out[a[i]].append(Match(int(cols.ids[b[i]]), verdict))
@@ -1159,10 +1208,11 @@ def match_rows(entity_key, rows, *, limit=3, target=None, exclude=(), shared_con
     return out
 
 
-def match_within(entity_key, rows):
-    """Pairs of rows of one batch that are possible duplicates or better: [(i, j, Verdict)], i < j. Rows are
-    blocked like the scan (a shared key; a shared company/birthday/address with a shared surname or name
-    block); term frequencies come from the base plus the batch."""
+def match_within(entity_key, rows, *, different_person=True):
+    """Pairs of rows of one batch that are possible duplicates or better, or (`different_person`) that share a
+    phone or email but are another person: [(i, j, Verdict)], i < j. Rows are blocked like the scan (a shared
+    key; a shared company/birthday/address with a shared surname or name block); term frequencies come from
+    the base plus the batch."""
     model = model_for(entity_key)
     keysets = [keys_of(entity_key, row) for row in rows]
     pairs = set()
@@ -1193,7 +1243,8 @@ def match_within(entity_key, rows):
     _frequencies(entity_key, cols, None, unsaved=range(len(keysets)))
     weighed = weigh(cols, [p[0] for p in pairs], [p[1] for p in pairs], model, _base_size(entity_key) + len(rows))
     outcomes = outcome_of(weighed, model)
-    keep = [i for i in range(len(pairs)) if outcomes[i] in (DUPLICATE, POSSIBLE, DIFFERENT_PERSON)]
+    kept = (DUPLICATE, POSSIBLE, DIFFERENT_PERSON) if different_person else (DUPLICATE, POSSIBLE)
+    keep = [i for i in range(len(pairs)) if outcomes[i] in kept]
     return [(pairs[i][0], pairs[i][1], v) for i, v in zip(keep, verdicts(cols, weighed, model, keep), strict=True)]
 
 
@@ -1275,7 +1326,7 @@ def saved_keysets(entity_key, ids):
         return {}
     content_type = ContentType.objects.get_for_model(registry[entity_key].model)
     out = {}
-    for object_id, kind, value in MatchKey.objects.filter(content_type=content_type, object_id__in=ids).values_list(
+    for object_id, kind, value in MatchKey.objects.filter(content_type=content_type, object_id__any=ids).values_list(
             "object_id", "kind", "value"):
         out.setdefault(object_id, set()).add((kind, value))
     return out
@@ -1300,7 +1351,7 @@ def company_phones(phones, exclude_entity=None):
     if not models or not phones:
         return set()
     types = [ContentType.objects.get_for_model(m) for m in models]
-    return set(MatchKey.objects.filter(content_type__in=types, kind="phone", value__in=list(phones))
+    return set(MatchKey.objects.filter(content_type__in=types, kind="phone", value__any=list(phones))
                .values_list("value", flat=True).distinct())
 
 

@@ -282,6 +282,8 @@ def test_match_rows_reports_same_phone_different_person_as_not_a_duplicate(user)
                                               "phones": ["+7 495 123-45-67"]}])
     assert found[0].object_id == existing.pk and found[0].verdict.outcome == scoring.DIFFERENT_PERSON
     assert not found[0].verdict.is_duplicate
+    row = {"last_name": "Савин", "first_name": "Николай", "phones": ["+7 495 123-45-67"]}
+    assert scoring.match_rows("contact", [row], shared_contacts=True, different_person=False) == [[]]
 
 
 def test_match_within_pairs_rows_of_one_file(user):
@@ -291,6 +293,8 @@ def test_match_within_pairs_rows_of_one_file(user):
     pairs = {(i, j): v for i, j, v in scoring.match_within("contact", rows)}
     assert pairs[(0, 1)].is_duplicate
     assert pairs[(0, 2)].outcome == scoring.DIFFERENT_PERSON and pairs[(1, 2)].outcome == scoring.DIFFERENT_PERSON
+    # the import asks for the pairs it may merge or hold back only: the other person is not weighed out
+    assert [(i, j) for i, j, _v in scoring.match_within("contact", rows, different_person=False)] == [(0, 1)]
 
 
 def test_match_keys_hold_the_person_parts_and_gender(user):

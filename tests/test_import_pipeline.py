@@ -345,7 +345,7 @@ def _possibly(monkeypatch, *, base=None, in_file=False):
                             lambda key, rows, **kw: [[scoring.Match(base.pk, verdict)] for _row in rows])
     if in_file:
         monkeypatch.setattr(scoring, "match_within",
-                            lambda key, rows: [(i, i + 1, verdict) for i in range(len(rows) - 1)])
+                            lambda key, rows, **kw: [(i, i + 1, verdict) for i in range(len(rows) - 1)])
 
 
 def test_a_possible_duplicate_is_held_back_and_named_not_created(importer, monkeypatch):

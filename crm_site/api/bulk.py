@@ -82,7 +82,7 @@ def match_duplicates(entity, rows):
         values.append(value)
     keysets = [keys_of(entity.key, value) for value in values]
     out = []
-    for matches in match_rows(entity.key, keysets, limit=3):
+    for matches in match_rows(entity.key, keysets, limit=3, different_person=False):
         dups = [m for m in matches if accepted(m.verdict, ())]
         if not dups:
             out.append(("none", []))
@@ -91,7 +91,7 @@ def match_duplicates(entity, rows):
         else:
             out.append(("one", [dups[0].object_id]))
     groups = _Groups(len(rows))
-    for i, j, verdict in match_within(entity.key, keysets):
+    for i, j, verdict in match_within(entity.key, keysets, different_person=False):
         if accepted(verdict, ()):
             groups.union(i, j)
     by_target = {}

@@ -482,7 +482,8 @@ class Decider:
         if keysets:
             from dedup.scoring import match_within
 
-            for i, j, verdict in match_within(self.entity.key, keysets):
+            # Another person is never merged nor held back (accepted() and _holds() say no): not weighed out.
+            for i, j, verdict in match_within(self.entity.key, keysets, different_person=False):
                 if accepted(verdict, self.criteria):
                     groups.union(i, j)
                 elif self._holds(verdict):
@@ -572,7 +573,7 @@ class Decider:
             # shared_contacts: also the records that only share a phone or email, so that the same name on the
             # same phone is held back even where the file's own repeats make the name weigh little.
             for matches in match_rows(self.entity.key, keysets[start:start + MATCH_CHUNK], limit=3,
-                                      shared_contacts=self.hold_possible):
+                                      shared_contacts=self.hold_possible, different_person=False):
                 dups = [m for m in matches if accepted(m.verdict, self.criteria)]
                 held = [m for m in matches if self._holds(m.verdict)]
                 if not dups and held:  # best first: [id, percent]
