@@ -287,3 +287,15 @@ def test_the_api_reads_the_same_search_pages_fenced_or_walked(user, other_user, 
 
     fenced, walked = pages(True), pages(False)
     assert fenced == walked and {pk for page in fenced for pk in page} == mine
+
+
+def test_counters_of_a_user_who_may_read_nothing(db):
+    """A role that reads no entity (only two-factor enrolment is open to them): the counters say 0."""
+    from access.models import Role, RoleAssignment
+    from tests.factories import make_user
+    from timeline import selectors as timeline
+
+    nobody = make_user("nobody", department=None)
+    RoleAssignment.objects.create(role=Role.objects.create(name="Nothing", matrix={}), user=nobody)
+    forget(nobody)
+    assert timeline.activity_counters(nobody) == {"today": 0, "overdue": 0}

@@ -146,19 +146,25 @@ _VISIBLE_SQL_MAX = 2048
 def visible_filter_sql(user):
     """`visible_filter(user)` as a boolean RawSQL on Entry, built and compiled once per scope: the header's
     counters run on every page, and building the nested EXISTS per entity in the ORM cost more than the query.
-    The SQL is kept under `access.scopes.scope_key` of every entity (level, user, departments, grants), so any
-    change to what scope_q would give builds it again."""
+    The SQL is kept under `access.scopes.scope_key` of every entity (level, user, departments, grants) and its
+    content type, so any change to what scope_q would give builds it again."""
     from django.db import connection
     from django.db.models import BooleanField
     from django.db.models.expressions import RawSQL
 
     from access.scopes import scope_key
 
-    key = (connection.alias, user.pk, tuple(scope_key(user, entity.model, READ) for entity in registry))
+    key = (connection.alias, user.pk, tuple((content_type_of(entity.model).pk, scope_key(user, entity.model, READ))
+                                            for entity in registry))
     found = _VISIBLE_SQL.get(key)
     if found is None:
+        from django.core.exceptions import EmptyResultSet
+
         query = Entry.objects.filter(visible_filter(user)).query
-        sql, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
+        try:
+            sql, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
+        except EmptyResultSet:  # the user may read no entity at all: no entry is theirs to count
+            sql, params = "1 = 0", ()
         found = (sql, tuple(params))
         if len(_VISIBLE_SQL) >= _VISIBLE_SQL_MAX:
             _VISIBLE_SQL.clear()

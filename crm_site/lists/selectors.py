@@ -233,18 +233,18 @@ def few_rows(queryset, limit=FENCE_ROWS):
 
 
 def fenced_keys(queryset, expression, descending, limit, pk_descending=True):
-    """The first `limit` (sort key, pk) of `queryset` in the order `expression` (descending or not), then -pk,
-    (pk descending unless `pk_descending` is False), read as `SELECT … FROM (<the rows> OFFSET 0) ORDER BY … LIMIT`: the subquery is planned to read every
-    matching row (the search's and the filters' indexes, combined), so the order's index is never walked row
-    by row; the matches are then sorted (a top-N sort). The same rows, in the same order, as
-    `queryset.values_list(expression, "pk")[:limit]`."""
+    """The first `limit` (sort key, pk) of `queryset` in the order `expression` (descending or not), then the
+    pk (descending unless `pk_descending` is False), read as `SELECT … FROM (<the rows> OFFSET 0) ORDER BY …
+    LIMIT`: the subquery is planned to read every matching row (the search's and the filters' indexes,
+    combined), so the order's index is never walked row by row; the matches are then sorted (a top-N sort).
+    The same rows, in the same order, as `queryset.values_list(expression, "pk")[:limit]`."""
     inner = queryset.order_by().values_list(expression, "pk")
     compiler = inner.query.get_compiler(using=inner.db)
     sql, params = compiler.as_sql()
     direction, pk_direction = ("DESC" if descending else "ASC"), ("DESC" if pk_descending else "ASC")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM ({sql} OFFSET 0) AS fenced ORDER BY 1 {direction}, 2 {pk_direction} LIMIT %s",
-                       (*params, int(limit)))
+        cursor.execute(f"SELECT * FROM ({sql} OFFSET 0) AS fenced ORDER BY 1 {direction}, 2 {pk_direction} "
+                       f"LIMIT %s", (*params, int(limit)))
         rows = cursor.fetchall()
     converters = compiler.get_converters([column for column, _sql, _alias in compiler.select])
     if converters:
