@@ -27,6 +27,8 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
         ordering = ["name"]
 
+    STR_COLUMN = "name"  # str() is this field as it is (see companies.Company.STR_COLUMN)
+
     def __str__(self):
         return self.name
 

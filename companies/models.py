@@ -41,6 +41,7 @@ class Company(CRMObject):
         verbose_name_plural = _("companies")
 
     STR_FIELDS = ("name",)  # what __str__ reads: lists of linked companies (an export) load only these
+    STR_COLUMN = "name"  # str() is this field as it is: the CSV export has PostgreSQL read it (export_sql)
 
     def __str__(self):
         return self.name

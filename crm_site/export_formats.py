@@ -66,21 +66,12 @@ def csv_text(value, *, decimal_comma=False):
     return str(value)  # int: a number cannot call a function
 
 
-def csv_chunks(*, header, rows, language=None):
-    """The CSV file as chunks of UTF-8 bytes (BOM first), for a StreamingHttpResponse.
-
-    The cells are csv_text()'s, made faster for the common case: a text not starting with a control character or
-    a formula start cannot become a formula once cleaned, so only those few go through formula_safe(); the others'
-    control characters are removed from each written block at once (the writer adds none of its own, and they
-    decide no quoting). None, ints and those texts go to the writer as they are.
-    """
-    decimal_comma = uses_decimal_comma(language)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if decimal_comma else ",", lineterminator="\r\n")
-    writer.writerow([formula_safe(str(label)) for label in header])
-    yield (BOM + buffer.getvalue()).encode("utf-8")
-    buffer.seek(0)
-    buffer.truncate()
+def csv_cell_function(decimal_comma):
+    """The function (typed value) -> what csv_chunks hands the CSV writer: csv_text()'s cell, made faster for the
+    common case. A text not starting with a control character or a formula start cannot become a formula once
+    cleaned, so only those few go through formula_safe(); the others' control characters are removed from each
+    written block at once (the writer adds none of its own, and they decide no quoting). None, ints and those
+    texts go to the writer as they are."""
 
     def cell(value):
         kind = value.__class__
@@ -90,19 +81,53 @@ def csv_chunks(*, header, rows, language=None):
             return value
         return csv_text(value, decimal_comma=decimal_comma)
 
-    def block():
-        text = CONTROL_CHARS.sub("", buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-        return text.encode("utf-8")
+    return cell
 
+
+def _csv_writer(header, decimal_comma):
+    """(writer, buffer, the first chunk: BOM and header)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if decimal_comma else ",", lineterminator="\r\n")
+    writer.writerow([formula_safe(str(label)) for label in header])
+    first = (BOM + buffer.getvalue()).encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    return writer, buffer, first
+
+
+def _block(buffer):
+    text = CONTROL_CHARS.sub("", buffer.getvalue())
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode("utf-8")
+
+
+def csv_chunks(*, header, rows, language=None):
+    """The CSV file as chunks of UTF-8 bytes (BOM first), for a StreamingHttpResponse; the cells are
+    csv_cell_function()'s (csv_text() with formula safety)."""
+    decimal_comma = uses_decimal_comma(language)
+    writer, buffer, first = _csv_writer(header, decimal_comma)
+    yield first
+    cell = csv_cell_function(decimal_comma)
     writerow = writer.writerow
     for number, row in enumerate(rows, 1):
         writerow(map(cell, row))
         if number % CSV_ROWS_PER_WRITE == 0:
-            yield block()
+            yield _block(buffer)
     if buffer.tell():
-        yield block()
+        yield _block(buffer)
+
+
+def csv_ready_chunks(*, header, blocks, language=None):
+    """csv_chunks() of rows whose cells are already what csv_cell_function() makes of them (texts, ints, None):
+    `blocks` gives lists of such rows (the database's CSV cells, `export_sql`); one chunk per block."""
+    writer, buffer, first = _csv_writer(header, uses_decimal_comma(language))
+    yield first
+    writerows = writer.writerows
+    for rows in blocks:
+        writerows(rows)
+        if buffer.tell():
+            yield _block(buffer)
 
 
 # ---------------------------------------------------------------------------

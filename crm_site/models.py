@@ -80,6 +80,8 @@ class Tag(models.Model):
         verbose_name_plural = _("tags")
         ordering = ["name"]
 
+    STR_COLUMN = "name"  # str() is this field as it is (see companies.Company.STR_COLUMN)
+
     def __str__(self):
         return self.name
 

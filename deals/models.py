@@ -92,6 +92,8 @@ class Deal(CRMObject):
         verbose_name = _("deal")
         verbose_name_plural = _("deals")
 
+    STR_COLUMN = "title"  # str() is this field as it is (see companies.Company.STR_COLUMN)
+
     def __str__(self):
         return self.title
 

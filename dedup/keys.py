@@ -10,7 +10,7 @@ run time, so they are read on every computation (cached by crm_site.customfields
 """
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -208,6 +208,7 @@ def keys_from_values(spec, row, comms=(), companies=()):
     return {(kind, value[:MAX_VALUE]) for kind, value in keys}
 
 
+@lru_cache(maxsize=200_000)  # the same names recur in a file and a base
 def person_value(last="", first="", middle=""):
     """The `person` key: the name parts as typed (spaces tidied, each at most 80 characters) and the gender
     read from them, `Иванова|Мария|Петровна|f`. Scoring compares the parts one by one and shows them in its

@@ -134,6 +134,7 @@ def name_key(*parts):
     return " ".join(sorted(name_tokens(*parts)))
 
 
+@lru_cache(maxsize=200_000)
 def name_blocks(key):
     """Blocking keys for fuzzy name matching: the start and the end of each word, with the first letters of
     the other words (`ivan|p`, `anov|p`, `petr|i`).
@@ -155,7 +156,7 @@ def name_blocks(key):
             # differ at the start (Mara ~ Ala, Raisa ~ Iraida), which the first-letter keys above cannot.
             ends = "".join(sorted(t[-1] for i, t in enumerate(tokens) if i != index))
             blocks.add(f"{token}|${ends}")
-    return sorted(blocks)
+    return tuple(sorted(blocks))
 
 
 # ---------------------------------------------------------------------------

@@ -446,8 +446,8 @@ def base_counts(content_type, wanted):
     clauses, params = [], [content_type.pk]
     for kind, values in by_kind.items():
         if connection.vendor == "postgresql":
-            clauses.append("(kind = %s AND value = ANY(%s))")
-            params += [kind, values]
+            clauses.append("(kind = %s AND value = ANY(%s::text[]))")
+            params += [kind, text_array(values)]
         else:
             clauses.append(f"(kind = %s AND value IN ({', '.join(['%s'] * len(values))}))")
             params += [kind, *values]
@@ -1359,14 +1359,21 @@ def _base_size(entity_key):
     return registry[entity_key].model.objects.count()
 
 
+def text_array(values):
+    """A PostgreSQL array literal of texts (`{"a","b \\"c\\""}`), for `= ANY(%s::text[])`: psycopg adapts a list
+    element by element in Python, which for the 100,000 values of an import's keys cost seconds."""
+    quoted = (str(value).replace("\\", "\\\\").replace('"', '\\"') for value in values)
+    return "{" + ",".join(f'"{value}"' for value in quoted) + "}"
+
+
 def _in_clauses(wanted, alias=""):
     prefix = f"{alias}." if alias else ""
     clauses, params = [], []
     for kind, values in wanted.items():
         values = sorted(values)
         if connection.vendor == "postgresql":
-            clauses.append(f"({prefix}kind = %s AND {prefix}value = ANY(%s))")
-            params += [kind, values]
+            clauses.append(f"({prefix}kind = %s AND {prefix}value = ANY(%s::text[]))")
+            params += [kind, text_array(values)]
         else:
             clauses.append(f"({prefix}kind = %s AND {prefix}value IN ({', '.join(['%s'] * len(values))}))")
             params += [kind, *values]

@@ -65,6 +65,8 @@ class Lead(CRMObject):
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
 
+    STR_COLUMN = "title"  # str() is this field as it is (see companies.Company.STR_COLUMN)
+
     def __str__(self):
         return self.title
 

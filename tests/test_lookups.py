@@ -35,3 +35,13 @@ def test_any_sends_one_parameter_on_postgresql(contacts):
         assert "= ANY(" in sql and " IN (" not in sql  # one array, not 2,003 placeholders
     else:
         assert " IN (" in sql
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL array literal")
+def test_text_array_literal_round_trips_any_text(db):
+    from dedup.scoring import text_array
+
+    values = ["plain", "", "с пробелом", 'quote " inside', "back\\slash", "comma,brace{}", "NULL", "end\\", "'"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT unnest(%s::text[])", [text_array(values)])
+        assert [row[0] for row in cursor.fetchall()] == values

@@ -27,7 +27,7 @@ OWN_DATA = True  # ensure_seeded() tops its base up: with --keepdb a rerun must 
 def _exporter(username, file_format):
     """A callable exporting every contact `username` may export; returns the number of rows written."""
     from crm_site.export import records_export
-    from crm_site.export_formats import csv_chunks, write_xlsx
+    from crm_site.export_formats import write_xlsx
     from crm_site.registry import registry
 
     user = get_user_model().objects.get(username=username)
@@ -39,7 +39,7 @@ def _exporter(username, file_format):
         forget(user)  # a fresh request resolves the roles again
         result = records_export(user=user, entity=entity, file_format=file_format)
         if file_format == "csv":
-            for _chunk in csv_chunks(header=result.header, rows=result.rows(), language="ru"):
+            for _chunk in result.csv_chunks(language="ru"):
                 pass
         else:
             with tempfile.TemporaryFile(suffix=".xlsx") as file:
@@ -123,13 +123,11 @@ def _segment_export(user, bound, file_format):
 
 def stream_csv(user, bound):
     """Stream the CSV as the view does; returns (rows, bytes, seconds to the first chunk holding rows, seconds)."""
-    from crm_site.export_formats import csv_chunks
-
     start = time.perf_counter()
     export = _segment_export(user, bound, "csv")
     first = None
     size = 0
-    for number, chunk in enumerate(csv_chunks(header=export.header, rows=export.rows(), language="ru")):
+    for number, chunk in enumerate(export.csv_chunks(language="ru")):
         if number == 1:  # chunk 0 is the BOM and the header, sent before any row is read
             first = time.perf_counter() - start
         size += len(chunk)
@@ -203,7 +201,7 @@ def run_segment(ctx):
              baseline_value=copy_rate, goal=">= 0.25", rows=count, seconds=round(seconds, 2),
              work_seconds=None if work is None else round(work, 2), mb=round(size / 1e6, 1),
              columns=len(header), note=f"as {SEGMENT_USER}: the list selector narrowed to the first {count:,} ids, "
-                                       f"records_export, csv_chunks; phones, emails, custom field `car`" + scaled)
+                                       f"records_export, Export.csv_chunks; phones, emails, custom field `car`" + scaled)
     ctx.emit(NAME, "segment_csv_first_byte_s", max(r[1] for r in results), unit="s", goal="<= 1", goal_on="value",
              note="slowest of the runs: the first chunk holding rows (after the check, count and audit entry); "
                   "the BOM and header go out before")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from access.scopes import EXPORT, scope_q
 
 from ..export import ExportRefused, export_queryset, formats_for, records_export, vcard_kind
-from ..export_formats import VCARD_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_chunks, vcard_chunks, write_xlsx
+from ..export_formats import VCARD_CONTENT_TYPE, XLSX_CONTENT_TYPE, vcard_chunks, write_xlsx
 from ..validation import search_too_long, search_too_long_message
 from .generic import ObjectListView
 
@@ -50,8 +50,7 @@ class ObjectExportView(ObjectListView):
             messages.error(request, str(error))
             return HttpResponseRedirect(self.list_url())
         if file_format == "csv":
-            response = StreamingHttpResponse(csv_chunks(header=export.header, rows=export.rows()),
-                                             content_type="text/csv; charset=utf-8")
+            response = StreamingHttpResponse(export.csv_chunks(), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = content_disposition_header(True, export.filename)
         elif file_format == "vcf":
             response = StreamingHttpResponse(vcard_chunks(columns=export.columns, rows=export.rows(),

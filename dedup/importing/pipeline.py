@@ -943,7 +943,7 @@ class CompanyFinder:
             names = {f.name for f in model._meta.get_fields()}
             taxes = {link["tax_id"] for link in links if link.get("tax_id")} if "tax_id" in names else set()
             by_tax = {}
-            for obj in visible.filter(tax_id__in=sorted(taxes)) if taxes else ():
+            for obj in visible.filter(tax_id__any=sorted(taxes)) if taxes else ():
                 by_tax.setdefault(obj.tax_id, obj)
             by_contact = self._by_contacts(entity, links)
             # by name: matched like any record (name without legal form, tax id), one query set per batch
@@ -956,9 +956,9 @@ class CompanyFinder:
                 rows = [{"name": link["name"], "tax_id": link.get("tax_id", "")} for link in keyed.values()]
                 results = match_rows(key, rows, limit=2) if registry[key].model is model else [[]] * len(rows)
                 candidate_ids = {m.object_id for found in results for m in found[:1] if m.verdict.is_duplicate}
-                readable = set(visible.filter(pk__in=sorted(candidate_ids)).values_list("pk", flat=True))
+                readable = set(visible.filter(pk__any=sorted(candidate_ids)).values_list("pk", flat=True))
                 exact = {}
-                for obj in visible.filter(name__in=sorted({link["name"] for link in keyed.values()})):
+                for obj in visible.filter(name__any=sorted({link["name"] for link in keyed.values()})):
                     exact.setdefault(obj.name.casefold(), obj)
                 by_key = self._by_name_key(entity, visible, [link["name"] for link in keyed.values()], company_key)
                 for (ckey, link), found in zip(keyed.items(), results, strict=True):
@@ -1005,7 +1005,7 @@ class CompanyFinder:
         if not wanted:
             return {}
         content_type = ContentType.objects.get_for_model(entity.model)
-        rows = (MatchKey.objects.filter(content_type=content_type, kind="company", value__in=sorted(wanted),
+        rows = (MatchKey.objects.filter(content_type=content_type, kind="company", value__any=sorted(wanted),
                                         object_id__in=visible.values("pk"))
                 .order_by("object_id").values_list("value", "object_id"))
         first = {}
@@ -1044,7 +1044,7 @@ class CompanyFinder:
         content_type = ContentType.objects.get_for_model(entity.model)
         visible = entity.model.objects.visible_to(self.user, READ)
         out = {}
-        comms = Communication.objects.filter(content_type=content_type, normalized__in=sorted(values),
+        comms = Communication.objects.filter(content_type=content_type, normalized__any=sorted(values),
                                              object_id__in=visible.values("pk"))
         objs = visible.in_bulk(sorted({c.object_id for c in comms}))
         for comm in comms:
@@ -1062,7 +1062,7 @@ class TargetState:
         self.entity = entity
         q = scope_q(user, model, EDIT)
         self.editable = set() if q is None or not ids else set(
-            model.objects.filter(q, pk__in=ids).values_list("pk", flat=True))
+            model.objects.filter(q, pk__any=ids).values_list("pk", flat=True))
         self._user = user
         self._readable = {}
         self.tag_field = tag_field
@@ -1084,7 +1084,7 @@ class TargetState:
             from django.contrib.contenttypes.models import ContentType
 
             content_type = ContentType.objects.get_for_model(model)
-            for comm in Communication.objects.filter(content_type=content_type, object_id__in=pks).order_by(
+            for comm in Communication.objects.filter(content_type=content_type, object_id__any=pks).order_by(
                     "channel", "-is_primary", "position", "pk"):
                 self.comms.setdefault(comm.object_id, []).append(
                     {"id": comm.pk, "channel": comm.channel, "value": comm.value, "kind": comm.kind,
@@ -1104,7 +1104,7 @@ class TargetState:
         """Of `ids`, those the importer may read (cached: ambiguous and held rows ask for a few ids each)."""
         missing = [pk for pk in ids if pk not in self._readable]
         if missing:
-            found = set(self.entity.model.objects.visible_to(self._user, READ).filter(pk__in=missing)
+            found = set(self.entity.model.objects.visible_to(self._user, READ).filter(pk__any=missing)
                         .values_list("pk", flat=True))
             self._readable.update({pk: pk in found for pk in missing})
         return {pk for pk in ids if self._readable[pk]}

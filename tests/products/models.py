@@ -16,6 +16,8 @@ class Product(CRMObject):
         verbose_name = "product"
         verbose_name_plural = "products"
 
+    STR_COLUMN = "name"
+
     def __str__(self):
         return self.name
 
