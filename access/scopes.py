@@ -161,20 +161,36 @@ def grant_q(user, model, action):
         return None
     codenames = grant_codenames(model, action)
     grants = user_grant.objects.filter(user_id=user.pk, permission__codename__in=codenames)
-    granted = _cached(user, "granted", lambda: _granted(user))
-    group_ids = granted["groups"]
+    group_ids = _cached(user, "granted", lambda: _granted(user))["groups"]
     group_grants = (group_grant.objects.filter(group_id__in=group_ids, permission__codename__in=codenames)
                     if group_grant is not None and group_ids else None)
-    has_any = granted.get((model._meta.label, action))
-    if has_any is None:  # not a registered entity, or not PostgreSQL: asked on its own
-        has_any = _cached(user, ("granted", model._meta.label, action),
-                          lambda: grants.exists() or bool(group_grants is not None and group_grants.exists()))
-    if not has_any:
+    if not _has_grants(user, model, action, grants, group_grants):
         return None
     q = Q(pk__in=grants.values("content_object_id"))
     if group_grants is not None:
         q |= Q(pk__in=group_grants.values("content_object_id"))
     return q
+
+
+def _has_grants(user, model, action, grants=None, group_grants=None):
+    """Whether anything of `model` is shared with `user` (or their groups) for `action` (read or edit)."""
+    has_any = _cached(user, "granted", lambda: _granted(user)).get((model._meta.label, action))
+    if has_any is None:  # not a registered entity, or not PostgreSQL: asked on its own
+        def ask():
+            from .grants import grant_models_for
+
+            user_grant, group_grant = grant_models_for(model)
+            codenames = grant_codenames(model, action)
+            group_ids = _cached(user, "granted", lambda: _granted(user))["groups"]
+            found = grants if grants is not None else user_grant.objects.filter(
+                user_id=user.pk, permission__codename__in=codenames)
+            by_group = group_grants
+            if by_group is None and group_grant is not None and group_ids:
+                by_group = group_grant.objects.filter(group_id__in=group_ids, permission__codename__in=codenames)
+            return found.exists() or bool(by_group is not None and by_group.exists())
+
+        has_any = _cached(user, ("granted", model._meta.label, action), ask)
+    return has_any
 
 
 def _granted(user):
@@ -261,6 +277,35 @@ def scope_q(user, model, action=READ):
         if shared is not None:
             q = shared if q is None else q | shared
     return q
+
+
+def scope_key(user, model, action=READ):
+    """A hashable value equal for two (user, model, action) exactly when `scope_q` gives them the same filter
+    (the same SQL): for a caller that keeps SQL built from scope_q instead of building it on every request
+    (timeline.selectors.activity_counters). It holds what scope_q reads: the level, the user's id, their
+    departments (or the subtree), whether anything is shared with them and their groups."""
+    from access.models import Level
+
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return "all"
+    value = level(user, model, action)
+    if action == ADD:
+        return value > Level.NONE
+    if value >= Level.ALL:
+        return "all"
+    key = [int(value), user.pk]
+    if value >= Level.DEPARTMENT:
+        departments = user_subtree_ids(user) if value >= Level.SUBDEPARTMENTS else user_department_ids(user)
+        key.append(tuple(sorted(departments)))
+    from .grants import grant_models_for
+
+    if action in (READ, EDIT) and grant_models_for(model)[0] is not None and _has_grants(user, model, action):
+        key.append(("shared", tuple(sorted(_cached(user, "granted", lambda: _granted(user))["groups"]))))
+    return tuple(key)
 
 
 def can(user, obj, action):

@@ -71,6 +71,9 @@ class ContactCompany(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "company"], name="contacts_contactcompany_unique"),
         ]
+        # A company's contacts from the index alone: the quick search finds contacts by their companies' names
+        # (crm_site.search), a few thousand links for a common fragment at 1M contacts.
+        indexes = [models.Index(fields=["company", "contact"], name="contacts_link_by_company")]
 
     def __str__(self):
         return f"{self.contact} — {self.company}"

@@ -52,7 +52,8 @@ def entity_list(*, user, entity, params, request=None, action=READ, filters=True
         queryset = queryset.search(query, user=user)
     filterset = None
     if filters:
-        filterset = entity_filterset(entity, params, queryset, hidden=hidden, request=request, user=user)
+        filterset = entity_filterset(entity, params, queryset, hidden=hidden, request=request, user=user,
+                                     only_given=True)
         if filterset.is_valid():
             queryset = filterset.qs
     sort = str(params.get("sort", "") or "")
@@ -101,18 +102,38 @@ def _with_segment(user, entity, params):
     return merged
 
 
-def entity_filterset(entity, data, queryset, *, hidden=(), request=None, user=None):
+def entity_filterset(entity, data, queryset, *, hidden=(), request=None, user=None, only_given=False):
     """The filter panel's FilterSet: every filter definition of the entity (crm_site.lists.filters: standard
-    fields and any registered source, such as custom fields), without those on hidden fields."""
+    fields and any registered source, such as custom fields), without those on hidden fields.
+
+    `only_given` (the list itself, not its panel): the FilterSet holds only the filters `data` gives a value
+    to (a parameter named as the filter, or with its suffix: `amount_min`, `last_name_op`), so a list builds and
+    validates the filters it applies, not the panel's every field; the panel is built apart (or in full when
+    the list shows it in place, `_filters`, or when a given value is invalid, to show the error with the
+    rest). `definitions` keeps them all (whether the list has a filter panel at all)."""
     from .lists.filters import filter_definitions
 
     user = user if user is not None else getattr(request, "user", None)
     definitions = filter_definitions(_entity(entity), user, hidden=hidden)
+    used = definitions
+    if only_given and data is not None and "_filters" not in data:
+        keys = [key for key in data.keys()
+                if any(value not in (None, "") for value in (data.getlist(key) if hasattr(data, "getlist")
+                                                             else [data.get(key)]))]
+        used = [definition for definition in definitions
+                if any(key == definition.name or key.startswith(f"{definition.name}_") for key in keys)]
+    filterset = _filterset(entity, used, data, queryset, request)
+    if used is not definitions and filterset.form.errors:
+        filterset = _filterset(entity, definitions, data, queryset, request)
+    filterset.definitions = definitions
+    return filterset
+
+
+def _filterset(entity, definitions, data, queryset, request):
     attrs = {definition.name: definition.filter for definition in definitions}
     attrs["Meta"] = type("Meta", (), {"model": entity.model, "fields": []})
     filterset_class = type(f"{entity.model.__name__}FilterSet", (django_filters.FilterSet,), attrs)
     filterset = filterset_class(data, queryset=queryset, request=request)
-    filterset.definitions = definitions
     guard_id_fields(filterset.form)  # ?tags=<25 digits> is an invalid choice, not a database error
     return filterset
 

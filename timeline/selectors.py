@@ -139,6 +139,39 @@ def activities_for_user(user):
     return with_display(planned_tasks(visible_entries(user).filter(responsible=user)))
 
 
+_VISIBLE_SQL = {}  # scope keys -> the compiled visible_filter() of Entry (activity_counters)
+_VISIBLE_SQL_MAX = 2048
+
+
+def visible_filter_sql(user):
+    """`visible_filter(user)` as a boolean RawSQL on Entry, built and compiled once per scope: the header's
+    counters run on every page, and building the nested EXISTS per entity in the ORM cost more than the query.
+    The SQL is kept under `access.scopes.scope_key` of every entity (level, user, departments, grants) and its
+    content type, so any change to what scope_q would give builds it again."""
+    from django.db import connection
+    from django.db.models import BooleanField
+    from django.db.models.expressions import RawSQL
+
+    from access.scopes import scope_key
+
+    key = (connection.alias, user.pk, tuple((content_type_of(entity.model).pk, scope_key(user, entity.model, READ))
+                                            for entity in registry))
+    found = _VISIBLE_SQL.get(key)
+    if found is None:
+        from django.core.exceptions import EmptyResultSet
+
+        query = Entry.objects.filter(visible_filter(user)).query
+        try:
+            sql, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
+        except EmptyResultSet:  # the user may read no entity at all: no entry is theirs to count
+            sql, params = "1 = 0", ()
+        found = (sql, tuple(params))
+        if len(_VISIBLE_SQL) >= _VISIBLE_SQL_MAX:
+            _VISIBLE_SQL.clear()
+        _VISIBLE_SQL[key] = found
+    return RawSQL(found[0], found[1], output_field=BooleanField())
+
+
 def activity_counters(user):
     """Planned tasks due today and overdue: one query."""
     now = timezone.now()
@@ -146,7 +179,7 @@ def activity_counters(user):
     # Only tasks due by the end of today can count: the bound keeps the visibility check off later tasks.
     return Entry.objects.filter(
         kind=Kind.TASK, state=TaskState.PLANNED, responsible=user, deadline__lte=end_of_today
-    ).filter(visible_filter(user)).aggregate(
+    ).filter(visible_filter_sql(user)).aggregate(
         today=Count("pk", filter=Q(deadline__gte=now, deadline__lte=end_of_today)),
         overdue=Count("pk", filter=Q(deadline__lt=now)),
     )

@@ -73,8 +73,10 @@ def page_size(request, maximum):
     return int(raw)
 
 
-def keyset_page(queryset, *, expression, descending, cursor, size):
-    """(rows, next cursor or None) of one page."""
+def keyset_page(queryset, *, expression, descending, cursor, size, fence=False):
+    """(rows, next cursor or None) of one page. `fence` (a searched or filtered list PostgreSQL expects few
+    rows of, crm_site.lists.selectors.few_rows): the page's keys are read fenced, never by walking the sort
+    order's index looking for the matches (crm_site.lists.selectors.fenced_keys)."""
     queryset = queryset.annotate(_sort_key=F(expression))
     sign = "-" if descending else ""
     queryset = queryset.order_by(f"{sign}_sort_key", f"{sign}pk")
@@ -85,12 +87,21 @@ def keyset_page(queryset, *, expression, descending, cursor, size):
             queryset = queryset.filter(Q(**{f"_sort_key__{lookup}": value}) | Q(_sort_key=value, **{f"pk__{lookup}": pk}))
         except (ValueError, TypeError, DjangoValidationError) as error:
             raise ValidationError({"cursor": [_("The cursor is not valid.")]}) from error
+    def read():
+        if not fence:
+            return list(queryset[: size + 1])
+        from crm_site.lists.selectors import fenced_keys
+
+        keys = fenced_keys(queryset, "_sort_key", descending, size + 1, pk_descending=descending)
+        found = {row.pk: row for row in queryset.filter(pk__in=[pk for _key, pk in keys]).order_by()}
+        return [found[pk] for _key, pk in keys if pk in found]
+
     if not cursor:
-        rows = list(queryset[: size + 1])
+        rows = read()
     else:
         try:
             with transaction.atomic():
-                rows = list(queryset[: size + 1])
+                rows = read()
         except DataError as error:  # a cursor value the column's type cannot hold
             raise ValidationError({"cursor": [_("The cursor is not valid.")]}) from error
     following = None

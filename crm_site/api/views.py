@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from access.fields import hidden_fields
 from access.scopes import EXPORT, scope_q
 from crm_site import selectors, services
+from crm_site.lists.selectors import few_rows
 
 from . import bulk, hooks, idempotency, timeline_api
 from .errors import error_response
@@ -118,8 +119,10 @@ class RecordViewSet(ApiView, viewsets.GenericViewSet):
             if export_scope is None:
                 raise ApiPermissionDenied(_("Pages beyond the first are an export: you may not export these "
                                             "records."))
+        selective = bool(listed.query) or bool(
+            listed.filterset is not None and listed.filterset.is_bound and listed.filterset.form.changed_data)
         rows, following = keyset_page(queryset, expression=expression, descending=descending, cursor=cursor,
-                                      size=size)
+                                      size=size, fence=selective and few_rows(queryset))
         if cursor and rows:
             pks = [obj.pk for obj in rows]
             exportable = entity.model.objects.filter(export_scope, pk__in=pks).count()

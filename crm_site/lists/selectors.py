@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -203,14 +204,115 @@ def ordering_of(queryset):
     return first.lstrip("-"), first.startswith("-")
 
 
-def leading_keys(queryset, cap=COUNT_CAP):
+FENCE_ROWS = 30_000  # a search or filter estimated to match at most this many rows is read whole (`fenced`)
+
+
+def few_rows(queryset, limit=FENCE_ROWS):
+    """Whether PostgreSQL estimates that `queryset` (a searched or filtered list) matches at most `limit` rows:
+    then its pages are read `fenced`. One EXPLAIN (planning only, no rows read); False elsewhere than PostgreSQL.
+
+    Why: asked for the first rows in the list's order, PostgreSQL walks the order's index and checks each row
+    against the search and the filters, expecting the matches spread evenly along it. When they are few, or
+    gathered at the other end of the index (a manager's own records, a search's matches), the walk reads much
+    of the table: a manager's quick search alone took 8-10 s at 1M contacts, where reading its 13,000 matches
+    by the trigram indexes and sorting them takes a few tens of ms."""
+    from django.core.exceptions import EmptyResultSet
+
+    if connection.vendor != "postgresql" or queryset.query.is_empty():
+        return False
+    try:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a condition that can match nothing (an empty id list): nothing to read at all
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return plan[0]["Plan"]["Plan Rows"] <= limit
+
+
+def fenced_keys(queryset, expression, descending, limit, pk_descending=True):
+    """The first `limit` (sort key, pk) of `queryset` in the order `expression` (descending or not), then the
+    pk (descending unless `pk_descending` is False), read as `SELECT … FROM (<the rows> OFFSET 0) ORDER BY …
+    LIMIT`: the subquery is planned to read every matching row (the search's and the filters' indexes,
+    combined), so the order's index is never walked row by row; the matches are then sorted (a top-N sort).
+    The same rows, in the same order, as `queryset.values_list(expression, "pk")[:limit]`."""
+    inner = queryset.order_by().values_list(expression, "pk")
+    compiler = inner.query.get_compiler(using=inner.db)
+    sql, params = compiler.as_sql()
+    direction, pk_direction = ("DESC" if descending else "ASC"), ("DESC" if pk_descending else "ASC")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({sql} OFFSET 0) AS fenced ORDER BY 1 {direction}, 2 {pk_direction} "
+                       f"LIMIT %s", (*params, int(limit)))
+        rows = cursor.fetchall()
+    converters = compiler.get_converters([column for column, _sql, _alias in compiler.select])
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    return [tuple(row) for row in rows]
+
+
+def fenced_cursor_page(queryset, size, *, cap=COUNT_CAP, after=None, before=None):
+    """A keyset page (after or before a cursor) of a list read fenced, with the list's capped count, from one
+    read of the matching rows (a `MATERIALIZED` CTE): (count, capped, page keys, next cursor, previous cursor),
+    the same as `leading_keys` then `keyset_page` give, or None when this ordering or cursor cannot be paged by
+    key (the caller then takes the usual way)."""
+    shape = ordering_of(queryset)
+    cursor = read_cursor(after or before or "")
+    if shape is None or cursor is None or cursor[0] is None:
+        return None
+    expression, descending = shape
+    key = _typed(queryset.model, expression, cursor[0])
+    if key is None:
+        return None
+    backwards = bool(before)
+    smaller = not descending if backwards else descending
+    key_op, pk_op = ("<" if smaller else ">"), (">" if backwards else "<")
+    order = "DESC" if descending != backwards else "ASC"
+    pk_order = "ASC" if backwards else "DESC"
+    inner = queryset.order_by().values_list(expression, "pk")
+    compiler = inner.query.get_compiler(using=inner.db)
+    sql, params = compiler.as_sql()
+    statement = (
+        f"WITH m (k, p) AS MATERIALIZED ({sql}) "
+        f"SELECT c.n, page.k, page.p FROM (SELECT count(*) AS n FROM (SELECT 1 FROM m LIMIT %s) AS capped) AS c "
+        f"LEFT JOIN LATERAL (SELECT k, p FROM m WHERE k {key_op} %s OR (k = %s AND p {pk_op} %s) "
+        f"ORDER BY k {order}, p {pk_order} LIMIT %s) AS page ON true"
+    )
+    with connection.cursor() as db:
+        db.execute(statement, (*params, cap + 1, key, key, cursor[1], size + 1))
+        found = db.fetchall()
+    count = found[0][0]
+    rows = [(row[1], row[2]) for row in found if row[2] is not None]
+    converters = compiler.get_converters([compiler.select[0][0]])
+    if converters and rows:
+        rows = [(converted[0], pk) for converted, (_key, pk) in
+                zip(compiler.apply_converters([[k] for k, _pk in rows], converters), rows, strict=True)]
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    if any(row_key is None for row_key, _pk in rows):
+        return None
+    first = make_cursor(list(rows[0])) if rows else None
+    last = make_cursor(list(rows[-1])) if rows else None
+    if backwards:
+        next_cursor, prev_cursor = last, (first if more else None)
+    else:
+        next_cursor, prev_cursor = (last if more else None), first
+    return min(count, cap), count > cap, rows, next_cursor, prev_cursor
+
+
+def leading_keys(queryset, cap=COUNT_CAP, fence=False):
     """The list's first `cap` + 1 rows as (sort key, pk), in the list's order, or None when the ordering is not
     one keyset pages use. One scan gives both the capped count and, when the page lies among these rows (page 1,
     and any page of a list of at most `cap` rows), the page's ids: the count and the page no longer each repeat
-    the filters' and the search's scan (`window_page`)."""
+    the filters' and the search's scan (`window_page`). `fence`: read them with `fenced_keys` (`few_rows`)."""
     shape = ordering_of(queryset)
     if shape is None:
         return None
+    if fence:
+        return fenced_keys(queryset, shape[0], shape[1], cap + 1)
     return [tuple(row) for row in queryset.values_list(shape[0], "pk")[: cap + 1]]
 
 
@@ -250,11 +352,12 @@ def window_page(keys, size, *, cap=COUNT_CAP, number=1, after=None, before=None)
     return rows, more, (last if more else None), (first if after else None)
 
 
-def keyset_page(queryset, size, *, after=None, before=None):
+def keyset_page(queryset, size, *, after=None, before=None, fence=False):
     """A page of `queryset` after (or before) a cursor: `WHERE (key, pk) < (…)` on the index instead of an
     OFFSET that reads every earlier row. Returns (rows, next cursor or None, previous cursor or None), or None
     when this ordering or cursor cannot be paged by key (a value that may be empty): the caller then pages by
-    number."""
+    number. `fence`: the page's keys are read with `fenced_keys` (few matching rows, `few_rows`), then its
+    records by primary key."""
     shape = ordering_of(queryset)
     if shape is None:
         return None
@@ -277,7 +380,12 @@ def keyset_page(queryset, size, *, after=None, before=None):
                        Q(**{f"{expression}__{key_op}": key}) | Q(**{expression: key, f"pk__{pk_op}": pk}))
     if backwards:
         qs = qs.order_by(f"{'' if descending else '-'}{expression}", "pk")
-    rows = list(qs[: size + 1])
+    if fence:
+        keys = fenced_keys(qs, expression, descending != backwards, size + 1, pk_descending=not backwards)
+        found = {row.pk: row for row in qs.filter(pk__in=[pk for _key, pk in keys]).order_by()}
+        rows = [found[pk] for _key, pk in keys if pk in found]
+    else:
+        rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if backwards:

@@ -108,7 +108,7 @@ class ObjectListView(EntityView):
         chosen = lists.chosen_columns(request.user, self.entity, hidden, settings_row=self.list_settings_row)
         list_columns = [column.name for column in chosen]
         size = self.page_size()
-        page = self.paginate(listed.queryset, queryset, size)
+        page = self.paginate(listed.queryset, queryset, size, selective=bool(query) or _filtered(filterset))
         columns = [
             {
                 "name": column.name,
@@ -193,13 +193,17 @@ class ObjectListView(EntityView):
 
         return bulk_action_choices(self.request.user, self.entity, hidden, can_edit=can_edit)
 
-    def paginate(self, base_queryset, queryset, size):
+    def paginate(self, base_queryset, queryset, size, selective=False):
         """Page 1… by number while the rows are few; past them (and for every "next" link) by key
         (`after` / `before` cursors), so a deep page costs what the first one does.
 
         One query reads the first COUNT_CAP + 1 rows' sort keys (lists.leading_keys): the capped count and,
         whenever the page lies among those rows, the page's ids, whose records are then read by primary key
-        (within the user's read scope again). Only a page past them runs the keyset (or numbered) query."""
+        (within the user's read scope again). Only a page past them runs the keyset (or numbered) query.
+
+        `selective` (a search or a filter is set): when PostgreSQL expects few matching rows (lists.few_rows),
+        the keys are read fenced (lists.fenced_keys: every match by the search's and the filters' indexes, then
+        sorted), never by walking the list order's index looking for them."""
         from ..lists import selectors as lists
 
         get = self.request.GET
@@ -209,7 +213,17 @@ class ObjectListView(EntityView):
             number = 1
         after, before = get.get("after", ""), get.get("before", "")
         cap = lists.COUNT_CAP
-        keys = lists.leading_keys(base_queryset, cap=cap)
+        fence = selective and lists.ordering_of(base_queryset) is not None and lists.few_rows(base_queryset)
+        if fence and (after or before):
+            # One read of the matches gives the count and the page (lists.fenced_cursor_page).
+            found = lists.fenced_cursor_page(base_queryset, size, cap=cap, after=after or None,
+                                             before=before or None)
+            if found is not None:
+                count, capped, page_keys, next_cursor, prev_cursor = found
+                objects = self.records_by_pk(queryset, [pk for _key, pk in page_keys])
+                return self.page_context(objects, number, count, capped, next_cursor is not None, next_cursor,
+                                         prev_cursor, size)
+        keys = lists.leading_keys(base_queryset, cap=cap, fence=fence)
         if keys is None:
             count, capped = lists.capped_count(base_queryset, cap=cap)
         else:
@@ -224,7 +238,7 @@ class ObjectListView(EntityView):
             return self.page_context(objects, number, count, capped, has_next, next_cursor, prev_cursor, size)
         keyset = None
         if after or before:
-            keyset = lists.keyset_page(queryset, size, after=after or None, before=before or None)
+            keyset = lists.keyset_page(queryset, size, after=after or None, before=before or None, fence=fence)
         if keyset is None and (after or before):
             number = 1  # a cursor this ordering cannot use: back to the first page
         if keyset is None:
@@ -290,6 +304,11 @@ class ObjectListView(EntityView):
             return {"value": comm.value if comm else "", "href": comm.href if comm else ""}
         value, link = restricted_value(obj, name, reachable, short=True)
         return {"value": value, "link": link}
+
+
+def _filtered(filterset):
+    """Whether any filter of the panel is set (a valid bound FilterSet with a changed field)."""
+    return bool(filterset is not None and filterset.is_bound and filterset.is_valid() and filterset.form.changed_data)
 
 
 def _column_width(model, name):

@@ -33,3 +33,48 @@ def with_param(querystring, name, value, *drop):
         query.pop(key, None)
     query[name] = value
     return query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def list_rows(context, rows, bulk_actions):
+    """The list's table rows (generic/list_table.html), written out here: the same markup the template loop
+    gave (tests/test_lists_rows.py renders both), at a small part of its cost — a page of 25 rows with 7
+    columns ran some 40 template nodes per cell. Values go through the template engine's own
+    `render_value_in_context` (localisation, escaping), so they read exactly as `{{ value }}` did."""
+    from django.template.base import render_value_in_context
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext
+
+    def show(value):
+        if callable(value) and not getattr(value, "do_not_call_in_templates", False):
+            value = value()
+        return render_value_in_context(value, context)
+
+    select = show(gettext("Select")) if bulk_actions else ""
+    out = []
+    for row in rows:
+        obj = row["object"]
+        out.append("\n        <tr>\n          ")
+        if bulk_actions:
+            out.append(f'<td class="select-col"><input type="checkbox" name="ids" value="{show(obj.pk)}" '
+                       f'form="bulk-form" aria-label="{select} {show(obj)}"></td>')
+        out.append("\n          ")
+        for index, cell in enumerate(row["cells"]):
+            value = cell.get("value", "")
+            if index == 0:
+                shown = show(value or obj)
+                out.append(f'\n          <td class="cell-main" title="{shown}">\n            '
+                           f'\n              <a class="row-link" href="{show(obj.get_absolute_url())}">{shown}</a>'
+                           f'\n            \n          </td>\n          ')
+                continue
+            shown = show(value)
+            out.append(f'\n          <td title="{shown}">\n            ')
+            if cell.get("href"):
+                out.append(f'\n              <a href="{show(cell["href"])}">{shown}</a>\n            ')
+            elif cell.get("link"):
+                out.append(f'\n              <a href="{show(cell["link"])}">{shown}</a>\n            ')
+            else:
+                out.append(f"\n              {shown}\n            ")
+            out.append("\n          </td>\n          ")
+        out.append("\n        </tr>\n        ")
+    return mark_safe("".join(out))
