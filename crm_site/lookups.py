@@ -3,10 +3,11 @@ as one array parameter. Why: an IN list of thousands of placeholders (an import'
 ids) costs more to build, send and parse than the query takes to run. Other databases get the IN list."""
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Field
+from django.db.models import Field, ForeignObject
 from django.db.models.lookups import In
 
 
+@ForeignObject.register_lookup  # a foreign key keeps its own lookups: `company_id__any` too
 @Field.register_lookup
 class AnyOf(In):
     lookup_name = "any"

@@ -480,19 +480,11 @@ def _base_counts(content_type, pairs):
     out = {}
     by_kind = {}
     for kind, value in pairs:
-        by_kind.setdefault(kind, []).append(value)
-    clauses, params = [], [content_type.pk]
-    for kind, values in by_kind.items():
-        if connection.vendor == "postgresql":
-            clauses.append("(kind = %s AND value = ANY(%s::text[]))")
-            params += [kind, text_array(values)]
-        else:
-            clauses.append(f"(kind = %s AND value IN ({', '.join(['%s'] * len(values))}))")
-            params += [kind, *values]
-    sql = (f"SELECT kind, value, count(*) FROM {table} WHERE content_type_id = %s AND ({' OR '.join(clauses)}) "
-           f"GROUP BY kind, value")
+        by_kind.setdefault(kind, set()).add(value)
+    clauses, params = _in_clauses(by_kind)
+    sql = f"SELECT kind, value, count(*) FROM {table} WHERE content_type_id = %s AND ({clauses}) GROUP BY kind, value"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [content_type.pk, *params])
         for kind, value, count in cursor.fetchall():
             out[(kind, value)] = count
     return out

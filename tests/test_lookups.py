@@ -20,6 +20,11 @@ def test_any_selects_what_in_selects(contacts):
     assert set(Contact.objects.filter(last_name__any=names).values_list("last_name", flat=True)) == {"Орлов", "Лебедев"}
 
 
+def test_any_on_a_foreign_key(contacts, user, other_user):
+    assert set(Contact.objects.filter(owner_id__any=[user.pk, other_user.pk])) == set(contacts)
+    assert list(Contact.objects.filter(owner__any=[other_user.pk])) == []
+
+
 def test_any_of_nothing_is_no_row(contacts):
     assert list(Contact.objects.filter(pk__any=[])) == []
     assert list(Contact.objects.filter(pk__any=[None])) == []
