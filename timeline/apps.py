@@ -7,9 +7,15 @@ class TimelineConfig(AppConfig):
     verbose_name = _("Timeline")
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from crm_site import events, ui
 
-        from . import services, views
+        from . import link_copies, services, views
+
+        # Database objects, like the permissions Django creates after migrate: the triggers keeping the links'
+        # copies of their records, for every registered entity (timeline.link_copies).
+        post_migrate.connect(link_copies.install_for_registry, sender=self, dispatch_uid="timeline_link_copies")
 
         events.listen(services.on_event, bulk=services.on_events)
         ui.register_card_panel(name="timeline", template="timeline/panel.html", slot="side", order=10,

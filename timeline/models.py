@@ -162,11 +162,29 @@ class Entry(models.Model):
 
 
 class EntryLink(models.Model):
-    """An entry belongs to a record of any registered entity."""
+    """An entry belongs to a record of any registered entity.
+
+    On PostgreSQL a link also carries copies of what decides who may read its record (owner, department, "open to
+    everyone", not in the bin) and of its entry's kind, dates and people, so the visibility of an entry and the
+    dashboard's activity counts are read from the links alone. The database keeps the copies current itself
+    (triggers, timeline.link_copies), whatever path writes the record, the entry or the link; nothing in Python
+    sets them. Elsewhere (the SQLite demo) the copies are not kept and visibility is checked on the records."""
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="links")
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     object_id = models.PositiveBigIntegerField()
+    # Copies of the linked record (kept by the database; False / NULL until then: an unfilled link shows nothing).
+    record_owner_id = models.IntegerField(null=True, editable=False)
+    record_department_id = models.IntegerField(null=True, editable=False)
+    record_opened = models.BooleanField(default=False, editable=False)
+    record_live = models.BooleanField(default=False, editable=False)
+    # Copies of the entry.
+    entry_kind = models.CharField(max_length=20, blank=True, default="", editable=False)
+    entry_created_at = models.DateTimeField(null=True, editable=False)
+    entry_author_id = models.IntegerField(null=True, editable=False)
+    entry_state = models.CharField(max_length=10, blank=True, default="", editable=False)
+    entry_done_at = models.DateTimeField(null=True, editable=False)
+    entry_responsible_id = models.IntegerField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("timeline link")
@@ -174,7 +192,23 @@ class EntryLink(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["entry", "content_type", "object_id"], name="timeline_link_unique"),
         ]
-        indexes = [models.Index(fields=["content_type", "object_id", "entry"], name="timeline_link_record")]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "entry"], name="timeline_link_record"),
+            # Whether an entry is visible: its live links with everything the scope reads (an index-only probe).
+            models.Index(fields=["entry"], name="timeline_link_entry_scope", condition=Q(record_live=True),
+                         include=["content_type", "object_id", "record_owner_id", "record_department_id",
+                                  "record_opened"]),
+            # The dashboard's activities: entries of a kind in a period with their author, and tasks done in a
+            # period with their responsible, counted over the visible links from the index alone.
+            models.Index(fields=["entry_kind", "entry_created_at"], name="timeline_link_activity",
+                         condition=Q(record_live=True),
+                         include=["entry_author_id", "entry", "content_type", "object_id", "record_owner_id",
+                                  "record_department_id", "record_opened"]),
+            models.Index(fields=["entry_kind", "entry_state", "entry_done_at"], name="timeline_link_task_done",
+                         condition=Q(record_live=True),
+                         include=["entry_responsible_id", "entry", "content_type", "object_id", "record_owner_id",
+                                  "record_department_id", "record_opened"]),
+        ]
 
     def __str__(self):
         return f"{self.entry_id} → {self.content_type_id}:{self.object_id}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from access.scopes import READ
 from crm_site.registry import registry
 
+from . import link_copies
 from .models import Entry, EntryLink, Kind, Notification, TaskState
 
 
@@ -26,21 +27,32 @@ def _links_to(content_type, object_ids):
 def visible_link_filter(user):
     """A Q on EntryLink: the link points at a record `user` may read (None when they may read no entity).
 
-    Per entity type, `content_type = X AND EXISTS (that record, restricted by visible_to())`: the record is
-    looked up by its primary key from the link, so no query ever collects every visible record's id."""
+    On PostgreSQL the read scope is checked on the link's copies of its record (timeline.link_copies): owner,
+    department, "open", not in the bin, and records shared with the user by id. Elsewhere, per entity type,
+    `content_type = X AND EXISTS (that record, restricted by visible_to())`, the record looked up by its primary
+    key from the link. Either way no query collects every visible record's id."""
+    copies = link_copies.enabled()
     branches = []
     for entity in registry:
+        content_type = content_type_of(entity.model)
+        if copies:
+            branch = link_copies.entity_link_q(user, entity.model, content_type.pk)
+            if branch is None:
+                continue
+            if branch is not NotImplemented:
+                branches.append(branch)
+                continue
         records = entity.model.objects.visible_to(user, READ)
         if records.query.is_empty():
             continue
         record = records.filter(pk=OuterRef("object_id")).order_by().values("pk")
-        branches.append(Q(content_type=content_type_of(entity.model)) & Q(Exists(record)))
+        branches.append(Q(content_type=content_type) & Q(Exists(record)))
     if not branches:
         return None
     condition = branches[0]
     for branch in branches[1:]:
         condition |= branch
-    return condition
+    return Q(record_live=True) & condition if copies else condition
 
 
 def visible_filter(user):

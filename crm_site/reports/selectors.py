@@ -43,11 +43,13 @@ WON_RANK = 100_000  # above any stage order: a won deal passed every open stage
 def report_queries():
     """Run the figures' queries in one transaction without PostgreSQL's JIT compiler: a dashboard is a couple of
     dozen short aggregates, and at a million rows their cost estimates pass `jit_above_cost`, where compiling
-    (up to a second per query, measured) costs far more than it saves."""
+    (up to a second per query, measured) costs far more than it saves. A year's figures sort and hash a few
+    hundred thousand rows: with the default 4 MB of working memory they spill to disk, with 64 MB (for these
+    queries only) they do not."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
         yield
 
 
@@ -420,26 +422,29 @@ def people_in_scope(user, scope):
 ACTIVITY_KINDS = ("call", "meeting", "email")
 
 
+def _activity_conditions(kind, state, period, now):
+    """The lookups on Entry one activity figure counts, and the field naming the person it counts for."""
+    from timeline.models import TaskState
+
+    if kind == "task":
+        if state == "overdue":
+            return {"kind": "task", "state": TaskState.PLANNED, "deadline__lt": now}, "responsible_id"
+        return {"kind": "task", "state": TaskState.DONE, "done_at__gte": period.start_dt,
+                "done_at__lt": period.end_dt}, "responsible_id"
+    kinds = ACTIVITY_KINDS if kind in ("", None, "all") else (kind,)
+    return {"kind__in": list(kinds), "created_at__gte": period.start_dt, "created_at__lt": period.end_dt}, "author_id"
+
+
 def activity_entries(user, scope, *, kind, state, period=None, person=None, now=None):
     """The timeline entries one activity figure counts (the figure groups them, the activity list shows them):
     `state` "done" (calls, meetings, emails entered in the period; tasks done in it) or "overdue" (planned tasks
     past their deadline)."""
-    from timeline.models import Entry, TaskState
+    from timeline.models import Entry
     from timeline.selectors import visible_filter
 
-    now = now or timezone.now()
-    entries = Entry.objects.filter(visible_filter(user))
+    conditions, who = _activity_conditions(kind, state, period, now or timezone.now())
+    entries = Entry.objects.filter(visible_filter(user), **conditions)
     people = people_in_scope(user, scope)
-    if kind == "task":
-        who = "responsible_id"
-        if state == "overdue":
-            entries = entries.filter(kind="task", state=TaskState.PLANNED, deadline__lt=now)
-        else:
-            entries = entries.filter(_in(period, "done_at"), kind="task", state=TaskState.DONE)
-    else:
-        who = "author_id"
-        kinds = ACTIVITY_KINDS if kind in ("", None, "all") else (kind,)
-        entries = entries.filter(_in(period), kind__in=kinds)
     if people is not None:
         entries = entries.filter(**{f"{who}__in": sorted(people)})
     if person is not None:
@@ -447,19 +452,45 @@ def activity_entries(user, scope, *, kind, state, period=None, person=None, now=
     return entries, who
 
 
+def _activity_counts(user, scope, *, kind, state, period, now):
+    """{(person id, kind): number of entries} for one activity figure. On PostgreSQL counted over the visible
+    links from their copies of the entry (timeline.link_copies: an index-only read, an entry with several visible
+    links counted once); elsewhere, and for overdue tasks (few, and their deadline has no copy), over the entries."""
+    from timeline import link_copies
+    from timeline.models import EntryLink
+    from timeline.selectors import visible_link_filter
+
+    conditions, who = _activity_conditions(kind, state, period, now)
+    if not link_copies.enabled() or state == "overdue":
+        entries, who = activity_entries(user, scope, kind=kind, state=state, period=period, now=now)
+        rows = entries.values_list(who, "kind").annotate(n=Count("pk")).order_by()
+        return {(person, entry_kind): n for person, entry_kind, n in rows}
+    visible = visible_link_filter(user)
+    if visible is None:
+        return {}
+    links = EntryLink.objects.filter(visible, **{f"entry_{lookup}": value for lookup, value in conditions.items()})
+    people = people_in_scope(user, scope)
+    if people is not None:
+        links = links.filter(**{f"entry_{who}__in": sorted(people)})
+    rows = (links.values_list(f"entry_{who}", "entry_kind").annotate(n=Count("entry_id", distinct=True))
+            .order_by())
+    return {(person, entry_kind): n for person, entry_kind, n in rows}
+
+
 def activities(user, scope, period, now=None):
     """Per person: calls, meetings, emails entered, tasks done in the period, and tasks overdue now. Four
     queries (entries by author, tasks done and overdue by responsible, the people's names)."""
     now = now or timezone.now()
     table = defaultdict(lambda: {"call": 0, "meeting": 0, "email": 0, "task": 0, "overdue": 0})
-    entries, _who = activity_entries(user, scope, kind="all", state="done", period=period)
-    for row in entries.values("author_id", "kind").annotate(n=Count("pk")).order_by():
-        table[row["author_id"]][row["kind"]] += row["n"]
-    # Two queries, each on its index (kind, state, done_at / deadline): an OR of both would read every task.
+    for (person, kind), n in _activity_counts(user, scope, kind="all", state="done", period=period,
+                                              now=now).items():
+        table[person][kind] += n
+    # Tasks done and overdue apart, each on its index (kind, state, done_at / deadline): an OR of both would read
+    # every task.
     for state, column in (("done", "task"), ("overdue", "overdue")):
-        tasks, _who = activity_entries(user, scope, kind="task", state=state, period=period, now=now)
-        for row in tasks.values("responsible_id").annotate(n=Count("pk")).order_by():
-            table[row["responsible_id"]][column] += row["n"]
+        for (person, _kind), n in _activity_counts(user, scope, kind="task", state=state, period=period,
+                                                   now=now).items():
+            table[person][column] += n
     names = {u.pk: u.get_full_name() or u.get_username()
              for u in get_user_model().objects.filter(pk__in=[pk for pk in table if pk])}
     result = [{"user_id": pk, "name": names.get(pk, ""), **counts,
