@@ -83,6 +83,29 @@ def work_seconds():
     return time.process_time() + backend
 
 
+@contextmanager
+def as_served():
+    """Pages timed as a production server renders them: DEBUG off (templates not in debug mode, no query log)
+    and templates rendered without the test framework's instrumentation (setup_test_environment makes every
+    template render send a signal, and the test client copies each template's context on it — for a list, once
+    per row include). The test client still drives the request through every middleware and the view."""
+    from django.conf import settings
+    from django.template import Template
+    from django.test.utils import override_settings
+
+    def plain_render(self, context):  # Template._render as Django ships it
+        return self.nodelist.render(context)
+
+    storages = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # no collectstatic manifest here
+    instrumented, Template._render = Template._render, plain_render
+    try:
+        with override_settings(DEBUG=False, STORAGES=storages):
+            yield
+    finally:
+        Template._render = instrumented
+
+
 def median_seconds(fn, repeat=5, warmup=1):
     for _ in range(warmup):
         fn()

@@ -7,4 +7,10 @@ class CrmSiteConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
         from . import lookups  # noqa: F401  (registers `field__any`)
+        from .sqlite import use_unicode_like
+
+        # The demo's SQLite: LIKE folding Cyrillic case too (crm_site/sqlite.py).
+        connection_created.connect(use_unicode_like, dispatch_uid="crm_site_sqlite_like")

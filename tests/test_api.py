@@ -10,11 +10,12 @@ from django.utils import timezone, translation
 from access.models import AuditLog, FieldRule, Role
 from crm_site.api.models import ApiToken, ExternalKey, IdempotencyRecord, TokenRight
 from crm_site.registry import registry
+from tests import postgres
 from tests.api_helpers import Api, api_for, make_token, record_data
 from tests.factories import make_contact, make_record, make_user, search_field
 
 ENTITIES = [entity.key for entity in registry]
-pytestmark = pytest.mark.django_db
+pytestmark = [postgres.only, pytest.mark.django_db]
 
 
 def url(entity_key, pk=None, suffix=""):

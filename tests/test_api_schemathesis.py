@@ -17,10 +17,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests import postgres
 from tests.api_helpers import make_token
 from tests.factories import make_contact, make_user
 
-pytestmark = [pytest.mark.django_db, pytest.mark.api_fuzz]
+pytestmark = [postgres.only, pytest.mark.django_db, pytest.mark.api_fuzz]
 MAX_EXAMPLES = int(os.environ.get("CRM_API_FUZZ_EXAMPLES", "2"))
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 

@@ -271,7 +271,8 @@ def test_filters_over_the_json_column(user):
     filterset = type("F", (django_filters.FilterSet,), {"cf_level": level.filter("in"),
                                                          "Meta": type("Meta", (), {"model": Contact, "fields": []})})
     assert filterset({"cf_level": "silver"}, queryset=qs).qs.count() == 1
-    assert list(qs.order_by(visits.sort_expression()).values_list("last_name", flat=True))[:2] == ["F0", "F1"]
+    with_visits = qs.filter(custom_fields__has_key=visits.code)  # where empty values sort depends on the database
+    assert list(with_visits.order_by(visits.sort_expression()).values_list("last_name", flat=True))[:2] == ["F0", "F1"]
 
 
 def test_merge_takes_the_chosen_custom_value_through_validation(user):

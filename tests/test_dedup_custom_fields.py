@@ -20,6 +20,7 @@ from crm_site.customfields.models import CustomField
 from dedup import normalize, scoring
 from dedup.models import DuplicateGroup, MatchKey
 from dedup.services import duplicates_scan, records_merge
+from tests import postgres
 from tests.factories import assign_role, make_user
 
 pytestmark = pytest.mark.django_db
@@ -195,6 +196,7 @@ def test_import_match_on_the_field_merges_into_the_right_record(customer_no, use
     assert ("cf_customer_no", "Customer number") in _criteria_for(registry["contact"], importer)
 
 
+@postgres.only
 def test_api_upsert_by_duplicates_uses_the_field(customer_no, user):
     from dedup.importing.pipeline import import_rows
 

@@ -10,7 +10,7 @@ value at once: a form validates each field on its own, so one request per value 
 import re
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from crm_site.registry import registry
@@ -146,6 +146,8 @@ def test_no_url_answers_500_to_bad_input_and_refusals_write_nothing(hostile, pla
     sent = 0
     for number, (route, pattern) in enumerate(project_patterns()):
         for path, key in _paths(hostile, route, pattern):
+            if path.startswith("/api/") and connection.vendor != "postgresql":
+                continue  # the API answers 503 "needs PostgreSQL" on SQLite (tests/test_sqlite_demo.py)
             filters = list(registry[key].filter_fields) if key else []
             fields = list(_form_data(hostile, key)) + BODY
             requests = [("GET", {name: CONTROL[number % 2] for name in PARAMS}),

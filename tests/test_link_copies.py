@@ -10,16 +10,14 @@ from access.services import share_grant
 from crm_site import services as crm_services
 from crm_site.registry import registry
 from dedup.services import records_merge
+from tests import postgres
 from tests.factories import assign_role, make_company, make_contact, make_deal, make_lead, make_user
 from timeline import link_copies, selectors, services
 from timeline.forms import entry_form_class
 from timeline.models import Entry, EntryLink, TaskState
 from trash.services import records_delete, records_purge, records_restore
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="the database keeps the copies on PostgreSQL"),
-]
+pytestmark = [pytest.mark.django_db, postgres.only]  # the database keeps the copies on PostgreSQL
 
 NOTE = {"body": "Called about the order"}
 TASK = {"subject": "Send the offer", "body": ""}

@@ -22,6 +22,7 @@ from crm_site.lists.models import BulkJob, Segment
 from crm_site.models import Tag
 from crm_site.registry import registry
 from deals.models import Deal
+from tests import postgres
 from tests.factories import client_type, make_company, make_contact, make_deal, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +127,7 @@ def test_a_hidden_field_gets_no_filter(user):
     assert "position" not in names and "tags" not in names and "last_name" in names
 
 
+@postgres.only
 def test_pluggable_source_and_json_containment(user):
     def source(entity, _user):
         if entity.key == "contact":

@@ -15,10 +15,11 @@ from access.models import FieldRule, Role
 from crm_site import services
 from crm_site.webhooks import services as webhooks
 from crm_site.webhooks.models import Attempt, Delivery, Endpoint
+from tests import postgres
 from tests.api_helpers import api_for, record_data
 from tests.factories import make_contact, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [postgres.only, pytest.mark.django_db]
 
 
 def verify(secret, headers, body, tolerance=300, now=None):

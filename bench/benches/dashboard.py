@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from ..harness import count_queries, median_seconds, stopwatch
+from ..harness import as_served, count_queries, median_seconds, stopwatch
 from .listing import _client, page_fetcher
 
 NAME = "dashboard"
@@ -236,8 +236,9 @@ def run(ctx):
 
         chosen = parse_period(query)
         baseline = raw_baseline(chosen.start_dt, chosen.end_dt, chosen.previous().start_dt)
-        admin_s = median_seconds(page(admin), ctx.repeat)
-        manager_s = median_seconds(page(manager), ctx.repeat)
+        with as_served():
+            admin_s = median_seconds(page(admin), ctx.repeat)
+            manager_s = median_seconds(page(manager), ctx.repeat)
         raw_s = median_seconds(baseline, ctx.repeat)
         # The 300 ms is for the dashboard as it opens (a month); a whole year is shown beside the raw SQL
         # of its aggregates, which alone takes longer than that at 1M.

@@ -1,10 +1,26 @@
 """`Authorization: Bearer crm_…` (or `Token crm_…`): the personal API token of crm_site.api.models.ApiToken."""
 
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions, status
 
 from . import tokens
+
+
+class NeedsPostgres(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The REST API needs PostgreSQL: this installation runs on SQLite (the demo).")
+    default_code = "needs_postgresql"
+
+
+class OnPostgres(permissions.BasePermission):
+    """Every API request, however authenticated: a clear 503 on SQLite instead of a failing query."""
+
+    def has_permission(self, request, view):
+        if connection.vendor != "postgresql":
+            raise NeedsPostgres
+        return True
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -20,6 +36,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("The token is not valid.")) from None
+        if connection.vendor != "postgresql":  # the API's pages and its token check are PostgreSQL's SQL
+            raise NeedsPostgres
         token = tokens.authenticate_key(raw, request._request)  # found and counted in one statement
         if token is None:
             raise exceptions.AuthenticationFailed(_("The token is not valid, has expired or was revoked."))

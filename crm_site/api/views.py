@@ -27,6 +27,7 @@ from crm_site import selectors, services
 from crm_site.lists.selectors import few_rows
 
 from . import bulk, hooks, idempotency, timeline_api
+from .authentication import OnPostgres
 from .errors import error_response
 from .models import READ_SCOPE, WRITE_SCOPE, ApiToken
 from .pagination import KeysetPagination, keyset_page, page_size, sort_order
@@ -63,7 +64,7 @@ def parse_if_match(request):
 class ApiView:
     """What every API view shares: body size, NUL-free parameters, the token's use counted by auth."""
 
-    permission_classes = [IsAuthenticated, TokenScopePermission]
+    permission_classes = [OnPostgres, IsAuthenticated, TokenScopePermission]
 
     def initial(self, request, *args, **kwargs):
         length = request.META.get("CONTENT_LENGTH") or "0"

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,6 +75,9 @@ def on_events(kind, *, model, objs, user, data, per_object):
         return
     endpoints = [e for e in Endpoint.objects.filter(is_active=True).select_related("owner") if e.wants(entity.key, name)]
     if not endpoints:
+        return
+    if connection.vendor != "postgresql":  # the payloads are built by PostgreSQL (the API's record data)
+        log.warning("Webhooks need PostgreSQL; %s endpoint(s) get nothing on %s.", len(endpoints), connection.vendor)
         return
     from crm_site.api.serializers import RecordData, serializer_for
 
@@ -275,6 +278,12 @@ def endpoint_save(*, user, endpoint, data):
     pause."""
     from .forms import EndpointForm
 
+    if connection.vendor != "postgresql":
+        form = EndpointForm(data={}, instance=endpoint, user=user)
+        form.is_valid()
+        form.errors.clear()
+        form.add_error(None, _("Webhooks need PostgreSQL: this installation runs on SQLite (the demo)."))
+        return None, form
     current = {"name": endpoint.name, "url": endpoint.url, "events": list(endpoint.events or ()),
                "fields": list(endpoint.fields or ()), "is_active": endpoint.is_active if endpoint.pk else True}
     merged = {**current, **{key: value for key, value in data.items() if key in current}}
