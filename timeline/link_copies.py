@@ -12,10 +12,11 @@ moving links, the admin, a raw UPDATE):
   (`timeline_record_scope_changed`, AFTER, per changed row), a record deleted for good marks them not live;
 - an entry whose kind, creation time, author, state, done time or responsible changes updates its links.
 
-After every `migrate` (post_migrate) `install_for_registry` (re)creates the functions and triggers for every
-registered entity, so an entity added later is covered with no migration of the timeline, and fills the copies of
-the links of each entity it did not cover before (all of them, the first time). `entity_link_q` is the read scope
-on the copies.
+The migration adding the copies filled those of the links then written and made the triggers; after every
+`migrate` (post_migrate) `install_for_registry` (re)creates them for every registered entity, so an entity added
+later is covered with no migration of the timeline, and fills the copies of that entity's links. A bulk load that
+turns triggers off (`session_replication_role = replica`, the demo generator's writer: it writes no timeline
+links) would have to call `backfill` for the links it wrote. `entity_link_q` is the read scope on the copies.
 """
 
 from django.db.models import Q
