@@ -105,23 +105,30 @@ BEGIN
     NEW.entry_kind := coalesce(NEW.entry_kind, ''); NEW.entry_state := coalesce(NEW.entry_state, '');
     RETURN NEW;
 END $$;
-DROP TRIGGER IF EXISTS timeline_link_copy ON timeline_entrylink;
-CREATE TRIGGER timeline_link_copy BEFORE INSERT OR UPDATE OF entry_id, content_type_id, object_id
-    ON timeline_entrylink FOR EACH ROW EXECUTE FUNCTION timeline_link_copy();
-"""
+""" + _trigger("timeline_link_copy", "timeline_entrylink", """BEFORE INSERT OR UPDATE OF entry_id, content_type_id,
+    object_id ON timeline_entrylink FOR EACH ROW EXECUTE FUNCTION timeline_link_copy()""")
 
 
 def _record_sql(content_type_id, table):
     changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for _copy, column in RECORD_COPIES)
     columns = ", ".join(column for _copy, column in RECORD_COPIES)
-    return f"""
-DROP TRIGGER IF EXISTS timeline_scope_changed ON {table};
-CREATE TRIGGER timeline_scope_changed AFTER UPDATE OF {columns}, deleted_at ON {table} FOR EACH ROW
+    return _trigger("timeline_scope_changed", table, f"""AFTER UPDATE OF {columns}, deleted_at ON {table} FOR EACH ROW
     WHEN ({changed} OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))
-    EXECUTE FUNCTION timeline_record_scope_changed({int(content_type_id)});
-DROP TRIGGER IF EXISTS timeline_record_gone ON {table};
-CREATE TRIGGER timeline_record_gone AFTER DELETE ON {table} FOR EACH ROW
-    EXECUTE FUNCTION timeline_record_scope_changed({int(content_type_id)});
+    EXECUTE FUNCTION timeline_record_scope_changed({int(content_type_id)})""") + _trigger(
+        "timeline_record_gone", table, f"""AFTER DELETE ON {table} FOR EACH ROW
+    EXECUTE FUNCTION timeline_record_scope_changed({int(content_type_id)})""")
+
+
+def _trigger(name, table, definition):
+    """CREATE TRIGGER `name` unless `table` has it: run after every migrate, it must not take the table's lock
+    (CREATE and DROP TRIGGER wait for every running query on it, and block the queries behind them) when there
+    is nothing to do. A changed definition is a migration's job."""
+    return f"""
+DO $do$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{name}' AND tgrelid = '{table}'::regclass) THEN
+        CREATE TRIGGER {name} {definition};
+    END IF;
+END $do$;
 """
 
 
@@ -147,14 +154,13 @@ BEGIN
     UPDATE timeline_entrylink SET {entry_set} WHERE entry_id = NEW.id;
     RETURN NEW;
 END $$;
-DROP TRIGGER IF EXISTS timeline_entry_copies_changed ON timeline_entry;
-CREATE TRIGGER timeline_entry_copies_changed AFTER UPDATE OF {entry_columns} ON timeline_entry FOR EACH ROW
-    WHEN ({entry_changed}) EXECUTE FUNCTION timeline_entry_copies_changed();
-"""
+""" + _trigger("timeline_entry_copies_changed", "timeline_entry", f"""AFTER UPDATE OF {entry_columns} ON timeline_entry
+    FOR EACH ROW WHEN ({entry_changed}) EXECUTE FUNCTION timeline_entry_copies_changed()""")
 
 
 def install(connection, entities):
-    """(Re)create the functions and triggers for `entities` [(content type id, table)] (PostgreSQL only)."""
+    """(Re)create the functions, and the triggers missing, for `entities` [(content type id, table)]
+    (PostgreSQL only). CREATE OR REPLACE FUNCTION takes no lock on the tables."""
     if not enabled(connection):
         return
     quote = connection.ops.quote_name
