@@ -10,5 +10,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.products"]  # noqa: F405
 import os  # noqa: E402
 
 for _cache in CACHES.values():  # noqa: F405
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        _cache["BACKEND"] = "tests.cache.PrefixedRedisCache"  # clear() leaves the broker's and others' keys
     _cache["KEY_PREFIX"] = "test:{}:{}".format(DATABASES["default"].get("NAME", ""),  # noqa: F405
                                                os.environ.get("PYTEST_XDIST_WORKER", "main"))

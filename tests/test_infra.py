@@ -193,3 +193,21 @@ def test_readme_quick_start_commands_are_make_targets():
         assert command in readme
     for login in ("admin", "head", "manager1", "manager2", "marketer"):
         assert login in readme
+
+
+def test_the_test_cache_clears_only_its_own_keys(settings):
+    """tests/cache.py: clearing the cache must not flush the Redis database the Celery broker and the other test
+    processes use."""
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        pytest.skip("the cache is Redis only with REDIS_URL")
+    client = cache._cache.get_client(write=True)
+    client.set("not-this-process:key", "kept")
+    cache.set("mine", 1)
+    try:
+        cache.clear()
+        assert cache.get("mine") is None
+        assert client.get("not-this-process:key") == b"kept"
+    finally:
+        client.delete("not-this-process:key")
