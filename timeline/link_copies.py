@@ -212,14 +212,34 @@ def _has_copies(connection):
     return any(column.name == "record_live" for column in columns)
 
 
+def _scope_trigger_tables(cursor):
+    cursor.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                   "WHERE t.tgname = 'timeline_scope_changed'")
+    return {row[0] for row in cursor.fetchall()}
+
+
+def uninstall(connection):
+    """Drop every trigger and function `install` made (the copies' migration, going back)."""
+    if not enabled(connection):
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table in _scope_trigger_tables(cursor):
+            cursor.execute(f"DROP TRIGGER IF EXISTS timeline_scope_changed ON {quote(table)}; "
+                           f"DROP TRIGGER IF EXISTS timeline_record_gone ON {quote(table)}")
+        cursor.execute("DROP TRIGGER IF EXISTS timeline_link_copy ON timeline_entrylink; "
+                       "DROP TRIGGER IF EXISTS timeline_entry_copies_changed ON timeline_entry; "
+                       "DROP FUNCTION IF EXISTS timeline_link_copy(); "
+                       "DROP FUNCTION IF EXISTS timeline_record_scope_changed(); "
+                       "DROP FUNCTION IF EXISTS timeline_entry_copies_changed()")
+
+
 def installed_tables(connection):
     """The tables whose scope changes reach the links (for the check that every registered entity is covered)."""
     if not enabled(connection):
         return set()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                       "WHERE t.tgname = 'timeline_scope_changed'")
-        tables = {row[0] for row in cursor.fetchall()}
+        tables = _scope_trigger_tables(cursor)
         cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'timeline_link_copy'")
         row = cursor.fetchone()
     body = row[0] if row else ""

@@ -14,12 +14,17 @@ class NeedsPostgres(exceptions.APIException):
     default_code = "needs_postgresql"
 
 
+def require_postgres():
+    """A clear 503 on SQLite instead of a failing query: the API's pages and its token check are PostgreSQL's SQL."""
+    if connection.vendor != "postgresql":
+        raise NeedsPostgres
+
+
 class OnPostgres(permissions.BasePermission):
-    """Every API request, however authenticated: a clear 503 on SQLite instead of a failing query."""
+    """Every API request, however authenticated (a session too)."""
 
     def has_permission(self, request, view):
-        if connection.vendor != "postgresql":
-            raise NeedsPostgres
+        require_postgres()
         return True
 
 
@@ -36,8 +41,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("The token is not valid.")) from None
-        if connection.vendor != "postgresql":  # the API's pages and its token check are PostgreSQL's SQL
-            raise NeedsPostgres
+        require_postgres()  # authentication runs before the permissions
         token = tokens.authenticate_key(raw, request._request)  # found and counted in one statement
         if token is None:
             raise exceptions.AuthenticationFailed(_("The token is not valid, has expired or was revoked."))

@@ -3,6 +3,7 @@ import socket
 from urllib.parse import urlsplit
 
 from django import forms
+from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -66,6 +67,12 @@ class EndpointForm(forms.ModelForm):
             # A user's endpoint may not reach into the company's own network; administrators may.
             raise forms.ValidationError(_("The address must be reachable on the internet."))
         return url
+
+    def clean(self):
+        cleaned = super().clean()
+        if connection.vendor != "postgresql":  # the payloads are built by PostgreSQL (the API's record data)
+            raise forms.ValidationError(_("Webhooks need PostgreSQL: this installation runs on SQLite (the demo)."))
+        return cleaned
 
     def clean_fields_text(self):
         names = [name.strip() for name in self.cleaned_data.get("fields_text", "").split(",") if name.strip()]

@@ -24,20 +24,7 @@ def copies_kept_by_the_database(apps, schema_editor):
 
 
 def copies_dropped(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                       "WHERE t.tgname = 'timeline_scope_changed'")
-        for (table,) in cursor.fetchall():
-            cursor.execute(f'DROP TRIGGER IF EXISTS timeline_scope_changed ON "{table}"; '
-                           f'DROP TRIGGER IF EXISTS timeline_record_gone ON "{table}"')
-        cursor.execute("DROP TRIGGER IF EXISTS timeline_link_copy ON timeline_entrylink; "
-                       "DROP TRIGGER IF EXISTS timeline_entry_copies_changed ON timeline_entry; "
-                       "DROP FUNCTION IF EXISTS timeline_link_copy(); "
-                       "DROP FUNCTION IF EXISTS timeline_record_scope_changed(); "
-                       "DROP FUNCTION IF EXISTS timeline_entry_copies_changed()")
+    link_copies.uninstall(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
