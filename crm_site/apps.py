@@ -10,7 +10,10 @@ class CrmSiteConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from . import lookups  # noqa: F401  (registers `field__any`)
+        from .pgtime import use_compiled_timestamps
         from .sqlite import use_unicode_like
 
         # The demo's SQLite: LIKE folding Cyrillic case too (crm_site/sqlite.py).
         connection_created.connect(use_unicode_like, dispatch_uid="crm_site_sqlite_like")
+        # PostgreSQL: timestamps loaded by psycopg's compiled loader (crm_site/pgtime.py).
+        connection_created.connect(use_compiled_timestamps, dispatch_uid="crm_site_pg_timestamps")

@@ -296,7 +296,11 @@ class CRMObject(models.Model):
         return self.deleted_at is not None
 
     def channel_values(self, channel):
-        return [c for c in self.communications.all() if c.channel == channel]
+        # A list page's rows carry theirs, read for the page at once (crm_site.selectors.with_channels).
+        items = getattr(self, "listed_channels", None)
+        if items is None:
+            items = self.communications.all()
+        return [c for c in items if c.channel == channel]
 
     @property
     def phones(self):

@@ -5,6 +5,7 @@ so each shows exactly what the list would: the user's read scope, the quick sear
 without the fields the user's roles hide.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import django_filters
@@ -26,6 +27,26 @@ class ListQuery:
     query: str
     sort: str
     filterset: object
+
+
+def with_channels(records):
+    """`records` (of one model) with their phones, emails… read in one query and kept on each record for its
+    `phones`, `emails`, `primary_phone`… (`CRMRecord.channel_values`): a list page shows them for every row on
+    every request, and `prefetch_related("communications")` costs four times as much (a related manager and a
+    queryset per record)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import Communication
+
+    if not records:
+        return records
+    content_type = ContentType.objects.get_for_model(type(records[0]))
+    found = defaultdict(list)
+    for item in Communication.objects.filter(content_type=content_type, object_id__in=[r.pk for r in records]):
+        found[item.object_id].append(item)
+    for record in records:
+        record.listed_channels = found.get(record.pk, [])
+    return records
 
 
 def _entity(entity):

@@ -306,3 +306,72 @@ def test_counters_of_a_user_who_may_read_nothing(db):
     RoleAssignment.objects.create(role=Role.objects.create(name="Nothing", matrix={}), user=nobody)
     forget(nobody)
     assert timeline.activity_counters(nobody) == {"today": 0, "overdue": 0}
+
+
+def test_a_page_reads_its_rows_channels_once_and_keeps_each_rows_own(user, django_assert_num_queries):
+    first = make_contact(user, phones=["+79031112233", "+79031112244"], emails=["one@example.com"])
+    bare = make_contact(user)
+    make_company(user, phones=["+74951234567"])  # a company may share a contact's pk: its phones must not mix in
+    records = list(Contact.objects.filter(pk__in=[first.pk, bare.pk]).order_by("pk"))
+    with django_assert_num_queries(1):
+        selectors.with_channels(records)
+        phones = [[c.normalized for c in record.phones] for record in records]
+        emails = [[c.value for c in record.emails] for record in records]
+    assert phones == [[c.normalized for c in first.communications.all() if c.channel == "phone"], []]
+    assert emails == [["one@example.com"], []]
+    assert records[0].primary_phone.normalized == first.communications.filter(channel="phone").first().normalized
+    assert selectors.with_channels([]) == []
+
+
+@postgres.only
+def test_timestamps_load_with_the_compiled_loader_and_the_same_values():
+    """crm_site.pgtime: psycopg's compiled loader instead of Django's pure-Python one, same aware UTC values."""
+    import datetime as dt
+
+    import psycopg
+    from django.db import connection
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    from crm_site import pgtime
+
+    if not pgtime._compiled_loader():
+        pytest.skip("psycopg without its compiled build")
+    oid = psycopg.postgres.types["timestamptz"].oid
+    sql = ("SELECT now(), '2026-06-01 12:00:00.5+03'::timestamptz, NULL::timestamptz, "
+           "'1900-01-01 00:00:00+00'::timestamptz, '2026-03-29 01:30:00.000001+00'::timestamptz")
+    with connection.cursor() as cursor:
+        assert cursor.cursor.adapters.get_loader(oid, psycopg.pq.Format.TEXT).__name__ == "UtcTimestamptzLoader"
+        cursor.execute(sql)
+        ours = cursor.fetchone()
+    with connection.cursor() as cursor:
+        register_tzloader(dt.timezone.utc, cursor.cursor)  # Django's own loader, on this cursor only
+        cursor.execute(sql.replace("now()", f"'{ours[0].isoformat()}'::timestamptz"))
+        djangos = cursor.fetchone()
+    assert ours == djangos
+    assert [value.tzinfo for value in ours if value is not None] == [dt.timezone.utc] * 4
+    assert [str(value) for value in ours] == [str(value) for value in djangos]
+
+
+def test_the_compiled_loader_is_left_out_when_the_connection_is_not_in_utc():
+    import datetime as dt
+
+    from crm_site import pgtime
+
+    class Info:
+        @staticmethod
+        def parameter_status(name):
+            return "Europe/Moscow"
+
+    class Raw:
+        info = Info()
+        adapters = None
+
+    class Wrapper:
+        vendor = "postgresql"
+        timezone = dt.timezone.utc
+        connection = Raw()
+
+    Raw.adapters = type("Adapters", (), {"register_loader": lambda *args: pytest.fail("registered")})()
+    pgtime.use_compiled_timestamps(sender=None, connection=Wrapper())
+    Wrapper.vendor = "sqlite"
+    pgtime.use_compiled_timestamps(sender=None, connection=Wrapper())

@@ -100,8 +100,6 @@ class ObjectListView(EntityView):
         if search_too_long(query):
             messages.warning(request, search_too_long_message())
         queryset = listed.queryset.select_related(*self.entity.list_select_related)
-        if self.entity.has_channels:
-            queryset = queryset.prefetch_related("communications")
         from ..customfields.registry import by_name, prefetch_cells
 
         hidden = self.hidden()
@@ -120,6 +118,8 @@ class ObjectListView(EntityView):
             for index, column in enumerate(chosen)
         ]
         objects = page["objects"]
+        if self.entity.has_channels:
+            selectors.with_channels(objects)
         reachable = reachable_targets(request.user, objects, list_columns)
         custom = by_name(self.entity.key)
         prefetch_cells([custom[c.name] for c in chosen if c.name in custom], objects, request.user)
@@ -220,7 +220,7 @@ class ObjectListView(EntityView):
                                              before=before or None)
             if found is not None:
                 count, capped, page_keys, next_cursor, prev_cursor = found
-                objects = self.records_by_pk(queryset, [pk for _key, pk in page_keys])
+                objects = self.records_by_pk([pk for _key, pk in page_keys])
                 return self.page_context(objects, number, count, capped, next_cursor is not None, next_cursor,
                                          prev_cursor, size)
         keys = lists.leading_keys(base_queryset, cap=cap, fence=fence)
@@ -234,7 +234,7 @@ class ObjectListView(EntityView):
                                        before=before or None)
         if window is not None:
             page_keys, has_next, next_cursor, prev_cursor = window
-            objects = self.records_by_pk(queryset, [pk for _key, pk in page_keys])
+            objects = self.records_by_pk([pk for _key, pk in page_keys])
             return self.page_context(objects, number, count, capped, has_next, next_cursor, prev_cursor, size)
         keyset = None
         if after or before:
@@ -258,13 +258,13 @@ class ObjectListView(EntityView):
             has_next = next_cursor is not None
         return self.page_context(objects, number, count, capped, has_next, next_cursor, prev_cursor, size)
 
-    def records_by_pk(self, queryset, ids):
+    def records_by_pk(self, ids):
         """The page's records, in the order of `ids` (read just now from the list's own query): by primary key,
         so the filters and the search do not run again; still within the user's read scope."""
         if not ids:
             return []
         found = {obj.pk: obj for obj in self.visible(READ).filter(pk__in=ids).select_related(
-            *self.entity.list_select_related).prefetch_related(*queryset._prefetch_related_lookups)}
+            *self.entity.list_select_related)}
         return [found[pk] for pk in ids if pk in found]
 
     @staticmethod
