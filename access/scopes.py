@@ -241,10 +241,12 @@ def _granted_sql():
                     if grant is None:
                         continue
                     meta = grant._meta
+                    # The permissions as an array, not a join: 16 such tests are planned on every page.
                     tests.append(
-                        f"EXISTS (SELECT 1 FROM {quote(meta.db_table)} g JOIN {permissions} p "
-                        f"ON p.id = g.{quote(meta.get_field('permission').column)} "
-                        f"WHERE g.{quote(meta.get_field(who).column)} {among} AND p.codename IN ({codes}))")
+                        f"EXISTS (SELECT 1 FROM {quote(meta.db_table)} g "
+                        f"WHERE g.{quote(meta.get_field(who).column)} {among} "
+                        f"AND g.{quote(meta.get_field('permission').column)} = ANY(ARRAY("
+                        f"SELECT id FROM {permissions} WHERE codename IN ({codes}))))")
                 columns.append(f"({' OR '.join(tests)})")
                 labels.append((model._meta.label, action))
         _GRANTED_SQL = (f"SELECT {', '.join(columns)}", labels)
