@@ -1,10 +1,28 @@
 """Query expressions the read path shares."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db.models import BooleanField, Expression, F, Subquery
+
+_walked = ContextVar("crm_walked_read", default=False)
+
+
+@contextmanager
+def walked_read():
+    """Compile `InArray` as `IN (subquery)` inside this block: for a read PostgreSQL walks in the list's order,
+    testing each row (a search matching many rows, `lists.few_rows` said no), a hashed SubPlan is one hash probe
+    per row where `= ANY(ARRAY(…))` scans the whole array: `q=ова` (61,000 contacts at 20,000 matching companies)
+    took 0.78 s for its first page at 1M contacts, 0.12 s so."""
+    token = _walked.set(True)
+    try:
+        yield
+    finally:
+        _walked.reset(token)
 
 
 class InArray(Expression):
-    """`column = ANY(ARRAY(subquery))` on PostgreSQL, `column IN (subquery)` elsewhere.
+    """`column = ANY(ARRAY(subquery))` on PostgreSQL, `column IN (subquery)` elsewhere and in a `walked_read()`.
 
     Why: an `id IN (subquery)` ORed with other conditions becomes a hashed SubPlan, a filter PostgreSQL can only
     check row by row, so the whole OR can use no index. `= ANY(ARRAY(…))` is an index condition (the subquery
@@ -34,5 +52,7 @@ class InArray(Expression):
         return f"{column} IN {subquery}", params
 
     def as_postgresql(self, compiler, connection):
+        if _walked.get():
+            return self.as_sql(compiler, connection)
         column, subquery, params = self._compile(compiler)
         return f"{column} = ANY(ARRAY{subquery})", params

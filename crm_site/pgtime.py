@@ -27,7 +27,7 @@ def _compiled_loader():
             _LOADER = False
         else:
             class UtcTimestamptzLoader(Loader):
-                timezone = datetime.timezone.utc
+                timezone = datetime.UTC
 
                 def __init__(self, oid, context=None):
                     super().__init__(oid, context)
@@ -41,7 +41,7 @@ def _compiled_loader():
 
 
 def use_compiled_timestamps(sender, connection, **kwargs):
-    if connection.vendor != "postgresql" or connection.timezone != datetime.timezone.utc:
+    if connection.vendor != "postgresql" or connection.timezone != datetime.UTC:
         return
     raw = connection.connection
     if getattr(raw, "adapters", None) is None or raw.info.parameter_status("TimeZone") != "UTC":

@@ -4,6 +4,8 @@ Access: every queryset comes from `visible_to()`; a record outside the read scop
 a missing right on a visible record answers 403.
 """
 
+from contextlib import nullcontext
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,6 +21,7 @@ from access.scopes import ADD, DELETE, EDIT, EXPORT, IMPORT, READ, can, scope_q
 from .. import history, selectors, services, ui
 from ..display import field_label, field_value, reachable_targets, restricted_value
 from ..export import vcard_kind
+from ..expressions import walked_read
 from ..forms import channel_formsets, channels_input
 from ..http import safe_next
 from ..registry import registry
@@ -212,8 +215,15 @@ class ObjectListView(EntityView):
         except ValueError:
             number = 1
         after, before = get.get("after", ""), get.get("before", "")
-        cap = lists.COUNT_CAP
         fence = selective and lists.ordering_of(base_queryset) is not None and lists.few_rows(base_queryset)
+        # Not fenced: walked in the list's order, each row tested (crm_site.expressions.walked_read).
+        with nullcontext() if fence else walked_read():
+            return self._paginate(base_queryset, queryset, size, number, after, before, fence)
+
+    def _paginate(self, base_queryset, queryset, size, number, after, before, fence):
+        from ..lists import selectors as lists
+
+        cap = lists.COUNT_CAP
         if fence and (after or before):
             # One read of the matches gives the count and the page (lists.fenced_cursor_page).
             found = lists.fenced_cursor_page(base_queryset, size, cap=cap, after=after or None,
