@@ -19,8 +19,9 @@ _PLAIN = (models.AutoField, models.BigAutoField, models.IntegerField, models.Boo
           models.UUIDField, models.ForeignKey, models.DurationField)
 
 
-def insert(model, objs):
-    """INSERT `objs` (instances of `model`, unsaved) and set their pks; returns them."""
+def insert(model, objs, extra=()):
+    """INSERT `objs` (instances of `model`, unsaved) and set their pks; returns them. `extra`: [(column, values
+    in the order of objs)] for columns the database keeps beside the model's (PostgreSQL only)."""
     objs = list(objs)
     if not objs:
         return objs
@@ -33,8 +34,10 @@ def insert(model, objs):
         for obj, value in zip(missing, _next_ids(model, len(missing)), strict=True):
             setattr(obj, pk.attname, value)
     converters = [_converter(field) for field in fields]
-    copy_rows(model._meta.db_table, [field.column for field in fields],
-              ([convert(obj) for convert in converters] for obj in objs))
+    extra = [(column, list(values)) for column, values in extra]
+    copy_rows(model._meta.db_table, [field.column for field in fields] + [column for column, _values in extra],
+              ([convert(obj) for convert in converters] + [values[index] for _column, values in extra]
+               for index, obj in enumerate(objs)))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

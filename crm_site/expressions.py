@@ -56,3 +56,33 @@ class InArray(Expression):
             return self.as_sql(compiler, connection)
         column, subquery, params = self._compile(compiler)
         return f"{column} = ANY(ARRAY{subquery})", params
+
+
+class ColumnContains(Expression):
+    """`UPPER(<the row's table>.<column>) LIKE UPPER('%text%')` on a column the database keeps and the model does
+    not know (crm_site.lists.related_names), as Django's `icontains` would compile it: a trigram index on
+    `UPPER(column)` serves it."""
+
+    conditional = True
+
+    def __init__(self, column, text, alias=None):
+        super().__init__(output_field=BooleanField())
+        self.column, self.text, self.alias = column, text, alias
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        clone = self.copy()
+        clone.alias = query.get_initial_alias() if query is not None else self.alias
+        return clone
+
+    def relabeled_clone(self, change_map):
+        clone = self.copy()
+        clone.alias = change_map.get(self.alias, self.alias)
+        return clone
+
+    def get_group_by_cols(self):
+        return []
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(self.alias)
+        pattern = f"%{connection.ops.prep_for_like_query(self.text)}%"
+        return f"UPPER({table}.{connection.ops.quote_name(self.column)}) LIKE UPPER(%s)", [pattern]

@@ -20,6 +20,7 @@ from access.scopes import DELETE, EDIT, READ, primary_departments
 
 from . import bulk_sql, events, history, record_input
 from . import channels as channel_plans
+from .lists import related_names
 from .models import Communication
 
 BATCH = 1000
@@ -174,7 +175,8 @@ def _insert(user, entity, prepared, links, reason):
         obj.created_by = obj.created_by or user
         obj.updated_by = user
         obj.created_at = obj.created_at or now
-    bulk_sql.insert(model, objs)
+    bulk_sql.insert(model, objs, extra=related_names.initial_copies(
+        entity, [links.get(index, {}) for index, *_rest in prepared]))
     history.write_history(model, objs, kind="+", user=user, reason=reason, when=now)
     _write_m2m(model, [(obj, m2m) for _i, obj, m2m, *_rest in prepared], creating=True)
     plans = {obj.pk: channel_plans.plan(obj, [], wanted) for _i, obj, _m, wanted, _l in prepared if wanted}

@@ -8,11 +8,12 @@ What a user types is found:
 - a company: a deal by its company's name (`company__name` in the deal's search fields), a contact by the name
   of a company they are linked to (any relation to a record with a `name`).
 
-Speed: the matches are one condition on the entity's own rows, `names OR pk = ANY(ARRAY(companies)) OR
+Speed: the matches are one condition on the entity's own rows, `names OR companies' names OR
 pk = ANY(ARRAY(emails)) OR pk = ANY(ARRAY(phones))`: every part is an index condition (trigram GIN indexes on
-the name columns and on the normalised phones and emails, made by `crm_site.lists.indexes`; the primary key
-for the arrays, each subquery run once), so PostgreSQL ORs them as bitmaps and ANDs that with the list's other
-indexed filters (a custom field, the owner) before it reads a single row. An `IN (… UNION …)` subquery could
+the name columns, on the row's copy of its companies' names (`crm_site.lists.related_names`) and on the
+normalised phones and emails, made by `crm_site.lists.indexes`; the primary key for the arrays, each subquery
+run once), so PostgreSQL ORs them as bitmaps and ANDs that with the list's other indexed filters (a custom
+field, the owner) before it reads a single row. An `IN (… UNION …)` subquery could
 not combine so: it read every name match first, then checked the filters row by row.
 """
 
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
-from .expressions import InArray
+from .expressions import ColumnContains, InArray
 from .models import Communication
 from .normalize import normalize_email, phone_digits
 from .validation import clean_text, search_too_long
@@ -60,7 +61,7 @@ def search_condition(model, query, hidden=()):
                 word_q |= _word_condition(model, field_name, word)
             condition &= word_q
         parts.append(condition)
-    parts += [InArray(ids) for ids in _related_name_matches(entity, query, hidden)]
+    parts += _related_name_matches(entity, query, hidden)
     if entity.has_channels:
         parts += [InArray(ids) for ids in _channel_matches(model, query, words, hidden)]
     if not parts:
@@ -91,19 +92,24 @@ def matching_ids(model, query, hidden=()):
 
 
 def _related_name_matches(entity, query, hidden):
-    """Records linked to a company (or any record with a `name`) whose name contains the query: a contact is
-    found by the company they work at. One subquery on the link table per such relation."""
+    """Conditions on records linked to a company (or any record with a `name`) whose name contains the query: a
+    contact is found by the company they work at. On PostgreSQL the row's own copy of those names
+    (crm_site.lists.related_names, trigram-indexed); elsewhere a subquery on the link table."""
+    from django.db import connection
+
+    from .lists import related_names
+
     parts = []
     if len(query) < 3:
         return parts
-    for relation in entity.relations:
+    for relation in related_names.name_relations(entity):
         if relation.name in hidden:
             continue
-        target = relation.target_model
-        if "name" not in {f.name for f in target._meta.get_fields()}:
+        if related_names.enabled(connection):
+            parts.append(ColumnContains(related_names.column_for(relation), query))
             continue
-        parts.append(relation.through_model.objects.filter(**{f"{relation.to_field}__name__icontains": query})
-                     .order_by().values(relation.from_field))
+        parts.append(InArray(relation.through_model.objects.filter(**{f"{relation.to_field}__name__icontains": query})
+                             .order_by().values(relation.from_field)))
     return parts
 
 

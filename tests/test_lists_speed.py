@@ -378,23 +378,26 @@ def test_the_compiled_loader_is_left_out_when_the_connection_is_not_in_utc():
 
 
 def test_a_walked_list_tests_subquery_matches_by_hash_and_finds_the_same(user_client, user, fence, plain_static):
-    """crm_site.expressions.walked_read: a list walked in its order compiles the search's company, email and
-    phone matches as `IN (subquery)` (a hashed SubPlan, one probe per row) instead of `= ANY(ARRAY(…))` (a scan of
-    the array per row); the rows are the same either way."""
+    """crm_site.expressions.walked_read: a list walked in its order compiles the search's email and phone matches
+    as `IN (subquery)` (a hashed SubPlan, one probe per row) instead of `= ANY(ARRAY(…))` (a scan of the array per
+    row); the rows are the same either way, a contact found by their company's name included."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     company = make_company(user, name="Белогорье")
     by_company = make_contact(user, last_name="Сидоров", companies=[company])
     by_name = make_contact(user, last_name="Белов")
-    make_contact(user, last_name="Петров")
+    by_email = make_contact(user, last_name="Петров", emails=["belka@example.com"])
+    make_contact(user, last_name="Орлов")
     seen = {}
     for fenced in (True, False):
         fence(fenced)
         with CaptureQueriesContext(connection) as captured:
-            response = user_client.get(reverse("contact_list"), {"q": "Бел"})
-        keys = next(q["sql"] for q in captured.captured_queries if '"contacts_contactcompany"' in q["sql"])
+            response = user_client.get(reverse("contact_list"), {"q": "bel"})
+            named = user_client.get(reverse("contact_list"), {"q": "Бел"})
+        keys = next(q["sql"] for q in captured.captured_queries if '"crm_site_communication"' in q["sql"])
         assert ("= ANY(ARRAY(" in keys) is fenced and ("IN (SELECT" in keys) is not fenced
-        seen[fenced] = rows_of(response)
+        seen[fenced] = (rows_of(response), rows_of(named))
     assert seen[True] == seen[False]
-    assert set(seen[True]) == {by_company.pk, by_name.pk}
+    assert set(seen[True][0]) == {by_email.pk}
+    assert set(seen[True][1]) == {by_company.pk, by_name.pk}

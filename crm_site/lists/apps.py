@@ -10,8 +10,9 @@ class ListsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import api_bridge, indexes
+        from . import api_bridge, indexes, related_names
 
         api_bridge.register()
 
         post_migrate.connect(indexes.ensure_indexes, sender=self, dispatch_uid="lists_ensure_indexes")
+        post_migrate.connect(related_names.ensure_copies, sender=self, dispatch_uid="lists_related_names")
