@@ -7,6 +7,8 @@ import time
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, models, transaction
 
+from crm_site.lists import related_names
+
 from .tables import missing_fields
 
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -197,6 +199,12 @@ class PostgresCopyWriter:
                     for _name, definition in self.dropped_indexes:
                         cursor.execute(definition)
                 self.timings[f"{len(self.dropped_indexes)} indexes rebuilt"] = time.perf_counter() - started
+            if self.skip_triggers:
+                # The skipped triggers kept the rows' copies of their companies' names too. After the indexes
+                # are back: rows updated before CREATE INDEX make the index unusable until the load commits.
+                started = time.perf_counter()
+                if related_names.refresh_after_load(self.connection, self.touched, self.high_water):
+                    self.timings["companies' names copied"] = time.perf_counter() - started
             for spec in self.specs:
                 table = spec.model._meta.db_table
                 if table not in self.touched:

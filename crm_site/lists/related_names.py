@@ -9,7 +9,9 @@ trigram index, that part of the search is one more index condition on the row, O
 The database keeps the copies current, so no write path can forget them (the services, bulk SQL and COPY, merges
 moving links, the admin):
 - links inserted, deleted or moved (one statement at a time, its transition tables) recompute their records';
-- a linked record renamed recomputes those of the records linked to it.
+- a linked record renamed recomputes those of the records linked to it;
+- new records are written with theirs (`initial_copies`: no rewrite), and a bulk load that turns triggers off
+  (the demo generator's COPY writer) refreshes those of the links it added (`refresh_after_load`).
 Made after every `migrate` (post_migrate, idempotent) for each relation of every registered entity whose other
 side has a `name`, as the search indexes are (`crm_site.lists.indexes`); a column added then is filled from the
 links at once. The column is not a field of the model: Django never reads or writes it, history and forms don't
@@ -133,6 +135,29 @@ def initial_copies(entity, links):
             values.append("\n".join(targets[pk].name for pk in sorted(targets) if targets[pk].name is not None))
         out.append((column_for(relation), values))
     return out
+
+
+def refresh_after_load(connection, tables, high_water):
+    """After a bulk load that turned the triggers off (crm_site.demo's COPY writer): the copies of the records
+    whose links were added, the links above `high_water` ({table: (pk column, largest pk before the load)}) of
+    the link tables in `tables`. Returns whether any was refreshed."""
+    from crm_site.registry import registry
+
+    if not enabled(connection):
+        return False
+    done = False
+    with connection.cursor() as cursor:
+        for entity in registry:
+            for relation in name_relations(entity):
+                through = relation.through_model._meta
+                if through.db_table not in tables:
+                    continue
+                p = _parts(connection, entity, relation)
+                above = int((high_water.get(through.db_table) or (None, 0))[1] or 0)
+                cursor.execute(_recompute(p, f"SELECT DISTINCT {p['from']} FROM {p['through']} "
+                                             f"WHERE {connection.ops.quote_name(through.pk.column)} > {above}"))
+                done = True
+    return done
 
 
 def _has_column(cursor, connection, table, column):
