@@ -122,3 +122,12 @@ def test_the_demo_generators_bulk_load_leaves_every_copy_current(rebuild_indexes
     for contact in linked:
         expected = sorted(ContactCompany.objects.filter(contact=contact).values_list("company__name", flat=True))
         assert names(contact) == expected
+
+
+def test_a_company_renamed_once_the_link_table_is_gone_is_no_error(user):
+    """Migrating the contacts app back drops the link table; the companies' rename trigger then does nothing."""
+    company = make_company(user, name="Белогорье")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE contacts_contactcompany RENAME TO contacts_contactcompany_gone")
+    Company.objects.filter(pk=company.pk).update(name="Вектор")
+    assert Company.objects.get(pk=company.pk).name == "Вектор"

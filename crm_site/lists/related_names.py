@@ -87,6 +87,9 @@ BEGIN
 END $$""",
         f"""CREATE OR REPLACE FUNCTION {prefix}_renamed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF to_regclass('{p['through']}') IS NULL THEN  -- the links' app migrated back: nothing to keep
+        RETURN NULL;
+    END IF;
     {_recompute(p, f"SELECT {p['from']} FROM {p['through']} WHERE {p['to']} = NEW.id")};
     RETURN NULL;
 END $$""",
