@@ -344,11 +344,11 @@ def test_timestamps_load_with_the_compiled_loader_and_the_same_values():
         cursor.execute(sql)
         ours = cursor.fetchone()
     with connection.cursor() as cursor:
-        register_tzloader(dt.timezone.utc, cursor.cursor)  # Django's own loader, on this cursor only
+        register_tzloader(dt.UTC, cursor.cursor)  # Django's own loader, on this cursor only
         cursor.execute(sql.replace("now()", f"'{ours[0].isoformat()}'::timestamptz"))
         djangos = cursor.fetchone()
     assert ours == djangos
-    assert [value.tzinfo for value in ours if value is not None] == [dt.timezone.utc] * 4
+    assert [value.tzinfo for value in ours if value is not None] == [dt.UTC] * 4
     assert [str(value) for value in ours] == [str(value) for value in djangos]
 
 
@@ -368,7 +368,7 @@ def test_the_compiled_loader_is_left_out_when_the_connection_is_not_in_utc():
 
     class Wrapper:
         vendor = "postgresql"
-        timezone = dt.timezone.utc
+        timezone = dt.UTC
         connection = Raw()
 
     Raw.adapters = type("Adapters", (), {"register_loader": lambda *args: pytest.fail("registered")})()

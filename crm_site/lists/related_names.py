@@ -3,7 +3,7 @@
 The quick search finds a contact by the name of a company they are linked to. Asked as "the contacts linked to
 the companies whose name matches", PostgreSQL reads each such contact by primary key: `Бел` names 793 companies,
 2,456 contacts, half of a searched list's 21 ms at a million contacts. With the names on the contact's own row
-(`search_<relation>`, e.g. `contacts_contact.search_companies`: the linked records' names, one per line) under a
+(`search_<relation>`, e.g. `contacts_contact.search_companies`: the linked records' names, apart by SEPARATOR) under a
 trigram index, that part of the search is one more index condition on the row, ORed with the name columns'.
 
 The database keeps the copies current, so no write path can forget them (the services, bulk SQL and COPY, merges
@@ -19,6 +19,8 @@ see it. SQLite (the demo) has no copies: the search asks the link table there.
 """
 
 from django.db import connection as default_connection
+
+SEPARATOR = "\x1f"  # between two names: never typed, no word of a trigram, nothing COPY text must escape
 
 
 def enabled(connection=None):
@@ -55,7 +57,7 @@ def _recompute(p, ids):
     """UPDATE the copies of the records whose ids `ids` (a SELECT of one column) lists, where they change."""
     return f"""
         UPDATE {p['table']} r SET {p['column']} = x.names
-        FROM (SELECT i.id, coalesce((SELECT string_agg(t.{p['name']}, E'\\n' ORDER BY t.id)
+        FROM (SELECT i.id, coalesce((SELECT string_agg(t.{p['name']}, chr(31) ORDER BY t.id)
                                      FROM {p['through']} l JOIN {p['target']} t ON t.id = l.{p['to']}
                                      WHERE l.{p['from']} = i.id), '') AS names
               FROM ({ids}) AS i (id) WHERE i.id IS NOT NULL) AS x
@@ -127,7 +129,7 @@ def initial_copies(entity, links):
     {relation name: [(relation, target, extra)]}, as the write services resolve them): COPY writes them with
     the rows, so the links' trigger finds them current and rewrites no row (an import of 10,000 contacts with
     their companies spent a sixth of its time rewriting them). The same text the trigger would write: the
-    names in the order of the targets' ids, one per line. Nothing elsewhere than PostgreSQL."""
+    names in the order of the targets' ids, apart by SEPARATOR. Nothing elsewhere than PostgreSQL."""
     if not enabled():
         return []
     out = []
@@ -135,8 +137,32 @@ def initial_copies(entity, links):
         values = []
         for record_links in links:
             targets = {target.pk: target for _relation, target, _extra in (record_links or {}).get(relation.name, ())}
-            values.append("\n".join(targets[pk].name for pk in sorted(targets) if targets[pk].name is not None))
+            values.append(SEPARATOR.join(targets[pk].name for pk in sorted(targets) if targets[pk].name is not None))
         out.append((column_for(relation), values))
+    return out
+
+
+def demo_copies(specs):
+    """For a bulk load of the demo generator's tables (`specs`: its TableSpecs): [(entity key, index of its id,
+    column, link key, index of the link's record id, of its target id, target key, index of the target's id, of
+    its name)]
+    of each name relation whose three tables it writes, so the load can COPY the records with their copies."""
+    from crm_site.registry import registry
+
+    by_model = {spec.model: spec for spec in specs}
+    out = []
+    for entity in registry:
+        for relation in name_relations(entity):
+            own, link, target = (by_model.get(m) for m in (entity.model, relation.through_model,
+                                                           relation.target_model))
+            if own is None or link is None or target is None or "name" not in target.fields:
+                continue
+            from_name = relation.through_model._meta.get_field(relation.from_field).attname
+            to_name = relation.through_model._meta.get_field(relation.to_field).attname
+            if from_name not in link.fields or to_name not in link.fields or "id" not in own.fields:
+                continue
+            out.append((own.key, own.fields.index("id"), column_for(relation), link.key, link.fields.index(from_name),
+                        link.fields.index(to_name), target.key, target.fields.index("id"), target.fields.index("name")))
     return out
 
 
