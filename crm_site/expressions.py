@@ -13,7 +13,7 @@ def walked_read():
     """Compile `InArray` as `IN (subquery)` inside this block: for a read PostgreSQL walks in the list's order,
     testing each row (a search matching many rows, `lists.few_rows` said no), a hashed SubPlan is one hash probe
     per row where `= ANY(ARRAY(…))` scans the whole array: `q=ова` (61,000 contacts at 20,000 matching companies)
-    took 0.78 s for its first page at 1M contacts, 0.12 s so."""
+    took 0.75-1.0 s for its first page at 1M contacts, 0.18 s so."""
     token = _walked.set(True)
     try:
         yield
