@@ -22,6 +22,7 @@ links) would have to call `backfill` for the links it wrote. `entity_link_q` is 
 from django.db.models import Q
 
 from access.scopes import READ, scope_q
+from crm_site.pgddl import trigger_unless_exists
 
 # What the copies stand for on the record: scope_q's lookups, renamed to the link's columns.
 RECORD_LOOKUPS = {"owner_id": "record_owner_id", "owner": "record_owner_id", "department_id": "record_department_id",
@@ -105,31 +106,18 @@ BEGIN
     NEW.entry_kind := coalesce(NEW.entry_kind, ''); NEW.entry_state := coalesce(NEW.entry_state, '');
     RETURN NEW;
 END $$;
-""" + _trigger("timeline_link_copy", "timeline_entrylink", """BEFORE INSERT OR UPDATE OF entry_id, content_type_id,
+""" + trigger_unless_exists("timeline_link_copy", "timeline_entrylink", """BEFORE INSERT OR UPDATE OF entry_id, content_type_id,
     object_id ON timeline_entrylink FOR EACH ROW EXECUTE FUNCTION timeline_link_copy()""")
 
 
 def _record_sql(content_type_id, table):
     changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for _copy, column in RECORD_COPIES)
     columns = ", ".join(column for _copy, column in RECORD_COPIES)
-    return _trigger("timeline_scope_changed", table, f"""AFTER UPDATE OF {columns}, deleted_at ON {table} FOR EACH ROW
+    return trigger_unless_exists("timeline_scope_changed", table, f"""AFTER UPDATE OF {columns}, deleted_at ON {table} FOR EACH ROW
     WHEN ({changed} OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))
-    EXECUTE FUNCTION timeline_record_scope_changed({int(content_type_id)})""") + _trigger(
+    EXECUTE FUNCTION timeline_record_scope_changed({int(content_type_id)})""") + trigger_unless_exists(
         "timeline_record_gone", table, f"""AFTER DELETE ON {table} FOR EACH ROW
     EXECUTE FUNCTION timeline_record_scope_changed({int(content_type_id)})""")
-
-
-def _trigger(name, table, definition):
-    """CREATE TRIGGER `name` unless `table` has it: run after every migrate, it must not take the table's lock
-    (CREATE and DROP TRIGGER wait for every running query on it, and block the queries behind them) when there
-    is nothing to do. A changed definition is a migration's job."""
-    return f"""
-DO $do$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{name}' AND tgrelid = '{table}'::regclass) THEN
-        CREATE TRIGGER {name} {definition};
-    END IF;
-END $do$;
-"""
 
 
 def _common_sql():
@@ -154,7 +142,7 @@ BEGIN
     UPDATE timeline_entrylink SET {entry_set} WHERE entry_id = NEW.id;
     RETURN NEW;
 END $$;
-""" + _trigger("timeline_entry_copies_changed", "timeline_entry", f"""AFTER UPDATE OF {entry_columns} ON timeline_entry
+""" + trigger_unless_exists("timeline_entry_copies_changed", "timeline_entry", f"""AFTER UPDATE OF {entry_columns} ON timeline_entry
     FOR EACH ROW WHEN ({entry_changed}) EXECUTE FUNCTION timeline_entry_copies_changed()""")
 
 

@@ -20,6 +20,8 @@ see it. SQLite (the demo) has no copies: the search asks the link table there.
 
 from django.db import connection as default_connection
 
+from ..pgddl import trigger_unless_exists
+
 SEPARATOR = "\x1f"  # between two names: never typed, no word of a trigram, nothing COPY text must escape
 
 
@@ -64,16 +66,6 @@ def _recompute(p, ids):
         WHERE r.id = x.id AND r.{p['column']} IS DISTINCT FROM x.names"""
 
 
-def _trigger(name, table, definition):
-    """CREATE TRIGGER unless it exists (CREATE TRIGGER locks the table: not on every migrate)."""
-    return f"""
-DO $do$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{name}' AND tgrelid = '{table}'::regclass) THEN
-        CREATE TRIGGER {name} {definition};
-    END IF;
-END $do$;"""
-
-
 def statements(connection, entity, relation):
     p = _parts(connection, entity, relation)
     prefix = p["prefix"]
@@ -95,14 +87,14 @@ BEGIN
     {_recompute(p, f"SELECT {p['from']} FROM {p['through']} WHERE {p['to']} = NEW.id")};
     RETURN NULL;
 END $$""",
-        _trigger(f"{prefix}_ins", p["through"], f"""AFTER INSERT ON {p['through']} REFERENCING NEW TABLE AS new_links
+        trigger_unless_exists(f"{prefix}_ins", p["through"], f"""AFTER INSERT ON {p['through']} REFERENCING NEW TABLE AS new_links
             FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_links()"""),
-        _trigger(f"{prefix}_del", p["through"], f"""AFTER DELETE ON {p['through']} REFERENCING OLD TABLE AS old_links
+        trigger_unless_exists(f"{prefix}_del", p["through"], f"""AFTER DELETE ON {p['through']} REFERENCING OLD TABLE AS old_links
             FOR EACH STATEMENT EXECUTE FUNCTION {prefix}_links()"""),
-        _trigger(f"{prefix}_upd", p["through"], f"""AFTER UPDATE ON {p['through']}
+        trigger_unless_exists(f"{prefix}_upd", p["through"], f"""AFTER UPDATE ON {p['through']}
             REFERENCING OLD TABLE AS old_links NEW TABLE AS new_links FOR EACH STATEMENT
             EXECUTE FUNCTION {prefix}_links()"""),
-        _trigger(f"{prefix}_ren", p["target"], f"""AFTER UPDATE OF {p['name']} ON {p['target']} FOR EACH ROW
+        trigger_unless_exists(f"{prefix}_ren", p["target"], f"""AFTER UPDATE OF {p['name']} ON {p['target']} FOR EACH ROW
             WHEN (OLD.{p['name']} IS DISTINCT FROM NEW.{p['name']}) EXECUTE FUNCTION {prefix}_renamed()"""),
     ]
 
@@ -143,10 +135,10 @@ def initial_copies(entity, links):
 
 
 def demo_copies(specs):
-    """For a bulk load of the demo generator's tables (`specs`: its TableSpecs): [(entity key, index of its id,
-    column, link key, index of the link's record id, of its target id, target key, index of the target's id, of
-    its name)]
-    of each name relation whose three tables it writes, so the load can COPY the records with their copies."""
+    """For a bulk load of the demo generator's tables (`specs`: its TableSpecs), each name relation whose three
+    tables it writes, so the load can COPY the records with their copies: [(entity key, index of its id, column,
+    link key, index of the link's record id, of its target id, target key, index of the target's id, of its
+    name)]."""
     from crm_site.registry import registry
 
     by_model = {spec.model: spec for spec in specs}
