@@ -16,7 +16,8 @@ The rules (the role matrix, see access/models.py):
   re-check it after the write).
 
 The user's roles and departments are resolved once per request and kept on the user object (a fresh
-object every request), so a change to roles, assignments or grants applies on the user's next request.
+object every request), and in the process while the access data is unchanged (crm_site.epochs), so a change to
+roles, assignments or grants applies on the user's next request.
 """
 
 from django.db import connection
@@ -25,7 +26,8 @@ from django.db.models import Q
 READ, ADD, EDIT, DELETE, EXPORT, IMPORT = "read", "add", "edit", "delete", "export", "import"
 ACTIONS = (READ, ADD, EDIT, DELETE, EXPORT, IMPORT)
 
-CACHE = "_crm_scope_cache"  # attribute on the user object (tests/factories.add_membership drops it too)
+CACHE = "_crm_scope_cache"  # attribute on the user object
+EPOCH = "access"  # the counter of the tables watched_tables() names (crm_site.epochs)
 
 
 def _cache(user):
@@ -34,14 +36,33 @@ def _cache(user):
 
 def forget(user):
     """Drop what was resolved for `user` (the next check reads roles, departments and grants again)."""
+    from crm_site import epochs
+
     user.__dict__.pop(CACHE, None)
+    epochs.forget(user)
 
 
 def _cached(user, key, compute):
-    cache = _cache(user)
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
+    """`compute()` once per request for `user`, and across requests while the access data is unchanged
+    (crm_site.epochs, the counter "access")."""
+    from crm_site import epochs
+
+    return epochs.cached(user, EPOCH, _cache(user), key, compute)
+
+
+def watched_tables():
+    """The tables what is resolved here rests on (crm_site.epochs counts their writes)."""
+    from django.contrib.auth import get_user_model
+
+    from crm_site.registry import registry
+
+    from .grants import grant_models_for
+    from .models import Department, FieldRule, Membership, Role, RoleAssignment
+
+    models = [Department, Membership, Role, RoleAssignment, FieldRule, get_user_model().groups.through]
+    for entity in registry:
+        models += [grant for grant in grant_models_for(entity.model) if grant is not None]
+    return [model._meta.db_table for model in models]
 
 
 # ---------------------------------------------------------------------------
@@ -51,7 +72,7 @@ def _cached(user, key, compute):
 def member_department_ids(user):
     from access.models import Membership
 
-    return _cached(user, "member", lambda: set(
+    return _cached(user, "member", lambda: frozenset(
         Membership.objects.filter(user=user).values_list("department_id", flat=True)))
 
 
@@ -59,7 +80,7 @@ def user_department_ids(user):
     """Departments the user is a member or the head of."""
     from access.models import Department
 
-    return _cached(user, "departments", lambda: member_department_ids(user) | set(
+    return _cached(user, "departments", lambda: member_department_ids(user) | frozenset(
         Department.objects.filter(head=user).values_list("pk", flat=True)))
 
 
@@ -80,7 +101,7 @@ def subtree_ids(department_ids, parents=None):
 
 
 def user_subtree_ids(user):
-    return _cached(user, "subtree", lambda: subtree_ids(user_department_ids(user)))
+    return _cached(user, "subtree", lambda: frozenset(subtree_ids(user_department_ids(user))))
 
 
 # ---------------------------------------------------------------------------
@@ -96,7 +117,7 @@ def user_roles(user):
             Role.objects.filter(Q(assignments__user=user) | Q(assignments__department__memberships__user=user))
             .distinct()
         )
-        return roles or list(Role.objects.filter(is_default=True))
+        return tuple(roles or Role.objects.filter(is_default=True))
 
     return _cached(user, "roles", compute)
 
@@ -200,12 +221,12 @@ def _granted(user):
     round trip with a fixed SQL text costs less than a query built per entity and action. Elsewhere than
     PostgreSQL (the SQLite demo) only the groups: each entity and action is then asked on its own."""
     if connection.vendor != "postgresql":
-        return {"groups": list(user.groups.values_list("pk", flat=True))}
+        return {"groups": tuple(user.groups.values_list("pk", flat=True))}
     sql, labels = _granted_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, {"user": user.pk})
         row = cursor.fetchone()
-    found = {"groups": list(row[0] or [])}
+    found = {"groups": tuple(row[0] or ())}
     found.update(zip(labels, row[1:], strict=True))
     return found
 

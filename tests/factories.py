@@ -77,8 +77,10 @@ def assign_role(name, *, user=None, department=None):
 
 
 def add_membership(user, department, *, is_primary=False):
+    from access.scopes import forget
+
     membership = Membership.objects.create(user=user, department=department, is_primary=is_primary)
-    user.__dict__.pop("_crm_scope_cache", None)
+    forget(user)
     return membership
 
 

@@ -74,12 +74,34 @@ def available_columns(entity, user, hidden=()):
             if name not in hidden and (not column.field or column.field not in hidden)]
 
 
+EPOCH = "lists"  # the counter of the tables below (crm_site.epochs): settings and segments kept across requests
+KEPT = "_crm_lists_cache"  # attribute of the user object: this request's
+
+
+def watched_tables():
+    return [ListSettings._meta.db_table, Segment._meta.db_table]
+
+
+def _kept(user, key, compute):
+    """`compute()` once per request, and across requests while no list settings or segment changed (read-only
+    values: a model instance here is shared by the requests that get it)."""
+    from crm_site import epochs
+
+    if user is None or not user.is_authenticated:
+        return compute()
+    return epochs.cached(user, EPOCH, user.__dict__.setdefault(KEPT, {}), key, compute)
+
+
 def list_settings(user, entity):
     """The user's own settings for the entity's list, else the admin's default, else None."""
     entity = _entity(entity)
-    rows = {row.user_id: row for row in ListSettings.objects.filter(Q(user=user) | Q(user__isnull=True),
-                                                                    entity_key=entity.key)}
-    return rows.get(user.pk) or rows.get(None)
+
+    def compute():
+        rows = {row.user_id: row for row in ListSettings.objects.filter(Q(user=user) | Q(user__isnull=True),
+                                                                        entity_key=entity.key)}
+        return rows.get(user.pk) or rows.get(None)
+
+    return _kept(user, ("settings", entity.key), compute)
 
 
 def chosen_columns(user, entity, hidden=(), settings_row=None):
@@ -110,8 +132,8 @@ def page_size(user, entity, requested=None, settings_row=None):
 def segments_for(user, entity):
     """The segments offered to `user` on `entity`'s list: their own and the shared ones."""
     entity = _entity(entity)
-    return list(Segment.objects.filter(Q(owner=user) | Q(shared=True), entity_key=entity.key)
-                .select_related("owner").order_by("name", "pk"))
+    return list(_kept(user, ("segments", entity.key), lambda: tuple(
+        Segment.objects.filter(Q(owner=user) | Q(shared=True), entity_key=entity.key).order_by("name", "pk"))))
 
 
 def segment_for_user(user, entity, segment_id):
