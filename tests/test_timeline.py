@@ -434,9 +434,12 @@ def test_activities_page_and_counters(user, user_client, colleague):
     from timeline.views import header_context
 
     request = response.wsgi_request
+    services.notify(user=user, text="Unread", link="/x/")
     with CaptureQueriesContext(connection) as queries:
-        header_context(request)
-    assert len(queries) <= 2
+        header = header_context(request)
+    assert len(queries) == 1
+    assert header == {**counters, "unread": 1}
+    assert selectors.header_counts(colleague) == {"today": 0, "overdue": 0, "unread": 0}  # nothing of theirs
 
 
 def test_notifications_page(user, user_client):

@@ -197,6 +197,39 @@ def activity_counters(user):
     )
 
 
+def header_counts(user):
+    """{"today", "overdue", "unread"}: planned tasks due today and overdue (as activity_counters) and unread
+    notifications, in one statement — the header shows them on every page, and the ORM's two aggregates cost
+    more to build than to run. The tasks' visibility is visible_filter_sql's, compiled once per scope."""
+    from django.db import connection
+
+    now = timezone.now()
+    end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
+    visible = visible_filter_sql(user)
+    quote = connection.ops.quote_name
+    entry, note = Entry._meta, Notification._meta
+
+    def column(meta, name):
+        return quote(meta.get_field(name).column)
+
+    deadline = column(entry, "deadline")
+    sql = (
+        f"SELECT COALESCE(SUM(CASE WHEN {deadline} >= %s THEN 1 ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN {deadline} < %s THEN 1 ELSE 0 END), 0), "
+        f"(SELECT COUNT(*) FROM {quote(note.db_table)} WHERE {column(note, 'user')} = %s "
+        f"AND {column(note, 'read_at')} IS NULL) "
+        f"FROM {quote(entry.db_table)} WHERE {column(entry, 'kind')} = %s AND {column(entry, 'state')} = %s "
+        f"AND {column(entry, 'responsible')} = %s AND {deadline} <= %s AND ({visible.sql})"
+    )
+    at = connection.ops.adapt_datetimefield_value
+    params = [at(now), at(now), user.pk, Kind.TASK.value, TaskState.PLANNED.value, user.pk, at(end_of_today),
+              *visible.params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        today, overdue, unread = cursor.fetchone()
+    return {"today": today, "overdue": overdue, "unread": unread}
+
+
 def unread_notifications(user):
     return Notification.objects.filter(user=user, read_at__isnull=True)
 

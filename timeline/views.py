@@ -301,9 +301,7 @@ def counters(request):
 
 
 def header_context(request):
-    """Top bar counters: planned tasks due today / overdue, unread notifications (two queries)."""
+    """Top bar counters: planned tasks due today / overdue, unread notifications (one query)."""
     if not request.user.is_authenticated:
         return None
-    counters = selectors.activity_counters(request.user)
-    counters["unread"] = selectors.unread_notifications(request.user).count()
-    return counters
+    return selectors.header_counts(request.user)
