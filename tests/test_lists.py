@@ -395,6 +395,25 @@ def test_bulk_from_the_list_screen(user_client, user, colleague):
     assert user_client.post(reverse("lists_bulk", args=["nothing"]), {"action": "delete"}).status_code == 404
 
 
+def test_the_bulk_values_are_loaded_when_the_form_is_first_used(head_client, head, user):
+    """A list page carries no user or tag list for the bulk form: its choices come with ?_panel=bulk (htmx, on
+    first use) or in place with ?_bulk=1 (no JavaScript)."""
+    Tag.objects.create(name="Бронза")
+    make_contact(head)
+    with CaptureQueriesContext(connection) as queries:
+        page = head_client.get("/contacts/")
+    text = page.content.decode()
+    assert 'name="action"' in text and 'value="tags_add"' in text and 'value="owner"' in text
+    assert "Бронза" not in text and "_panel=bulk" in text and "_bulk=1" in text
+    assert not [q for q in queries.captured_queries if "crm_site_tag" in q["sql"] or 'FROM "auth_user"' in
+                q["sql"] and '"auth_user"."is_active" =' in q["sql"]]  # no tag list, no list of active users
+    panel = head_client.get("/contacts/?_panel=bulk").content.decode()
+    assert "Бронза" in panel and 'name="value_ids"' in panel and 'name="value_id"' in panel
+    assert 'name="field"' not in panel  # the field action's inputs are in the form already
+    inline = head_client.get("/contacts/?_bulk=1").content.decode()
+    assert "Бронза" in inline and "_panel=bulk" not in inline and "Show the values to choose" not in inline
+
+
 # ---------------------------------------------------------------------------
 # Quick search: the issue's cases
 

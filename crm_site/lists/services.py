@@ -142,9 +142,11 @@ def _settable_fields(entity, user, hidden):
     return fields
 
 
-def bulk_action_choices(user, entity, hidden=(), can_edit=True):
+def bulk_action_choices(user, entity, hidden=(), can_edit=True, choices=True):
     """[{"key", "label", "choices"?}] the list offers this user on this entity (the services still check each
-    row)."""
+    row). `choices=False`: the actions whose value is picked from a list (owner, tags, stage, status) say so by
+    `"choices": None` and read nothing — the list loads their choices when the bulk form is first used
+    (`?_panel=bulk`): every page of every list would otherwise carry all users and tags, twice."""
     from access.scopes import scope_q
 
     model = entity.model
@@ -156,17 +158,17 @@ def bulk_action_choices(user, entity, hidden=(), can_edit=True):
 
     actions = []
     if editable("owner"):
-        people = get_user_model()._default_manager.filter(is_active=True).order_by("last_name", "first_name",
-                                                                                     "username")
         from .filters import person_name
 
+        people = get_user_model()._default_manager.filter(is_active=True).order_by("last_name", "first_name",
+                                                                                     "username")
         actions.append({"key": "owner", "label": ACTION_LABELS["owner"],
-                        "choices": [(u.pk, person_name(u)) for u in people]})
+                        "choices": [(u.pk, person_name(u)) for u in people] if choices else None})
     if editable("tags"):
         tags = model._meta.get_field("tags").related_model._default_manager.all()
-        choices = [(t.pk, str(t)) for t in tags]
-        actions.append({"key": "tags_add", "label": ACTION_LABELS["tags_add"], "choices": choices, "multiple": True})
-        actions.append({"key": "tags_remove", "label": ACTION_LABELS["tags_remove"], "choices": choices,
+        listed = [(t.pk, str(t)) for t in tags] if choices else None
+        actions.append({"key": "tags_add", "label": ACTION_LABELS["tags_add"], "choices": listed, "multiple": True})
+        actions.append({"key": "tags_remove", "label": ACTION_LABELS["tags_remove"], "choices": listed,
                         "multiple": True})
     for name in ("stage", "status"):
         if editable(name):
@@ -174,7 +176,8 @@ def bulk_action_choices(user, entity, hidden=(), can_edit=True):
             queryset = related._default_manager.all()
             if "pipeline" in {f.name for f in related._meta.get_fields()}:
                 queryset = queryset.select_related("pipeline")
-            actions.append({"key": name, "label": ACTION_LABELS[name], "choices": [(o.pk, str(o)) for o in queryset]})
+            actions.append({"key": name, "label": ACTION_LABELS[name],
+                            "choices": [(o.pk, str(o)) for o in queryset] if choices else None})
     settable = _settable_fields(entity, user, hidden) if can_edit else []
     if settable:
         actions.append({"key": "set_field", "label": ACTION_LABELS["set_field"],

@@ -96,7 +96,7 @@ class ObjectListView(EntityView):
         from ..lists import selectors as lists
 
         panel = request.GET.get("_panel")
-        if panel in ("filters", "columns"):
+        if panel in ("filters", "columns", "bulk"):
             return self.panel(panel)
         listed = self.list_query()
         query, sort, filterset = listed.query, listed.sort, listed.filterset
@@ -129,7 +129,7 @@ class ObjectListView(EntityView):
         rows = [{"object": obj, "cells": [self.cell(obj, column, reachable) for column in chosen]}
                 for obj in objects]
         params = request.GET.copy()
-        for name in ("page", "after", "before", "_panel", "_filters"):
+        for name in ("page", "after", "before", "_panel", "_filters", "_bulk"):
             params.pop(name, None)
         sort_params = params.copy()
         sort_params.pop("sort", None)
@@ -159,8 +159,11 @@ class ObjectListView(EntityView):
             "current_segment": next((s for s in segments if str(s.pk) == current_segment), None),
             "chosen_columns": list_columns,
             "page_size": size,
-            "bulk_actions": self.bulk_actions(can_edit, hidden) if rows else [],
+            # The values an action picks from (users, tags, stages) are loaded when the bulk form is first used
+            # (htmx, `?_panel=bulk`); without JavaScript `?_bulk=1` lists them in place.
+            "bulk_actions": self.bulk_actions(can_edit, hidden, choices="_bulk" in request.GET) if rows else [],
         }
+        context["bulk_lazy"] = any(action.get("choices", ()) is None for action in context["bulk_actions"])
         name = "list_table" if request.htmx and request.htmx.target == "list-results" else "list"
         return self.render(name, context)
 
@@ -171,6 +174,9 @@ class ObjectListView(EntityView):
         hidden = self.hidden()
         params = self.request.GET.copy()
         params.pop("_panel", None)
+        if name == "bulk":
+            can_edit = scope_q(self.request.user, self.model, EDIT) is not None
+            return self.render("bulk_values", {"bulk_actions": self.bulk_actions(can_edit, hidden)})
         if name == "filters":
             filterset = selectors.entity_filterset(self.entity, params, self.model.objects.none(), hidden=hidden,
                                                    request=self.request, user=self.request.user)
@@ -191,10 +197,10 @@ class ObjectListView(EntityView):
                 groups.setdefault(definition.group, []).append(form[definition.name])
         return groups
 
-    def bulk_actions(self, can_edit, hidden):
+    def bulk_actions(self, can_edit, hidden, choices=True):
         from ..lists.services import bulk_action_choices
 
-        return bulk_action_choices(self.request.user, self.entity, hidden, can_edit=can_edit)
+        return bulk_action_choices(self.request.user, self.entity, hidden, can_edit=can_edit, choices=choices)
 
     def paginate(self, base_queryset, queryset, size, selective=False):
         """Page 1… by number while the rows are few; past them (and for every "next" link) by key

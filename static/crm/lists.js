@@ -49,5 +49,6 @@
     }
   });
   document.addEventListener("DOMContentLoaded", function () { init(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { init(event.target); });
+  // After any swap (the list's results, the bulk form's values loaded on first use): the whole page, cheap.
+  document.addEventListener("htmx:afterSwap", function () { init(document); });
 })();
