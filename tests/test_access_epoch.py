@@ -10,8 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
 
-from access.scopes import EPOCH, watched_tables
 from access.models import FieldRule, Membership, Role, RoleAssignment
+from access.scopes import EPOCH, watched_tables
 from contacts.models import Contact, ContactUserGrant
 from crm_site import epochs
 from tests import postgres
