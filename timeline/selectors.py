@@ -6,7 +6,7 @@ rows and no list of every visible record.
 """
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from access.scopes import READ
@@ -185,22 +185,16 @@ def visible_filter_sql(user):
 
 
 def activity_counters(user):
-    """Planned tasks due today and overdue: one query."""
-    now = timezone.now()
-    end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
-    # Only tasks due by the end of today can count: the bound keeps the visibility check off later tasks.
-    return Entry.objects.filter(
-        kind=Kind.TASK, state=TaskState.PLANNED, responsible=user, deadline__lte=end_of_today
-    ).filter(visible_filter_sql(user)).aggregate(
-        today=Count("pk", filter=Q(deadline__gte=now, deadline__lte=end_of_today)),
-        overdue=Count("pk", filter=Q(deadline__lt=now)),
-    )
+    """Planned tasks due today and overdue (header_counts' statement)."""
+    counts = header_counts(user)
+    return {"today": counts["today"], "overdue": counts["overdue"]}
 
 
 def header_counts(user):
-    """{"today", "overdue", "unread"}: planned tasks due today and overdue (as activity_counters) and unread
-    notifications, in one statement — the header shows them on every page, and the ORM's two aggregates cost
-    more to build than to run. The tasks' visibility is visible_filter_sql's, compiled once per scope."""
+    """{"today", "overdue", "unread"}: the user's planned tasks due today and overdue, among the entries they may
+    read, and their unread notifications, in one statement — the header shows them on every page, and the ORM's
+    aggregates cost more to build than to run. Only tasks due by the end of today are read: the bound keeps the
+    visibility check (visible_filter_sql's, compiled once per scope) off later tasks."""
     from django.db import connection
 
     now = timezone.now()
