@@ -198,7 +198,8 @@ class CRMQuerySet(models.QuerySet):
     def search(self, query, user=None):
         """Quick search by name, phone in any format and email; each entity names its text fields.
 
-        With `user`, the fields their roles hide (access.fields) are left out, so a search cannot reveal them."""
+        With `user`, the fields their roles hide (access.fields) are left out and a linked record finds by its name
+        only when they may read it, so a search cannot reveal either."""
         from .search import search_queryset
 
         hidden = ()
@@ -206,7 +207,7 @@ class CRMQuerySet(models.QuerySet):
             from access.fields import hidden_fields
 
             hidden = hidden_fields(user, self.model.entity().key)
-        return search_queryset(self, query, hidden)
+        return search_queryset(self, query, hidden, user=user)
 
 
 class LiveManager(models.Manager.from_queryset(CRMQuerySet)):

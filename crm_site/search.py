@@ -6,7 +6,8 @@ What a user types is found:
 - a phone by any 4 or more consecutive digits in any written form: `+7903…`, `8903…` (the national trunk
   prefix of `CRM_DEFAULT_REGION` is read as the country code), `903 751`, `(495) 123-45`;
 - a company: a deal by its company's name (`company__name` in the deal's search fields), a contact by the name
-  of a company they are linked to (any relation to a record with a `name`).
+  of a company they are linked to (any relation to a record with a `name`) — only a company the user may read,
+  so a search cannot reveal which hidden company a record is linked to.
 
 Speed: the matches are one condition on the entity's own rows, `names OR companies' names OR
 pk = ANY(ARRAY(emails)) OR pk = ANY(ARRAY(phones))`: every part is an index condition (trigram GIN indexes on
@@ -21,7 +22,7 @@ import re
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from .expressions import ColumnContains, InArray
 from .models import Communication
@@ -34,18 +35,19 @@ MAX_WORDS = 6
 PHONE_LIKE = re.compile(r"[\d\s()+\-.]+")
 
 
-def search_queryset(queryset, query, hidden=()):
+def search_queryset(queryset, query, hidden=(), user=None):
     """Records matching `query`. Fields in `hidden` (the user's field rules) are not searched, so a search
-    cannot reveal a value the user may not see ("phone" and "email" name the channels)."""
+    cannot reveal a value the user may not see ("phone" and "email" name the channels); with `user`, a linked
+    record (a deal's or a contact's company) finds by its name only when they may read it."""
     query = clean_text(query or "").strip()
     if not query:
         return queryset
     if search_too_long(query):  # the screens say so (validation.search_too_long_message)
         return queryset.none()
-    return queryset.filter(search_condition(queryset.model, query, hidden))
+    return queryset.filter(search_condition(queryset.model, query, hidden, user=user))
 
 
-def search_condition(model, query, hidden=()):
+def search_condition(model, query, hidden=(), user=None):
     """The condition on `model`'s own rows (live or in the bin: the caller's queryset decides) matching `query`
     (see the module's docstring): the name words on the row's columns, OR'ed with `pk = ANY(ARRAY(…))` for the
     matches found in other tables (companies, phones, emails)."""
@@ -58,10 +60,10 @@ def search_condition(model, query, hidden=()):
         for word in words:
             word_q = Q()
             for field_name in fields:
-                word_q |= _word_condition(model, field_name, word)
+                word_q |= _word_condition(model, field_name, word, user)
             condition &= word_q
         parts.append(condition)
-    parts += _related_name_matches(entity, query, hidden)
+    parts += _related_name_matches(entity, query, hidden, user)
     if entity.has_channels:
         parts += [InArray(ids) for ids in _channel_matches(model, query, words, hidden)]
     if not parts:
@@ -72,7 +74,7 @@ def search_condition(model, query, hidden=()):
     return found
 
 
-def _word_condition(model, field_name, word):
+def _word_condition(model, field_name, word, user):
     """One word against one search field. A field of another table (`company__name`) is matched there, as
     `company_id = ANY(ARRAY(…))`: an OR over a join would keep PostgreSQL from combining the indexes."""
     if "__" not in field_name:
@@ -81,20 +83,40 @@ def _word_condition(model, field_name, word):
     field = model._meta.get_field(first)
     if field.many_to_one and "__" not in rest:
         target = field.related_model._base_manager.filter(**{f"{rest}__icontains": word}).order_by()
+        scope = _read_scope(user, field.related_model)
+        if scope is not None:
+            target = target.filter(scope)
         return InArray(target.values(field.target_field.name), field.attname)
     return InArray(model._base_manager.filter(**{f"{field_name}__icontains": word}).order_by().values("pk"))
 
 
-def matching_ids(model, query, hidden=()):
+def _read_scope(user, model):
+    """The Q of `model`'s records `user` may read, or None when that needs no condition: they may read them all,
+    or no user was given (an internal caller)."""
+    if user is None:
+        return None
+    from access.scopes import scope_q
+
+    scope = scope_q(user, model)
+    if scope is None:
+        return Q(pk__in=[])
+    return scope or None  # Q(): all of them
+
+
+def matching_ids(model, query, hidden=(), user=None):
     """A subquery of the ids of `model`'s records (live or in the bin: the caller's queryset decides) matching
     `query`."""
-    return model._base_manager.filter(search_condition(model, query, hidden)).order_by().values("pk")
+    return model._base_manager.filter(search_condition(model, query, hidden, user=user)).order_by().values("pk")
 
 
-def _related_name_matches(entity, query, hidden):
+def _related_name_matches(entity, query, hidden, user):
     """Conditions on records linked to a company (or any record with a `name`) whose name contains the query: a
     contact is found by the company they work at. On PostgreSQL the row's own copy of those names
-    (crm_site.lists.related_names, trigram-indexed); elsewhere a subquery on the link table."""
+    (crm_site.lists.related_names, trigram-indexed); elsewhere a subquery on the link table.
+
+    For a user who may not read every company, a row the copy finds is kept only if one of its companies they
+    may read has the name: a correlated EXISTS (the row's links by their index, each company by its key), run
+    only for the rows the copy's index already found among the list's other conditions."""
     from django.db import connection
 
     from .lists import related_names
@@ -105,12 +127,29 @@ def _related_name_matches(entity, query, hidden):
     for relation in related_names.name_relations(entity):
         if relation.name in hidden:
             continue
+        scope = _read_scope(user, relation.target_model)
         if related_names.enabled(connection):
-            parts.append(ColumnContains(related_names.column_for(relation), query))
+            part = ColumnContains(related_names.column_for(relation), query)
+            if scope is not None:
+                part &= Exists(_readable_named(relation, query, scope).filter(
+                    **{_back_to_links(relation): OuterRef("pk")}))
+            parts.append(part)
             continue
-        parts.append(InArray(relation.through_model.objects.filter(**{f"{relation.to_field}__name__icontains": query})
-                             .order_by().values(relation.from_field)))
+        links = relation.through_model.objects.filter(**{f"{relation.to_field}__name__icontains": query})
+        if scope is not None:
+            links = links.filter(**{f"{relation.to_field}__in": _readable_named(relation, query, scope).values("pk")})
+        parts.append(InArray(links.order_by().values(relation.from_field)))
     return parts
+
+
+def _readable_named(relation, query, scope):
+    return relation.target_model._base_manager.filter(scope, name__icontains=query).order_by()
+
+
+def _back_to_links(relation):
+    """The lookup from the linked record (a company) through the link table to this record's id."""
+    link = relation.through_model._meta.get_field(relation.to_field)
+    return f"{link.related_query_name()}__{relation.from_field}"
 
 
 def phone_fragments(query):

@@ -213,3 +213,35 @@ def test_search_skips_the_recycle_bin(user):
     contact.save()
     assert found(Contact, "Deleted") == set()
     assert found(Contact, "+7 495 700-00-03") == set()
+
+
+# ---------------------------------------------------------------------------
+# A linked record finds by its name only for those who may read it
+
+
+def test_a_company_the_user_may_not_read_finds_nothing_by_its_name(user_client, user, other_user):
+    hidden = make_company(other_user, name="Stealthcorp")
+    visible = make_company(user, name="Stealthcorp Branch")
+    at_hidden = make_contact(user, last_name="Petrov", companies=[hidden])
+    at_both = make_contact(user, last_name="Sidorov", companies=[hidden, visible])
+    deal_at_hidden = make_deal(user, title="Upgrade", company=hidden)
+    assert set(Contact.objects.search("Stealthcorp", user=user)) == {at_both}
+    assert set(Contact.objects.search("Stealthcorp")) == {at_hidden, at_both}  # no user: an internal caller
+    assert set(Deal.objects.search("Stealthcorp", user=user)) == set()
+    assert set(Deal.objects.search("Upgrade", user=user)) == {deal_at_hidden}
+    response = user_client.get(reverse("contact_list"), {"q": "Stealthcorp"})
+    assert [row["object"] for row in response.context["rows"]] == [at_both]
+    response = user_client.get(reverse("deal_list"), {"q": "Stealthcorp"})
+    assert response.context["rows"] == []
+
+
+def test_a_company_shared_with_the_user_finds_by_its_name(user, other_user):
+    from access.scopes import forget
+    from access.services import share_grant
+
+    hidden = make_company(other_user, name="Sharedcorp")
+    contact = make_contact(user, last_name="Petrov", companies=[hidden])
+    assert set(Contact.objects.search("Sharedcorp", user=user)) == set()
+    share_grant(user=other_user, obj=hidden, grantee=user, level="read")
+    forget(user)
+    assert set(Contact.objects.search("Sharedcorp", user=user)) == {contact}
