@@ -1242,18 +1242,51 @@ def match_within(entity_key, rows, *, different_person=True):
     """Pairs of rows of one batch that are possible duplicates or better, or (`different_person`) that share a
     phone or email but are another person: [(i, j, Verdict)], i < j. Rows are blocked like the scan (a shared
     key; a shared company/birthday/address with a shared surname or name block); term frequencies come from
-    the base plus the batch."""
+    the base plus the batch.
+
+    The pairs are weighed PAIR_CHUNK at a time and only the kept verdicts stay: a big file's blocks give pairs
+    by the square of its rows (a company named by 500 rows of a 1M-row file), which must not all be in memory."""
     model = model_for(entity_key)
-    keysets = [keys_of(entity_key, row) for row in rows]
-    pairs = set()
+    keysets = [row if isinstance(row, (set, frozenset)) else keys_of(entity_key, row) for row in rows]
+    cols = None
+    found = {}
+    kept = (DUPLICATE, POSSIBLE, DIFFERENT_PERSON) if different_person else (DUPLICATE, POSSIBLE)
+    for a, b in _pairs_within(entity_key, keysets):
+        if cols is None:
+            cols = Columns.from_keysets(keysets)
+            _frequencies(entity_key, cols, None, unsaved=range(len(keysets)))
+            records = _base_size(entity_key) + len(keysets)
+        weighed = weigh(cols, a, b, model, records)
+        outcomes = outcome_of(weighed, model)
+        keep = [i for i in range(len(a)) if outcomes[i] in kept]
+        for i, verdict in zip(keep, verdicts(cols, weighed, model, keep), strict=True):
+            found.setdefault((a[i], b[i]), verdict)  # a pair two blocks give is weighed twice, kept once
+    return [(i, j, verdict) for (i, j), verdict in sorted(found.items())]
+
+
+PAIR_CHUNK = 200_000
+
+
+def _pairs_within(entity_key, keysets, chunk=PAIR_CHUNK):
+    """The candidate pairs (i < j) of the rows' key sets as (a, b) lists of at most about `chunk` pairs: those
+    sharing an exact key (phone, email, tax id… held by at most 50 rows), then those sharing a company,
+    birthday or address (held by at most 2,000 rows) and a name block or surname."""
+    exact = set(_exact_kinds(entity_key)) | {"phone", "email"}
+    wanted = exact | set(SUPPORT_KINDS)
     by_key = {}
     for index, keys in enumerate(keysets):
-        for kind, value in keys:
-            by_key.setdefault((kind, value), []).append(index)
-    exact = set(_exact_kinds(entity_key)) | {"phone", "email"}
+        for key in keys:
+            if key[0] in wanted:
+                by_key.setdefault(key, []).append(index)
+    exact_pairs = set()
     for (kind, _value), members in by_key.items():
         if kind in exact and 1 < len(members) <= 50:
-            pairs |= {(x, y) for i, x in enumerate(members) for y in members[i + 1:]}
+            exact_pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1:])
+    pending = sorted(exact_pairs)
+    for start in range(0, len(pending), chunk):
+        part = pending[start:start + chunk]
+        yield [p[0] for p in part], [p[1] for p in part]
+    pending = set()
     for (kind, _value), members in by_key.items():
         if kind in SUPPORT_KINDS and 1 < len(members) <= 2000:
             # Rows sharing the company (birthday, address) and a name block or surname: bucketed by that name
@@ -1265,17 +1298,15 @@ def match_within(entity_key, rows, *, different_person=True):
                         by_name.setdefault(k, []).append(x)
             for group in by_name.values():
                 if len(group) > 1:
-                    pairs.update((x, y) for i, x in enumerate(group) for y in group[i + 1:])
-    if not pairs:
-        return []
-    pairs = sorted(pairs)
-    cols = Columns.from_keysets(keysets)
-    _frequencies(entity_key, cols, None, unsaved=range(len(keysets)))
-    weighed = weigh(cols, [p[0] for p in pairs], [p[1] for p in pairs], model, _base_size(entity_key) + len(rows))
-    outcomes = outcome_of(weighed, model)
-    kept = (DUPLICATE, POSSIBLE, DIFFERENT_PERSON) if different_person else (DUPLICATE, POSSIBLE)
-    keep = [i for i in range(len(pairs)) if outcomes[i] in kept]
-    return [(pairs[i][0], pairs[i][1], v) for i, v in zip(keep, verdicts(cols, weighed, model, keep), strict=True)]
+                    pending.update((x, y) for i, x in enumerate(group) for y in group[i + 1:]
+                                   if (x, y) not in exact_pairs)
+            if len(pending) >= chunk:
+                part = sorted(pending)
+                pending = set()
+                yield [p[0] for p in part], [p[1] for p in part]
+    if pending:
+        part = sorted(pending)
+        yield [p[0] for p in part], [p[1] for p in part]
 
 
 SUPPORT_KINDS = ("company", "birthday", "address")

@@ -31,6 +31,7 @@ import datetime as dt
 import logging
 import os
 import uuid
+from array import array
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -63,6 +64,7 @@ from .mapping import Mapping, auto_map
 from .models import ImportBatch, ImportRow
 from .parsed import open_import_file
 from .rows import Channel, ImportDefaults, MappedRow, RowMapper, guess_file_locale, row_match_keys
+from .spill import RowSpill
 
 log = logging.getLogger(__name__)
 Outcome = ImportRow.Outcome
@@ -70,6 +72,9 @@ Status = ImportBatch.Status
 WRITING = (Outcome.CREATE, Outcome.MERGE, Outcome.REPLACE)
 CHUNK = 500  # rows applied per transaction
 MATCH_CHUNK = 10000  # rows matched against the base per call
+STAGE_CHUNK = 5000  # decided rows written to the staging table at once
+DECIDE_CHUNK = 2000  # rows (whole in-file groups) decided together: their links, the records they match
+_NO_MATCH = ("none", ())
 FILE_OPTIONS = ("file_format", "encoding", "delimiter", "sheet")
 LOCALE_OPTIONS = ("date_order", "decimal_comma", "region")
 
@@ -287,38 +292,45 @@ def batch_prepare(batch, *, user):
 def _prepare(batch, *, user):
     entity = _entity(batch.entity)
     check_import_right(user, entity)
-    try:
-        with open_batch_file(batch) as parsed:
-            mapping = batch_mapping(batch, parsed)
-            locale = _locale(batch, parsed, mapping)
-            defaults = ImportDefaults.from_json(batch.defaults)
-            if defaults.owner is None:
-                defaults = ImportDefaults(owner=user.pk, source=defaults.source, tags=defaults.tags,
-                                          opened=defaults.opened, fields=defaults.fields)
-            mapper = RowMapper(entity, mapping, locale=locale, defaults=defaults)
-            mapped, raws = [], {}
-            for raw in parsed.rows():
-                mapped.append(mapper.map(raw))
-                raws[raw.number] = [_jsonable(v) for v in raw.values]
-            batch.file_format = parsed.format
-    except ImportFileError as error:
+    with RowSpill() as rows:
+        try:
+            with open_batch_file(batch) as parsed:
+                mapping = batch_mapping(batch, parsed)
+                locale = _locale(batch, parsed, mapping)
+                defaults = ImportDefaults.from_json(batch.defaults)
+                if defaults.owner is None:
+                    defaults = ImportDefaults(owner=user.pk, source=defaults.source, tags=defaults.tags,
+                                              opened=defaults.opened, fields=defaults.fields)
+                mapper = RowMapper(entity, mapping, locale=locale, defaults=defaults)
+                decider = Decider(user, entity, on_duplicate=batch.on_duplicate, match=batch.match,
+                                  replace_kinds=replace_kinds(mapping), hold_possible=not batch.create_possible)
+                for raw in parsed.rows():
+                    row = mapper.map(raw)
+                    row.raw = [_jsonable(v) for v in raw.values]
+                    decider.take(row)
+                    rows.append(row)
+                batch.file_format = parsed.format
+        except ImportFileError as error:
+            with transaction.atomic():
+                batch.rows.all().delete()
+                batch.status, batch.error, batch.total = Status.FAILED, error.message, 0
+                batch.save(update_fields=["status", "error", "total", "file_format"])
+            raise
         with transaction.atomic():
             batch.rows.all().delete()
-            batch.status, batch.error, batch.total = Status.FAILED, error.message, 0
-            batch.save(update_fields=["status", "error", "total", "file_format"])
-        raise
-    decider = Decider(user, entity, on_duplicate=batch.on_duplicate, match=batch.match,
-                      replace_kinds=replace_kinds(mapping), hold_possible=not batch.create_possible)
-    decided = decider.decide(mapped)
-    with transaction.atomic():
-        batch.rows.all().delete()
-        insert_rows(batch, [dict(row_fields, number=row.number, raw=raws.get(row.number, []))
-                            for row, row_fields in zip(mapped, decided, strict=True)])
-        batch.total = len(decided)
-        batch.counts = count_outcomes(d["outcome"] for d in decided)
-        batch.status, batch.error, batch.done = Status.READY, "", 0
-        batch.companies = {}
-        batch.save()
+            staged, outcomes = [], []
+            for _position, row, decided in decider.decide_each(rows):
+                staged.append(dict(decided, number=row.number, raw=row.raw))
+                outcomes.append(decided["outcome"])
+                if len(staged) >= STAGE_CHUNK:
+                    insert_rows(batch, staged)
+                    staged = []
+            insert_rows(batch, staged)
+            batch.total = len(outcomes)
+            batch.counts = count_outcomes(outcomes)
+            batch.status, batch.error, batch.done = Status.READY, "", 0
+            batch.companies = {}
+            batch.save()
     return batch
 
 
@@ -460,29 +472,50 @@ class Decider:
         self._link_entities = {}
         self._required = self._plain = self._probe = None
         self.companies = CompanyFinder(user)
+        self._first = None  # what take() gathered
 
     # --- the whole set
 
     def decide(self, rows):
+        """The decision of every row of `rows` (a list), in order."""
+        out = [None] * len(rows)
+        for position, _row, result in self.decide_each(rows):
+            out[position] = result
+        return out
+
+    def decide_each(self, rows):
+        """(position, row, decision) of every row of `rows`, a sequence read by position (a list, or the preview's
+        RowSpill), in no particular order: a row is decided with the other rows of its in-file group, a chunk of
+        groups at a time, so only that chunk's rows are in memory."""
         from dedup.scoring import base_unchanged
 
         with base_unchanged():  # deciding writes nothing: what the base holds is read once
-            return self._decide(rows)
+            yield from self._decide_each(rows)
 
-    def _decide(self, rows):
-        out = [None] * len(rows)
-        valid = []
-        for position, row in enumerate(rows):
-            owner = row.data.get("owner")
-            if row.has_errors:
-                out[position] = self._result(Outcome.ERROR, messages=[i.as_json() for i in row.issues])
-            elif owner is not None and not self.owners.covers(owner):
-                out[position] = self._result(Outcome.ERROR, messages=[i.as_json() for i in row.issues] + [
-                    _msg("owner_not_covered", ERROR, value=self._owner_name(owner))])
-            else:
-                valid.append(position)
-        keysets = [row_match_keys(self.entity, rows[p]) for p in valid]
-        best = self._match_base(keysets)  # per valid row: ("none"|"one"|"ambiguous", ids)
+    def take(self, row):
+        """The first pass over one row, as the file is read (the next position): its match keys, its number and
+        its links, if it is valid; nothing else of a row is kept. decide_each() then reads the rows once only."""
+        if self._first is None:
+            self._first = ([], array("q"), [], _DistinctLinks(self), 0)
+        valid, numbers, keysets, links, position = self._first
+        if self._screen(row) is None:
+            valid.append(position)
+            numbers.append(row.number)
+            keysets.append(row_match_keys(self.entity, row))
+            links.add(row)
+        self._first = (valid, numbers, keysets, links, position + 1)
+
+    def _decide_each(self, rows):
+        if self._first is None:
+            for position in range(len(rows)):
+                self.take(rows[position])
+        if self._first is None:  # no rows
+            return
+        valid, numbers, keysets, links, seen = self._first
+        self._first = None
+        if seen != len(rows):
+            raise ValueError("take() was given other rows than decide_each()")
+        best = self._match_base(keysets)  # per valid row: ("none"|"one"|"ambiguous"|"possible", ids)
         groups = _Groups(len(valid))
         maybe_same = []  # in-file pairs the engine calls possible duplicates: (i, j, percent)
         if keysets:
@@ -494,48 +527,88 @@ class Decider:
                     groups.union(i, j)
                 elif self._holds(verdict):
                     maybe_same.append((i, j, verdict.percent))
+        del keysets
         by_target = {}
         for index, (kind, ids) in enumerate(best):
             if kind == "one":
                 if ids[0] in by_target:
                     groups.union(by_target[ids[0]], index)
                 by_target.setdefault(ids[0], index)
-        members = {}
+        del by_target
+        links.resolve()  # the companies the rows name, found (or planned) once for the whole file
+        followers = {}  # leader -> the later rows of its group (most rows are alone: no entry)
         for index in range(len(valid)):
-            members.setdefault(groups.find(index), []).append(index)
-        self._link_companies([rows[p] for p in valid])
+            leader = groups.find(index)
+            if leader != index:
+                followers.setdefault(leader, []).append(index)
+        held = self._held_in_file(groups, maybe_same)
+        # Second pass: in file order, each leader with its group; the rows of a group are read back together.
+        chunk, size, next_valid = [], 0, 0
+        for position in range(len(rows)):
+            if next_valid < len(valid) and valid[next_valid] == position:
+                index, next_valid = next_valid, next_valid + 1
+                if groups.find(index) != index:
+                    continue  # decided with its leader
+                members = [index] + followers.pop(index, [])
+                chunk.append(members)
+                size += len(members)
+                if size >= DECIDE_CHUNK:
+                    yield from self._decide_groups(rows, valid, numbers, chunk, best, held, links)
+                    chunk, size = [], 0
+            else:
+                row = rows[position]
+                yield position, row, self._screen(row)
+        if chunk:
+            yield from self._decide_groups(rows, valid, numbers, chunk, best, held, links)
+
+    def _screen(self, row):
+        """The ERROR decision of a row that can't be imported as it is, else None."""
+        owner = row.data.get("owner")
+        if row.has_errors:
+            return self._result(Outcome.ERROR, messages=[i.as_json() for i in row.issues])
+        if owner is not None and not self.owners.covers(owner):
+            return self._result(Outcome.ERROR, messages=[i.as_json() for i in row.issues] + [
+                _msg("owner_not_covered", ERROR, value=self._owner_name(owner))])
+        return None
+
+    def _decide_groups(self, rows, valid, numbers, chunk, best, held, links):
+        """Decide the groups of `chunk` (lists of valid-row indexes, the leader first): (position, row, decision)."""
+        loaded = {index: rows[valid[index]] for members in chunk for index in members}
+        for row in loaded.values():
+            links.attach(row)
         leaders = []
-        for leader, group in members.items():
-            combined = _copy_row(rows[valid[leader]])
-            for index in group[1:]:
-                follower = rows[valid[index]]
+        for members in chunk:
+            leader = members[0]
+            combined = _copy_row(loaded[leader])
+            for index in members[1:]:
+                follower = loaded[index]
                 conflicts = self._combine(combined, follower)
-                out[valid[index]] = self._result(
+                yield valid[index], follower, self._result(
                     Outcome.IN_FILE, leader=combined.number,
                     messages=[i.as_json() for i in follower.issues] + [_msg("in_file", row=combined.number)] + [
                         _msg("in_file_conflict", field=self._label(name), row=combined.number, old=old, new=new)
                         for name, old, new in conflicts])
-            kinds = [best[index] for index in group]
+            kinds = [best[index] for index in members]
             targets = sorted({ids[0] for kind, ids in kinds if kind == "one"})
             if any(kind == "ambiguous" for kind, _ids in kinds) or len(targets) > 1:
-                ids = sorted({i for kind, ids in kinds if kind != "possible" for i in ids})
-                leaders.append((valid[leader], combined, ("ambiguous", ids)))
+                match = ("ambiguous", sorted({i for kind, ids in kinds if kind != "possible" for i in ids}))
             elif targets:
-                leaders.append((valid[leader], combined, ("one", targets)))
+                match = ("one", targets)
             elif any(kind == "possible" for kind, _ids in kinds):
-                found = [ids for kind, ids in kinds if kind == "possible"]
-                leaders.append((valid[leader], combined, ("possible", max(found, key=lambda ids: ids[1]))))
+                match = ("possible", max((ids for kind, ids in kinds if kind == "possible"), key=lambda ids: ids[1]))
+            elif leader in held:
+                earlier, percent = held[leader]
+                match = ("possible_row", [numbers[earlier], percent])
             else:
-                leaders.append((valid[leader], combined, ("none", [])))
-        self._hold_possible_in_file(leaders, groups, maybe_same, rows, valid)
-        target_ids = sorted({ids[0] for _p, _r, (kind, ids) in leaders if kind == "one"})
+                match = _NO_MATCH
+            leaders.append((valid[leader], loaded[leader], combined, match))
+        target_ids = sorted({ids[0] for *_rows, (kind, ids) in leaders if kind == "one"})
         state = TargetState(self.user, self.entity, target_ids, self.tag_field,
                             with_details=self.mode in (ImportBatch.OnDuplicate.MERGE, ImportBatch.OnDuplicate.REPLACE))
-        state.readable(sorted({i for _p, _r, (kind, ids) in leaders if kind == "ambiguous" for i in ids}
-                              | {ids[0] for _p, _r, (kind, ids) in leaders if kind == "possible"}))
-        for position, row, (kind, ids) in leaders:
-            out[position] = self._decide_one(row, kind, ids, state)
-        return out
+        state.readable(sorted({i for *_rows, (kind, ids) in leaders if kind == "ambiguous" for i in ids}
+                              | {ids[0] for *_rows, (kind, ids) in leaders if kind == "possible"}))
+        for position, row, combined, (kind, ids) in leaders:
+            yield position, row, self._decide_one(combined, kind, ids, state)
 
     def _holds(self, verdict):
         """A possible duplicate (not sure enough to merge) is held back rather than created: a doubled record is
@@ -553,25 +626,20 @@ class Decider:
         agreed = {r["code"] for r in verdict.reasons if r.get("agree")}
         return any(code in agreed for criterion in self.criteria for code in _criterion_codes(criterion))
 
-    def _hold_possible_in_file(self, leaders, groups, maybe_same, rows, valid):
-        """A row to be created that may be the same as an earlier row of the file is held back too."""
-        if not maybe_same:
-            return
-        leader_of = {index: groups.find(index) for index in range(len(valid))}
+    @staticmethod
+    def _held_in_file(groups, maybe_same):
+        """{leader: (earlier leader, percent)}: a group to be created that may be the same as an earlier group of
+        the file is held back too (the most likely earlier one)."""
         earlier = {}
         for i, j, percent in maybe_same:
-            a, b = sorted((leader_of[i], leader_of[j]))
+            a, b = sorted((groups.find(i), groups.find(j)))
             if a != b and (b not in earlier or percent > earlier[b][1]):
                 earlier[b] = (a, percent)
-        position_to_index = {p: index for index, p in enumerate(valid)}
-        for n, (position, row, (kind, _ids)) in enumerate(leaders):
-            held = earlier.get(groups.find(position_to_index[position]))
-            if kind == "none" and held is not None:
-                leaders[n] = (position, row, ("possible_row", [rows[valid[held[0]]].number, held[1]]))
+        return earlier
 
     def _match_base(self, keysets):
         if self.mode == ImportBatch.OnDuplicate.ALLOW or not keysets:
-            return [("none", [])] * len(keysets)
+            return [_NO_MATCH] * len(keysets)
         from dedup.scoring import match_rows
 
         out = []
@@ -585,7 +653,7 @@ class Decider:
                 if not dups and held:  # best first: [id, percent]
                     out.append(("possible", [held[0].object_id, held[0].verdict.percent]))
                 elif not dups:
-                    out.append(("none", []))
+                    out.append(_NO_MATCH)
                 elif len(dups) > 1 and dups[1].verdict.percent >= dups[0].verdict.percent - AMBIGUITY_MARGIN:
                     out.append(("ambiguous", [m.object_id for m in dups]))
                 else:
@@ -841,18 +909,6 @@ class Decider:
                     mine.append(link)
         return conflicts
 
-    def _link_companies(self, rows):
-        """Find (or plan to create, once per company) the records the rows' links describe."""
-        wanted = []
-        for row in rows:
-            for name, links in row.links.items():
-                target_entity = self._link_entity(name)
-                if target_entity is None:
-                    continue
-                for link in links:
-                    wanted.append((target_entity, link))
-        self.companies.resolve(wanted)
-
     def _link_entity(self, name):
         if name not in self._link_entities:
             self._link_entities[name] = self._find_link_entity(name)
@@ -905,6 +961,37 @@ class Decider:
 
         user = get_user_model().objects.filter(pk=pk).first()
         return user.get_username() if user else str(pk)
+
+
+class _DistinctLinks:
+    """The links of a file's rows (a contact's company, a deal's company and contacts), each distinct link
+    once: found, or planned for creation, for the whole file in one go (CompanyFinder.resolve), then attached
+    to each row as it is read back. A file naming one company on 1,000 rows keeps and resolves it once."""
+
+    def __init__(self, decider):
+        self.decider = decider
+        self.distinct = {}  # (link name, its fields) -> the first such link
+
+    def _links(self, row):
+        for name, links in row.links.items():
+            if self.decider._link_entity(name) is not None:
+                for link in links:
+                    yield (name, tuple(sorted((k, str(v)) for k, v in link.items() if not k.startswith("_")))), link
+
+    def add(self, row):
+        for key, link in self._links(row):
+            self.distinct.setdefault(key, dict(link))
+
+    def resolve(self):
+        self.decider.companies.resolve([(self.decider._link_entity(name), link)
+                                        for (name, _fields), link in self.distinct.items()])
+
+    def attach(self, row):
+        for key, link in self._links(row):
+            found = self.distinct[key]
+            for attr in ("_found", "_messages"):
+                if attr in found:
+                    link[attr] = found[attr]
 
 
 def row_link_messages(row):

@@ -66,6 +66,7 @@ class MappedRow:
     custom: dict = field(default_factory=dict)  # custom field key -> value
     issues: list = field(default_factory=list)  # RowIssue
     defaulted: set = field(default_factory=set)  # data keys filled from ImportDefaults, not from the file
+    raw: list = field(default_factory=list)  # the file's cells as read (staged with the row for its report)
 
     @property
     def has_errors(self):
