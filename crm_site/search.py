@@ -22,7 +22,7 @@ import re
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from .expressions import ColumnContains, InArray
 from .models import Communication
@@ -114,9 +114,10 @@ def _related_name_matches(entity, query, hidden, user):
     contact is found by the company they work at. On PostgreSQL the row's own copy of those names
     (crm_site.lists.related_names, trigram-indexed); elsewhere a subquery on the link table.
 
-    For a user who may not read every company, a row the copy finds is kept only if one of its companies they
-    may read has the name: a correlated EXISTS (the row's links by their index, each company by its key), run
-    only for the rows the copy's index already found among the list's other conditions."""
+    For a user who may not read every company, the ids of the records linked to a company they may read whose
+    name matches (`pk = ANY(ARRAY(…))`, like the phones' and emails'): the copy on the row holds the names of
+    every linked company, and a condition checking each found row's links made PostgreSQL give up the indexes'
+    bitmaps for a scan by primary key (and compile it: 15 → 49 ms for `Бел` at 1M contacts)."""
     from django.db import connection
 
     from .lists import related_names
@@ -128,28 +129,15 @@ def _related_name_matches(entity, query, hidden, user):
         if relation.name in hidden:
             continue
         scope = _read_scope(user, relation.target_model)
-        if related_names.enabled(connection):
-            part = ColumnContains(related_names.column_for(relation), query)
-            if scope is not None:
-                part &= Exists(_readable_named(relation, query, scope).filter(
-                    **{_back_to_links(relation): OuterRef("pk")}))
-            parts.append(part)
+        if scope is None and related_names.enabled(connection):
+            parts.append(ColumnContains(related_names.column_for(relation), query))
             continue
-        links = relation.through_model.objects.filter(**{f"{relation.to_field}__name__icontains": query})
+        named = relation.target_model._base_manager.filter(name__icontains=query).order_by()
         if scope is not None:
-            links = links.filter(**{f"{relation.to_field}__in": _readable_named(relation, query, scope).values("pk")})
+            named = named.filter(scope)
+        links = relation.through_model.objects.filter(**{f"{relation.to_field}__in": named.values("pk")})
         parts.append(InArray(links.order_by().values(relation.from_field)))
     return parts
-
-
-def _readable_named(relation, query, scope):
-    return relation.target_model._base_manager.filter(scope, name__icontains=query).order_by()
-
-
-def _back_to_links(relation):
-    """The lookup from the linked record (a company) through the link table to this record's id."""
-    link = relation.through_model._meta.get_field(relation.to_field)
-    return f"{link.related_query_name()}__{relation.from_field}"
 
 
 def phone_fragments(query):
