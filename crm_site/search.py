@@ -135,7 +135,8 @@ def _related_name_matches(entity, query, hidden, user):
         named = relation.target_model._base_manager.filter(name__icontains=query).order_by()
         if scope is not None:
             named = named.filter(scope)
-        links = relation.through_model.objects.filter(**{f"{relation.to_field}__in": named.values("pk")})
+        link_to = relation.through_model._meta.get_field(relation.to_field).attname
+        links = relation.through_model.objects.filter(InArray(named.values("pk"), link_to))
         parts.append(InArray(links.order_by().values(relation.from_field)))
     return parts
 

@@ -957,10 +957,15 @@ class Decider:
         return {"field": name, "old": self._display(name, old), "new": self._display(name, new), "action": action}
 
     def _owner_name(self, pk):
+        """The login of an owner the importer may not give records to (asked once per owner: each row is screened
+        twice, as the file is read and as it is decided)."""
         from django.contrib.auth import get_user_model
 
-        user = get_user_model().objects.filter(pk=pk).first()
-        return user.get_username() if user else str(pk)
+        cache = self._display_cache.setdefault("_owner", {})
+        if pk not in cache:
+            user = get_user_model().objects.filter(pk=pk).first()
+            cache[pk] = user.get_username() if user else str(pk)
+        return cache[pk]
 
 
 class _DistinctLinks:
