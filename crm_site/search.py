@@ -82,25 +82,23 @@ def _word_condition(model, field_name, word, user):
     first, rest = field_name.split("__", 1)
     field = model._meta.get_field(first)
     if field.many_to_one and "__" not in rest:
-        target = field.related_model._base_manager.filter(**{f"{rest}__icontains": word}).order_by()
-        scope = _read_scope(user, field.related_model)
-        if scope is not None:
-            target = target.filter(scope)
+        readable = _readable(user, field.related_model)
+        target = field.related_model._base_manager.all() if readable is None else readable
+        target = target.filter(**{f"{rest}__icontains": word}).order_by()
         return InArray(target.values(field.target_field.name), field.attname)
     return InArray(model._base_manager.filter(**{f"{field_name}__icontains": word}).order_by().values("pk"))
 
 
-def _read_scope(user, model):
-    """The Q of `model`'s records `user` may read, or None when that needs no condition: they may read them all,
-    or no user was given (an internal caller)."""
+def _readable(user, model):
+    """`model`'s records (live or in the bin) `user` may read, through `visible_to`; None when that needs no
+    condition: they may read them all, or no user was given (an internal caller)."""
     if user is None:
         return None
-    from access.scopes import scope_q
+    from access.scopes import READ, scope_key
 
-    scope = scope_q(user, model)
-    if scope is None:
-        return Q(pk__in=[])
-    return scope or None  # Q(): all of them
+    if scope_key(user, model, READ) == "all":
+        return None
+    return model.all_objects.visible_to(user, READ)
 
 
 def matching_ids(model, query, hidden=(), user=None):
@@ -128,13 +126,12 @@ def _related_name_matches(entity, query, hidden, user):
     for relation in related_names.name_relations(entity):
         if relation.name in hidden:
             continue
-        scope = _read_scope(user, relation.target_model)
-        if scope is None and related_names.enabled(connection):
+        readable = _readable(user, relation.target_model)
+        if readable is None and related_names.enabled(connection):
             parts.append(ColumnContains(related_names.column_for(relation), query))
             continue
-        named = relation.target_model._base_manager.filter(name__icontains=query).order_by()
-        if scope is not None:
-            named = named.filter(scope)
+        named = relation.target_model._base_manager.all() if readable is None else readable
+        named = named.filter(name__icontains=query).order_by()
         link_to = relation.through_model._meta.get_field(relation.to_field).attname
         links = relation.through_model.objects.filter(InArray(named.values("pk"), link_to))
         parts.append(InArray(links.order_by().values(relation.from_field)))

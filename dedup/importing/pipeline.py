@@ -980,7 +980,7 @@ class _DistinctLinks:
     def _links(self, row):
         for name, links in row.links.items():
             if self.decider._link_entity(name) is not None:
-                for link in links:
+                for link in links:  # not _link_key(): it folds case, and a created company keeps the file's
                     yield (name, tuple(sorted((k, str(v)) for k, v in link.items() if not k.startswith("_")))), link
 
     def add(self, row):
