@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from . import indexes
 from .models import CardLayout, CardSection, CustomField, CustomFieldChoice
 from .types import TYPES, widening_choices
 
@@ -113,7 +114,7 @@ class CustomFieldAdmin(admin.ModelAdmin):
     form = CustomFieldForm
     inlines = [ChoiceInline]
     list_display = ("label", "code", "entity_name", "type_name", "fill_rate", "required", "show_in_list",
-                    "duplicate_criterion")
+                    "filter_index", "duplicate_criterion")
     list_filter = (EntityFilter, "type", "required", "filterable", "duplicate_criterion")
     search_fields = ("label", "code")
     ordering = ("entity", "order", "pk")
@@ -150,8 +151,17 @@ class CustomFieldAdmin(admin.ModelAdmin):
         percent = round(100 * filled / total) if total else 0
         return f"{filled} / {total} ({percent}%)"
 
+    @admin.display(description=_("filter index"))
+    def filter_index(self, obj):
+        """Whether the expression index its filter reads is there (PostgreSQL builds it in the background)."""
+        states = getattr(self, "_index_states", None)
+        if states is None:
+            self._index_states = states = indexes.field_states()
+        return states.get(obj.pk, "—")
+
     def changelist_view(self, request, extra_context=None):
         self._rates = {}  # one aggregate query per record type on the page
+        self._index_states = None
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
@@ -168,6 +178,7 @@ class CustomFieldAdmin(admin.ModelAdmin):
 
                     FieldRule.objects.filter(entity=obj.entity, field="cf_" + old["code"]).update(field=obj.name)
                 messages.info(request, gettext("%(count)s records' values were converted.") % {"count": count})
+            indexes.schedule_sync()
 
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, object_id)
@@ -189,6 +200,7 @@ class CustomFieldAdmin(admin.ModelAdmin):
             remove_values(obj, user=request.user)
             FieldRule.objects.filter(entity=obj.entity, field=obj.name).delete()
             super().delete_model(request, obj)
+            indexes.schedule_sync()
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

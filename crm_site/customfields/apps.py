@@ -9,9 +9,9 @@ class CustomFieldsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
-        from . import registry, signals
+        from . import indexes, registry, signals
         from .models import CustomField, CustomFieldChoice
 
         for model in (CustomField, CustomFieldChoice):
@@ -21,4 +21,5 @@ class CustomFieldsConfig(AppConfig):
         from . import lists_bridge
 
         lists_bridge.register()
+        post_migrate.connect(indexes.sync_after_migrate, sender=self, dispatch_uid="customfields_indexes")
         del registry

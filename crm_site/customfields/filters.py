@@ -1,4 +1,6 @@
-"""Filtering records by a custom field, over the JSON column: containment (@>) for equality, a cast for ranges."""
+"""Filtering records by a custom field, over the JSON column: containment (@>) for equality (the column's GIN
+index), the field's number or ISO text for ranges (`expressions`, an expression index when the field is filterable:
+`indexes`)."""
 
 import django_filters
 from django import forms
@@ -21,10 +23,6 @@ def filter_queryset(queryset, field, lookup, value):
             from decimal import Decimal
 
             bound = Decimal(str(bound))
-        elif field.type == "date":
-            from django.utils.dateparse import parse_date
-
-            bound = parse_date(bound)
         alias = f"_cf_{field.code}"
         return queryset.alias(**{alias: expression}).filter(**{f"{alias}__{lookup}": bound})
     return queryset.filter(field.kind.filter_q(field, lookup, value))

@@ -30,3 +30,12 @@ def purge_expired_exports():
     from .export import purge_expired
 
     return purge_expired()
+
+
+@shared_task
+def sync_field_indexes():
+    """Build and drop the custom fields' expression indexes to match the definitions (idempotent, one at a time)."""
+    from .indexes import sync
+
+    result = sync()
+    return {"created": result.created, "dropped": result.dropped, "failed": [name for name, _e in result.failed]}
