@@ -112,10 +112,13 @@ def _related_name_matches(entity, query, hidden, user):
     contact is found by the company they work at. On PostgreSQL the row's own copy of those names
     (crm_site.lists.related_names, trigram-indexed); elsewhere a subquery on the link table.
 
-    For a user who may not read every company, the ids of the records linked to a company they may read whose
-    name matches (`pk = ANY(ARRAY(…))`, like the phones' and emails'): the copy on the row holds the names of
-    every linked company, and a condition checking each found row's links made PostgreSQL give up the indexes'
-    bitmaps for a scan by primary key (and compile it: 15 → 49 ms for `Бел` at 1M contacts)."""
+    For a user who may not read every company, the copy still finds the candidates (its trigram index, a bitmap
+    like the names'), and each candidate is kept only if it is linked to a company they may read whose name
+    matches (`pk IN (subquery)`: a hashed SubPlan probed for the few rows the bitmaps leave); the copy holds the
+    names of every linked company, so alone it would reveal the hidden ones. Before, those ids were a bitmap of
+    their own (`pk = ANY(ARRAY(…))`): 4 ms of a manager's `Бел` page at 1M contacts, and 0.26–0.36 s with a
+    common fragment (`ова`), against 0.17–0.22 s now. A correlated EXISTS per found row made PostgreSQL give
+    up the bitmaps for a scan by primary key (15 → 49 ms for `Бел`). Without the copy (SQLite), the ids."""
     from django.db import connection
 
     from .lists import related_names
@@ -127,14 +130,22 @@ def _related_name_matches(entity, query, hidden, user):
         if relation.name in hidden:
             continue
         readable = _readable(user, relation.target_model)
-        if readable is None and related_names.enabled(connection):
+        copied = related_names.enabled(connection)
+        if readable is None and copied:
             parts.append(ColumnContains(related_names.column_for(relation), query))
             continue
         named = relation.target_model._base_manager.all() if readable is None else readable
         named = named.filter(name__icontains=query).order_by()
         link_to = relation.through_model._meta.get_field(relation.to_field).attname
         links = relation.through_model.objects.filter(InArray(named.values("pk"), link_to))
-        parts.append(InArray(links.order_by().values(relation.from_field)))
+        linked = links.order_by().values(relation.from_field)
+        if copied:
+            # The copy's trigram index finds the candidates (it holds every linked company's name, so it
+            # finds a superset); each is then kept only if it is linked to a readable company of that name —
+            # a hash probe (`IN (subquery)`, a hashed SubPlan) on the few rows the bitmaps leave.
+            parts.append(ColumnContains(related_names.column_for(relation), query) & Q(pk__in=linked))
+        else:
+            parts.append(InArray(linked))
     return parts
 
 
