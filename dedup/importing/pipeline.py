@@ -1262,7 +1262,9 @@ def _apply(batch_id, *, user, chunk, on_chunk):
                 return batch
             if batch.status == Status.READY:
                 batch.status, batch.started_at = Status.APPLYING, timezone.now()
-            rows = list(batch.rows.filter(applied=False, outcome__in=WRITING).order_by("number")[:chunk])
+            # (the file's values and the diff are the preview's: not decoded again for the apply)
+            rows = list(batch.rows.filter(applied=False, outcome__in=WRITING).defer("raw", "diff", "before")
+                        .order_by("number")[:chunk])
             if not rows:
                 _finish(batch, user, Status.APPLIED)
                 return batch
@@ -1282,7 +1284,8 @@ def _apply_all_or_nothing(batch, user):
         with transaction.atomic():
             batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
             batch.status, batch.started_at = Status.APPLYING, timezone.now()
-            rows = list(batch.rows.filter(applied=False, outcome__in=WRITING).order_by("number"))
+            rows = list(batch.rows.filter(applied=False, outcome__in=WRITING).defer("raw", "diff", "before")
+                        .order_by("number"))
             failed = _apply_rows(batch, user, rows, strict=True)
             if failed:
                 raise _Refused(failed)
