@@ -80,6 +80,17 @@ def _reference_data_after_flush(request):
 
 
 @pytest.fixture
+def eager():
+    """Tasks run in the request even where REDIS_URL points at a broker with no worker."""
+    from crm_site.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
 def plain_static(settings):
     """Render {% static %} without a collectstatic manifest (settings pick the manifest storage when DEBUG is off)."""
     storages = dict(settings.STORAGES)

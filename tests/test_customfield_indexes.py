@@ -118,7 +118,7 @@ def test_values_written_past_the_services_are_left_out_of_ranges(user):
     assert list(filter_queryset(Contact.objects.all(), since, "lte", "2030-01-01")) == [good]
 
 
-def test_the_admin_builds_them_in_the_background_and_drops_them(admin_user, logged_in_client):
+def test_the_admin_builds_them_in_the_background_and_drops_them(admin_user, logged_in_client, eager):
     client = logged_in_client(admin_user)
     form = {"entity": "contact", "code": "visits", "label": "Visits", "type": "integer", "order": "0",
             "filterable": "on", "default": "", "show_when_values": "[]",

@@ -31,17 +31,6 @@ def _uploads(uploads_in_tmp):
     pass
 
 
-@pytest.fixture
-def eager():
-    """Tasks run in the request even where REDIS_URL points at a broker with no worker."""
-    from crm_site.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def test_the_wizard_from_upload_to_undo(importer, eager, django_capture_on_commit_callbacks):
     client = login(importer)
     listing = client.get(reverse("contact_list"))

@@ -151,7 +151,13 @@ class CustomFieldAdmin(admin.ModelAdmin):
         percent = round(100 * filled / total) if total else 0
         return f"{filled} / {total} ({percent}%)"
 
-    @admin.display(description=_("filter index"))
+    def get_list_display(self, request):
+        from django.db import connection
+
+        shown = super().get_list_display(request)
+        return shown if connection.vendor == "postgresql" else [n for n in shown if n != "filter_index"]
+
+    @admin.display(description=_("index"))
     def filter_index(self, obj):
         """Whether the expression index its filter reads is there (PostgreSQL builds it in the background)."""
         states = getattr(self, "_index_states", None)
