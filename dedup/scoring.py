@@ -1418,6 +1418,11 @@ def company_phones(phones, exclude_entity=None):
     types = [ContentType.objects.get_for_model(m) for m in models]
 
     def query(values):
+        if connection.vendor == "postgresql":  # a look-up per value (see _wanted_pairs), 130-150 -> 37 ms for 25k
+            rows = _fetch(f"SELECT w.value FROM unnest(%s::text[]) AS w(value) WHERE EXISTS (SELECT 1 FROM "
+                          f"{MatchKey._meta.db_table} m WHERE m.content_type_id = ANY(%s) AND m.kind = 'phone' "
+                          f"AND m.value = w.value)", [text_array(values), [t.pk for t in types]])
+            return {value for (value,) in rows}
         return set(MatchKey.objects.filter(content_type__in=types, kind="phone", value__any=list(values))
                    .values_list("value", flat=True).distinct())
 

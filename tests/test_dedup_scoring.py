@@ -396,3 +396,20 @@ def test_base_lookups_are_remembered_only_while_the_base_is_unchanged(user, djan
             assert scoring.company_phones(["+79161010101"]) == lines
     contact(user, last_name="Орлов", first_name="Пётр")
     assert scoring.base_counts(content_type, wanted)[("surname", "orlov")] == 3  # outside: read afresh
+
+
+def test_the_base_answers_which_values_it_holds_and_how_often(user):
+    """The look-ups a batch's values get (a row of `unnest` each on PostgreSQL): holders, counts, switchboards."""
+    a = contact(user, last_name="Орлова", first_name="Ирина", phones=["+7 916 101-01-01"], emails=["io@example.ru"])
+    b = contact(user, last_name="Орлова", first_name="Мария", phones=["+7 916 101-01-01"])
+    company(user, name="Орион", phones=["+7 495 100-00-00"])
+    content_type = ContentType.objects.get_for_model(Contact)
+    table = MatchKey._meta.db_table
+    wanted = {"phone": {"+79161010101", "+70000000000"}, "email": {"io@example.ru", "o'hara@example.ru"}}
+    held = sorted(scoring._holders(table, content_type, wanted))
+    assert held == sorted([("phone", "+79161010101", a.pk), ("phone", "+79161010101", b.pk),
+                           ("email", "io@example.ru", a.pk)])
+    assert scoring._holders(table, content_type, {}) == []
+    assert scoring.base_counts(content_type, wanted) == {("phone", "+79161010101"): 2, ("email", "io@example.ru"): 1}
+    # a company's own number is a switchboard; a contact's mobile is not
+    assert scoring.company_phones(["+74951000000", "+79161010101", "+70000000000"]) == {"+74951000000"}
