@@ -29,9 +29,13 @@ Per field (each delegates to its FieldType, one class per type in `crm_site.cust
                                         "gte", "lte")
     ``field.filter_queryset(queryset, lookup, value)`` -> queryset narrowed over the JSON column; "exact"/"in" use
                                         JSON containment (``@>``, served by the GIN jsonb_path_ops index on
-                                        PostgreSQL); ranges cast the JSON value; "empty" with value True/False.
+                                        PostgreSQL); ranges compare the field's number or ISO text
+                                        (`expressions.NumberValue` / `DateText`: a value of another kind is left
+                                        out, never an error); "empty" with value True/False. A filterable field's
+                                        ranges and "contains" are served by expression indexes on PostgreSQL
+                                        (`indexes`: built in the background, FieldType.index_expressions).
     ``field.filter(lookup="exact")``    the same as a django-filter Filter, named ``field.name``
-    ``field.sort_expression()``         an expression to order_by (KeyTextTransform / Cast)
+    ``field.sort_expression()``         an expression to order_by (the range expression, else the JSON text)
 
 Helpers
     ``filter_queryset(queryset, entity_key, name, lookup, value)``  the same, by name

@@ -158,6 +158,13 @@ def schedule_sync():
 
 
 def sync_after_migrate(sender=None, using="default", **kwargs):
+    from .models import CustomField
+
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    if CustomField._meta.db_table not in connection.introspection.table_names():
+        return  # migrated back to before the custom fields: nothing to index
     result = sync(using=using)
     for name, error in result.failed:
         logger.warning("custom field index %s was not built: %s", name, error)
