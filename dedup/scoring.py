@@ -207,26 +207,21 @@ class Columns:
         birthdays = ([], [])
         custom_at = {}  # kind -> (index, slot, code)
         for index, keys in enumerate(keysets):
-            by_kind = {}
-            for kind, value in keys:
-                by_kind.setdefault(kind, []).append(value)
+            by_kind = keys_by_kind(keys)
             person = by_kind.get("person")
             if person:
                 people[0].append(index)
                 people[1].append(min(person))
-            for kind in _MULTI:
-                values = by_kind.get(kind)
-                if values:
-                    at = multi[kind]
-                    for slot, value in enumerate(sorted(set(values))[:SLOTS]):
-                        at[0].append(index)
-                        at[1].append(slot)
-                        at[2].append(code(kind, value))
-            for kind in _SINGLE:
-                values = by_kind.get(kind)
-                if values:
-                    single[kind][0].append(index)
-                    single[kind][1].append(code(kind, min(values)))
+            for kind, slot, value in coded_values(by_kind):
+                if slot is None:
+                    at = single[kind]
+                    at[0].append(index)
+                    at[1].append(code(kind, value))
+                else:
+                    at = multi[kind] if kind in multi else custom_at.setdefault(kind, ([], [], []))
+                    at[0].append(index)
+                    at[1].append(slot)
+                    at[2].append(code(kind, value))
             for kind, at in text.items():
                 values = by_kind.get(kind)
                 if values:
@@ -235,16 +230,6 @@ class Columns:
             if by_kind.get("birthday"):
                 birthdays[0].append(index)
                 birthdays[1].append(_day(min(by_kind["birthday"])))
-            custom = {}
-            for value in by_kind.get(keymod.CUSTOM, ()):
-                field_code, key = keymod.split_custom(value)
-                custom.setdefault(CUSTOM_PREFIX + field_code, []).append(key)
-            for kind, values in custom.items():
-                at = custom_at.setdefault(kind, ([], [], []))
-                for slot, value in enumerate(sorted(set(values))[:SLOTS]):
-                    at[0].append(index)
-                    at[1].append(slot)
-                    at[2].append(code(kind, value))
         cols._set_people(people[0], people[1], groups)
         for kind, (rows, slots, codes) in multi.items():
             if rows:
@@ -374,9 +359,10 @@ class Columns:
         if rows:
             self.first_groups[rows, slots] = gids
 
-    def fill_counts_from_base(self, content_type, unsaved=()):
+    def fill_counts_from_base(self, content_type, unsaved=(), in_file=None):
         """Term frequencies: how many saved records hold each value (one query), plus the unsaved rows
-        (`unsaved`: their indexes) that hold it."""
+        (`unsaved`: their indexes) that hold it, or plus `in_file.of(kind, values)`: the rows of a whole file
+        holding each (dedup.within)."""
         wanted = {kind: values for kind, values in self.values.items() if kind in set(TF_LEVELS.values())}
         custom = [f"{kind[len(CUSTOM_PREFIX):]}:{value}" for kind, values in self.values.items() if is_custom(kind)
                   for value in values]
@@ -395,6 +381,8 @@ class Columns:
                 codes = codes[codes >= 0]
                 if len(codes):
                     array += np.bincount(codes, minlength=len(values))
+            if in_file is not None:
+                array += in_file.of(kind, values)
             self.counts[kind] = array
 
     def email_flags(self):
@@ -411,6 +399,36 @@ class Columns:
         """Phones that are a company's own number (its switchboard), given as values."""
         lookup = {v: c for c, v in enumerate(self.values.get("phone", ()))}
         self.company_lines = np.array(sorted(lookup[p] for p in phones if p in lookup), dtype=np.int64)
+
+
+def keys_by_kind(keys):
+    """A record's match keys as {kind: [values]}."""
+    by_kind = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
+    return by_kind
+
+
+def coded_values(by_kind):
+    """(kind, slot, value) of each value a record is compared on, as Columns codes it (and so counts it): the
+    first SLOTS values of a multi-valued kind and of a custom field (as "cf_<code>"), the least value of a
+    single-valued kind (slot None)."""
+    for kind in _MULTI:
+        values = by_kind.get(kind)
+        if values:
+            for slot, value in enumerate(sorted(set(values))[:SLOTS]):
+                yield kind, slot, value
+    for kind in _SINGLE:
+        values = by_kind.get(kind)
+        if values:
+            yield kind, None, min(values)
+    custom = {}
+    for value in by_kind.get(keymod.CUSTOM, ()):
+        field_code, key = keymod.split_custom(value)
+        custom.setdefault(CUSTOM_PREFIX + field_code, []).append(key)
+    for kind, values in custom.items():
+        for slot, value in enumerate(sorted(set(values))[:SLOTS]):
+            yield kind, slot, value
 
 
 def _objects(values):
@@ -439,6 +457,9 @@ def _day(iso):
 _remembered = ContextVar("dedup_base_lookups", default=None)
 
 
+REMEMBERED = 100_000  # values whose base look-ups a preview remembers at most
+
+
 @contextmanager
 def base_unchanged():
     """Within this block, term frequencies and company lines read from the base are remembered (the caller
@@ -461,6 +482,9 @@ def base_counts(content_type, wanted):
         return _base_counts(content_type, pairs)
     known = memory["counts"]
     missing = [(kind, value) for kind, value in pairs if (content_type.pk, kind, value) not in known]
+    if len(known) + len(missing) > REMEMBERED:
+        known.clear()  # a 1M-row file's values: forgotten rather than held (a look-up more)
+        missing = pairs
     if missing:
         found = _base_counts(content_type, missing)
         for kind, value in missing:
@@ -1250,71 +1274,22 @@ def match_within(entity_key, rows, *, different_person=True):
     """Pairs of rows of one batch that are possible duplicates or better, or (`different_person`) that share a
     phone or email but are another person: [(i, j, Verdict)], i < j. Rows are blocked like the scan (a shared
     key; a shared company/birthday/address with a shared surname or name block); term frequencies come from
-    the base plus the batch.
-
-    The pairs are weighed PAIR_CHUNK at a time and only the kept verdicts stay: a big file's blocks give pairs
-    by the square of its rows (a company named by 500 rows of a 1M-row file), which must not all be in memory."""
-    model = model_for(entity_key)
+    the base plus the batch. A big file goes through `within_pairs` instead, which keeps no verdict."""
     keysets = [row if isinstance(row, (set, frozenset)) else keys_of(entity_key, row) for row in rows]
-    cols = None
     found = {}
-    kept = (DUPLICATE, POSSIBLE, DIFFERENT_PERSON) if different_person else (DUPLICATE, POSSIBLE)
-    for a, b in _pairs_within(entity_key, keysets):
-        if cols is None:
-            cols = Columns.from_keysets(keysets)
-            _frequencies(entity_key, cols, None, unsaved=range(len(keysets)))
-            records = _base_size(entity_key) + len(keysets)
-        weighed = weigh(cols, a, b, model, records)
-        outcomes = outcome_of(weighed, model)
-        keep = [i for i in range(len(a)) if outcomes[i] in kept]
-        for i, verdict in zip(keep, verdicts(cols, weighed, model, keep), strict=True):
-            found.setdefault((a[i], b[i]), verdict)  # a pair two blocks give is weighed twice, kept once
+    for i, j, verdict in within_pairs(entity_key, keysets, different_person=different_person):
+        found.setdefault((i, j), verdict)  # a pair two blocks give is weighed twice, kept once
     return [(i, j, verdict) for (i, j), verdict in sorted(found.items())]
 
 
-PAIR_CHUNK = 200_000
+def within_pairs(entity_key, keysets, *, different_person=True):
+    """match_within's pairs as they are weighed, a chunk at a time, in no particular order (a pair may come
+    twice), from `keysets`, a sequence of match-key sets read by position: the preview's spill of a 1M-row
+    file's keys on disk. What is held meanwhile does not grow with the file (dedup.within)."""
+    from .within import within_pairs as pairs
 
-
-def _pairs_within(entity_key, keysets, chunk=PAIR_CHUNK):
-    """The candidate pairs (i < j) of the rows' key sets as (a, b) lists of at most about `chunk` pairs: those
-    sharing an exact key (phone, email, tax id… held by at most 50 rows), then those sharing a company,
-    birthday or address (held by at most 2,000 rows) and a name block or surname."""
-    exact = set(_exact_kinds(entity_key)) | {"phone", "email"}
-    wanted = exact | set(SUPPORT_KINDS)
-    by_key = {}
-    for index, keys in enumerate(keysets):
-        for key in keys:
-            if key[0] in wanted:
-                by_key.setdefault(key, []).append(index)
-    exact_pairs = set()
-    for (kind, _value), members in by_key.items():
-        if kind in exact and 1 < len(members) <= 50:
-            exact_pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1:])
-    pending = sorted(exact_pairs)
-    for start in range(0, len(pending), chunk):
-        part = pending[start:start + chunk]
-        yield [p[0] for p in part], [p[1] for p in part]
-    pending = set()
-    for (kind, _value), members in by_key.items():
-        if kind in SUPPORT_KINDS and 1 < len(members) <= 2000:
-            # Rows sharing the company (birthday, address) and a name block or surname: bucketed by that name
-            # key, not compared all against all (a company with 40 rows of the file is 780 pairs to test).
-            by_name = {}
-            for x in members:
-                for k in keysets[x]:
-                    if k[0] in ("name_block", "surname"):
-                        by_name.setdefault(k, []).append(x)
-            for group in by_name.values():
-                if len(group) > 1:
-                    pending.update((x, y) for i, x in enumerate(group) for y in group[i + 1:]
-                                   if (x, y) not in exact_pairs)
-            if len(pending) >= chunk:
-                part = sorted(pending)
-                pending = set()
-                yield [p[0] for p in part], [p[1] for p in part]
-    if pending:
-        part = sorted(pending)
-        yield [p[0] for p in part], [p[1] for p in part]
+    kept = (DUPLICATE, POSSIBLE, DIFFERENT_PERSON) if different_person else (DUPLICATE, POSSIBLE)
+    return pairs(entity_key, keysets, kept=kept)
 
 
 SUPPORT_KINDS = ("company", "birthday", "address")
@@ -1397,10 +1372,10 @@ def saved_keysets(entity_key, ids):
     return out
 
 
-def _frequencies(entity_key, cols, counts, unsaved):
+def _frequencies(entity_key, cols, counts, unsaved, in_file=None):
     content_type = ContentType.objects.get_for_model(registry[entity_key].model)
     if counts is None:
-        cols.fill_counts_from_base(content_type, unsaved=unsaved)
+        cols.fill_counts_from_base(content_type, unsaved=unsaved, in_file=in_file)
     else:
         for kind, values in cols.values.items():
             cols.counts[kind] = np.array([counts.get((kind, v), 1) for v in values], dtype=np.int64)
@@ -1431,6 +1406,9 @@ def company_phones(phones, exclude_entity=None):
         return query(phones)
     known = memory["company_phones"].setdefault(exclude_entity, {})
     missing = [phone for phone in phones if phone not in known]
+    if len(known) + len(missing) > REMEMBERED:
+        known.clear()
+        missing = list(phones)
     if missing:
         found = query(missing)
         known.update({phone: phone in found for phone in missing})

@@ -2,9 +2,10 @@
 (dedup.importing.spill), and weighs in-file pairs a chunk at a time (dedup.scoring.match_within): the
 decisions are the same whatever the chunks' sizes."""
 
+import numpy as np
 import pytest
 
-from dedup import scoring
+from dedup import scoring, within
 from dedup.importing import pipeline
 from dedup.importing.rows import MappedRow
 from dedup.importing.spill import RowSpill
@@ -36,7 +37,9 @@ def test_chunks_of_one_row_decide_as_the_whole_file_does(importer, monkeypatch):
     whole = decisions(prepared(importer, ROWS))
     monkeypatch.setattr(pipeline, "DECIDE_CHUNK", 1)
     monkeypatch.setattr(pipeline, "STAGE_CHUNK", 1)
-    monkeypatch.setattr(scoring, "PAIR_CHUNK", 1)
+    monkeypatch.setattr(within, "PAIR_CHUNK", 1)
+    monkeypatch.setattr(within, "ROW_CHUNK", 2)
+    monkeypatch.setattr(within, "PARTITION_ROWS", 3)
     batch = prepared(importer, ROWS)
     assert decisions(batch) == whole
     assert outcomes(batch) == [O.CREATE, O.CREATE, O.CREATE, O.CREATE, O.IN_FILE, O.MERGE, O.ERROR, O.IN_FILE,
@@ -54,7 +57,7 @@ def test_in_file_pairs_weighed_in_chunks_are_the_pairs_weighed_at_once(importer,
                {("surname", "иванов"), ("company", "ромашка")},
                {("email", "a@example.ru")}]
     at_once = [(i, j, v.percent, v.outcome) for i, j, v in scoring.match_within("contact", keysets)]
-    monkeypatch.setattr(scoring, "PAIR_CHUNK", 1)
+    monkeypatch.setattr(within, "PAIR_CHUNK", 1)
     chunked = [(i, j, v.percent, v.outcome) for i, j, v in scoring.match_within("contact", keysets)]
     assert chunked == at_once
     assert [(i, j) for i, j, *_ in at_once] == sorted({(i, j) for i, j, *_ in at_once})
@@ -74,3 +77,71 @@ def test_the_spill_gives_back_each_row_by_position():
 def test_an_empty_file_decides_nothing(importer):
     decider = pipeline.Decider(importer, "contact", on_duplicate="merge")
     assert decider.decide([]) == []
+
+
+KEYSETS = [
+    {("phone", "+79161234567"), ("surname", "иванов"), ("company", "ромашка"), ("email", "a@x.ru")},
+    {("phone", "+79161234567"), ("surname", "иванов"), ("email_domain", "x.ru")},
+    {("surname", "иванов"), ("company", "ромашка"), ("position", "директор")},
+    {("surname", "петров"), ("company", "ромашка")},
+    {("email", "b@y.ru"), ("phone", "+79031112233"), ("phone", "+79031112234"), ("phone", "+79031112235"),
+     ("phone", "+79031112236")},
+    {("phone", "+79031112236"), ("surname", "сидоров")},
+]
+
+
+def test_the_file_counts_are_the_counts_of_the_whole_files_columns():
+    # A row's fourth phone is not compared (SLOTS), nor counted: the counts kept per value are exactly those
+    # the whole file's Columns would give, without building them.
+    from dedup.within import _FileCounts, _hash, _repeated
+
+    cols = scoring.Columns.from_keysets(KEYSETS)
+    held = [_hash((kind, value)) for keys in KEYSETS
+            for kind, _slot, value in scoring.coded_values(scoring.keys_by_kind(keys))]
+    from array import array
+
+    counts = _FileCounts([_repeated(array("q", held))])
+    for kind, values in cols.values.items():
+        codes = cols.multi[kind] if kind in cols.multi else cols.single[kind]
+        whole = np.bincount(codes[codes >= 0].ravel(), minlength=len(values))
+        assert counts.of(kind, values).tolist() == whole.tolist(), kind
+
+
+def test_pairs_from_the_spill_are_the_pairs_from_a_list(importer, monkeypatch):
+    make_contact(importer, last_name="Другой")
+    people = [{"last_name": "Иванов", "first_name": "Иван", "phones": ["+7 916 123-45-67"], "companies": ["Ромашка"]},
+              {"last_name": "ИВАНОВ", "first_name": "Иван", "phones": ["8 916 123 45 67"]},
+              {"last_name": "Иванов", "first_name": "Иван", "middle_name": "Петрович", "companies": ["Ромашка"]},
+              {"last_name": "Петров", "first_name": "Олег", "companies": ["Ромашка"]},
+              {"last_name": "Петров", "first_name": "Олег", "emails": ["oleg@example.ru"]}]
+    keysets = [scoring.keys_of("contact", row) for row in people]
+    from_list = sorted((i, j, v.percent) for i, j, v in scoring.within_pairs("contact", keysets))
+    with RowSpill() as spill:
+        for keys in keysets:
+            spill.append(keys)
+        from_spill = sorted((i, j, v.percent) for i, j, v in scoring.within_pairs("contact", spill))
+    assert from_spill == from_list
+    monkeypatch.setattr(within, "PARTITION_ROWS", 2)  # three passes over the key sets, each for a third of the keys
+    in_parts = {(i, j): v.percent for i, j, v in scoring.within_pairs("contact", keysets)}
+    assert sorted(in_parts.items()) == [((i, j), percent) for i, j, percent in from_list]
+    # the same phone; the same name at the same company; not who only shares the company, nor a namesake
+    # with nothing else in common
+    assert {(0, 1), (0, 2)} <= {(i, j) for i, j, _p in from_list}
+    assert not {(0, 3), (2, 3), (3, 4)} & {(i, j) for i, j, _p in from_list}
+
+
+def test_keys_whose_hashes_collide_give_pairs_that_are_weighed_not_merged(importer, monkeypatch):
+    make_contact(importer, last_name="Другой")
+    strangers = [{("phone", f"+7916000000{n}"), ("surname", name), ("email", f"{name}@example.ru")}
+                 for n, name in enumerate(["орлов", "зайцева", "кузнецов", "лебедева"])]
+    monkeypatch.setattr(within, "_hash", lambda key: 7)  # every key "the same"
+    found = scoring.match_within("contact", strangers)
+    assert not [v for _i, _j, v in found if v.is_duplicate]
+
+
+def test_a_key_held_by_too_many_rows_blocks_nothing(importer, monkeypatch):
+    make_contact(importer, last_name="Другой")
+    monkeypatch.setattr(within, "EXACT_BLOCK", 2)
+    rows = [{"last_name": "Иванов", "first_name": "Иван", "phones": ["+7 495 000-00-00"]}] * 3  # a switchboard
+    assert scoring.match_within("contact", rows) == []
+    assert [(i, j) for i, j, _v in scoring.match_within("contact", rows[:2])] == [(0, 1)]

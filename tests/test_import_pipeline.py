@@ -345,7 +345,7 @@ def _possibly(monkeypatch, *, base=None, in_file=False):
         monkeypatch.setattr(scoring, "match_rows",
                             lambda key, rows, **kw: [[scoring.Match(base.pk, verdict)] for _row in rows])
     if in_file:
-        monkeypatch.setattr(scoring, "match_within",
+        monkeypatch.setattr(scoring, "within_pairs",
                             lambda key, rows, **kw: [(i, i + 1, verdict) for i in range(len(rows) - 1)])
 
 

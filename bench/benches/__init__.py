@@ -9,6 +9,7 @@ from . import (
     dashboard,
     export,
     import_,
+    import_memory,
     import_pipeline,
     listing,
     lists,
@@ -19,6 +20,6 @@ from . import (
     writes,
 )
 
-BENCHES = [seed, listing, access, lists, dashboard, import_, import_pipeline, writes, export, scan, timeline, purge,
-           api]
+BENCHES = [seed, listing, access, lists, dashboard, import_, import_pipeline, import_memory, writes, export, scan,
+           timeline, purge, api]
 NAMES = [bench.NAME for bench in BENCHES]

@@ -9,7 +9,8 @@
 How a row is decided (set-based, a handful of queries per 1,000 rows):
 1. rows with errors (a bad date, an unknown list value, an owner the importer may not import for) -> error;
 2. every row is matched against the base (dedup.scoring.match_rows) and the rows against each other
-   (match_within), keeping the verdicts the chosen criteria support;
+   (within_pairs), keeping the verdicts the chosen criteria support; the rows and their match keys wait on
+   disk meanwhile (spill), so the memory a preview takes does not grow with the file (dedup.within);
 3. rows that are duplicates of each other, or match the same record, form a group: the first row leads, the
    others are combined into it (empty fields filled, new phones, emails, tags and links added) and reported
    as "duplicate in the file" — so a file re-imported creates nothing new;
@@ -32,6 +33,7 @@ import logging
 import os
 import uuid
 from array import array
+from collections import Counter
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -318,16 +320,16 @@ def _prepare(batch, *, user):
             raise
         with transaction.atomic():
             batch.rows.all().delete()
-            staged, outcomes = [], []
+            staged, outcomes = [], Counter()
             for _position, row, decided in decider.decide_each(rows):
                 staged.append(dict(decided, number=row.number, raw=row.raw))
-                outcomes.append(decided["outcome"])
+                outcomes[decided["outcome"]] += 1
                 if len(staged) >= STAGE_CHUNK:
                     insert_rows(batch, staged)
                     staged = []
             insert_rows(batch, staged)
-            batch.total = len(outcomes)
-            batch.counts = count_outcomes(outcomes)
+            batch.total = sum(outcomes.values())
+            batch.counts = {str(outcome): count for outcome, count in outcomes.items()}
             batch.status, batch.error, batch.done = Status.READY, "", 0
             batch.companies = {}
             batch.save()
@@ -409,7 +411,7 @@ class _Groups:
     """Union-find over row positions; the smallest position leads."""
 
     def __init__(self, n):
-        self.parent = list(range(n))
+        self.parent = array("q", range(n))
 
     def find(self, i):
         while self.parent[i] != i:
@@ -495,8 +497,8 @@ class Decider:
     def take(self, row):
         """The first pass over one row, as the file is read (the next position): its match keys, its number and
         its links, if it is valid; nothing else of a row is kept. decide_each() then reads the rows once only."""
-        if self._first is None:
-            self._first = ([], array("q"), [], _DistinctLinks(self), 0)
+        if self._first is None:  # the key sets are kept on disk: a 1M-row file's do not fit in memory
+            self._first = (array("q"), array("q"), RowSpill(), _DistinctLinks(self), 0)
         valid, numbers, keysets, links, position = self._first
         if self._screen(row) is None:
             valid.append(position)
@@ -513,21 +515,21 @@ class Decider:
             return
         valid, numbers, keysets, links, seen = self._first
         self._first = None
-        if seen != len(rows):
-            raise ValueError("take() was given other rows than decide_each()")
-        best = self._match_base(keysets)  # per valid row: ("none"|"one"|"ambiguous"|"possible", ids)
-        groups = _Groups(len(valid))
-        maybe_same = []  # in-file pairs the engine calls possible duplicates: (i, j, percent)
-        if keysets:
-            from dedup.scoring import match_within
+        with keysets:
+            if seen != len(rows):
+                raise ValueError("take() was given other rows than decide_each()")
+            best = self._match_base(keysets)  # per valid row: ("none"|"one"|"ambiguous"|"possible", ids)
+            groups = _Groups(len(valid))
+            maybe_same = []  # in-file pairs the engine calls possible duplicates: (i, j, percent)
+            if len(keysets):
+                from dedup.scoring import within_pairs
 
-            # Another person is never merged nor held back (accepted() and _holds() say no): not weighed out.
-            for i, j, verdict in match_within(self.entity.key, keysets, different_person=False):
-                if accepted(verdict, self.criteria):
-                    groups.union(i, j)
-                elif self._holds(verdict):
-                    maybe_same.append((i, j, verdict.percent))
-        del keysets
+                # Another person is never merged nor held back (accepted() and _holds() say no): not weighed out.
+                for i, j, verdict in within_pairs(self.entity.key, keysets, different_person=False):
+                    if accepted(verdict, self.criteria):
+                        groups.union(i, j)
+                    elif self._holds(verdict):
+                        maybe_same.append((i, j, verdict.percent))
         by_target = {}
         for index, (kind, ids) in enumerate(best):
             if kind == "one":
@@ -631,9 +633,9 @@ class Decider:
         """{leader: (earlier leader, percent)}: a group to be created that may be the same as an earlier group of
         the file is held back too (the most likely earlier one)."""
         earlier = {}
-        for i, j, percent in maybe_same:
+        for i, j, percent in maybe_same:  # in any order: the likeliest, then the earliest, wins
             a, b = sorted((groups.find(i), groups.find(j)))
-            if a != b and (b not in earlier or percent > earlier[b][1]):
+            if a != b and (b not in earlier or (percent, -a) > (earlier[b][1], -earlier[b][0])):
                 earlier[b] = (a, percent)
         return earlier
 
@@ -644,9 +646,10 @@ class Decider:
 
         out = []
         for start in range(0, len(keysets), MATCH_CHUNK):
+            chunk = [keysets[position] for position in range(start, min(start + MATCH_CHUNK, len(keysets)))]
             # shared_contacts: also the records that only share a phone or email, so that the same name on the
             # same phone is held back even where the file's own repeats make the name weigh little.
-            for matches in match_rows(self.entity.key, keysets[start:start + MATCH_CHUNK], limit=3,
+            for matches in match_rows(self.entity.key, chunk, limit=3,
                                       shared_contacts=self.hold_possible, different_person=False):
                 dups = [m for m in matches if accepted(m.verdict, self.criteria)]
                 held = [m for m in matches if self._holds(m.verdict)]

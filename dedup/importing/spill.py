@@ -1,9 +1,11 @@
-"""The file's mapped rows kept on disk while the preview decides them.
+"""The file's mapped rows, and their match keys, kept on disk while the preview decides them.
 
 Deciding needs every row twice — once for its match keys, once for its plan with the rows of its in-file
 group — but never all of them at once. Held as objects, a mapped row costs several kilobytes: a 1M-row file
 did not fit in 16 GB. Written here as it is read, a row costs 8 bytes of memory (its offset) until it is read
-back by position. The file is this process's own temporary file, deleted when closed.
+back by position. The rows' match-key sets go into a spill of their own: the base and the file are matched
+a chunk of key sets at a time (dedup.within). The file is this process's own temporary file, deleted when
+closed.
 """
 
 import pickle

@@ -1,0 +1,282 @@
+"""A file against itself, in a memory that does not grow with the file: its candidate pairs and their verdicts
+(`scoring.match_within`, and the import's preview through `within_pairs`).
+
+The rows' key sets are read by position from a sequence — a list, or the preview's spill on disk — and never
+all held. What is kept per row is a few integers:
+
+- blocking: each blocking key of a row as one 64-bit integer, the key's hash in the high bits and the row's
+  position in the low bits, sorted in place, so that the rows sharing a key sit side by side;
+- term frequencies inside the file: the hashes of the values the rows are compared on, sorted; only the values
+  two rows or more hold are kept, with their count (any other value of a row is held by that row alone);
+- the pairs are weighed a chunk at a time, each chunk's Columns built from the key sets of its rows only;
+- a file of more than PARTITION_ROWS rows is blocked in several passes over its key sets, each pass for the
+  keys and values whose hash falls in its part (the rows sharing a key meet in the same pass), so even the
+  integers of a pass stay within the same bounds.
+
+Two keys whose hashes agree by chance give one more pair to weigh, which the weighing finds unalike: a hash
+never merges anything. The pairs are those `scoring` has always blocked on: sharing an exact key (phone,
+email, tax id… held by at most EXACT_BLOCK rows), or sharing a company, birthday or address (held by at most
+SUPPORT_BLOCK rows) and a name block or surname.
+"""
+
+from array import array
+from itertools import combinations
+
+import numpy as np
+
+EXACT_BLOCK = 50
+SUPPORT_BLOCK = 2000
+SUPPORT_KINDS = ("company", "birthday", "address")
+NAME_KINDS = ("name_block", "surname")
+PAIR_CHUNK = 50_000  # pairs weighed at once
+PARTITION_ROWS = 250_000  # rows whose keys are blocked in one pass over the key sets: 1M rows take four
+ROW_CHUNK = 20_000  # rows whose Columns are built at once
+_SCAN = 1 << 20  # sorted keys compared a slice at a time
+
+
+def within_pairs(entity_key, keysets, *, kept):
+    """(i, j, verdict) of the candidate pairs (i < j) whose outcome is in `kept`, a chunk at a time, in no
+    particular order; a pair two blocks give may come twice. `keysets`: a sequence of match-key sets."""
+    from . import scoring
+
+    n = len(keysets)
+    if n < 2:
+        return
+    exact_kinds = set(scoring._exact_kinds(entity_key)) | {"phone", "email"}
+    parts = -(-n // PARTITION_ROWS)
+    exact, support, repeated = [], _Runs(), []
+    for part in range(parts):  # a pass over the key sets for the keys and values whose hash falls in `part`
+        blocks, held = _Blocks(n, part, parts), array("q")
+        for position in range(n):
+            keys = keysets[position]
+            blocks.add(position, keys, exact_kinds)
+            for kind, _slot, value in scoring.coded_values(scoring.keys_by_kind(keys)):
+                value_hash = _hash((kind, value))
+                if value_hash % parts == part:
+                    held.append(value_hash)
+        exact.append(blocks.exact_pairs())
+        support.extend(blocks.support_runs())
+        repeated.append(_repeated(held))
+        del blocks, held
+    exact = np.unique(np.concatenate(exact))
+    if not len(exact) and not len(support):
+        return
+    weigher = _Weigher(entity_key, keysets, kept, _FileCounts(repeated))
+    del repeated
+    exact_pairs = (divmod(code, n) for start in range(0, len(exact), 10_000)
+                   for code in exact[start:start + 10_000].tolist())
+    support_pairs = (pair for members in support for pair in combinations(members, 2))  # exact ones left out
+    for pairs, weighed in ((exact_pairs, None), (support_pairs, exact)):
+        chunk = _Chunk(n, weighed)
+        for x, y in pairs:
+            if chunk.add(x, y):
+                yield from weigher.weigh(*chunk.pairs())
+                chunk = _Chunk(n, weighed)
+        yield from weigher.weigh(*chunk.pairs())
+
+
+class _Chunk:
+    """The pairs weighed together: at most PAIR_CHUNK, of at most ROW_CHUNK rows (their Columns are built for
+    the chunk), each once; `exact`: the exact pairs' codes, weighed already, left out."""
+
+    def __init__(self, n, exact=None):
+        self.n, self.exact = n, exact
+        self.a, self.b, self.rows, self.seen = [], [], set(), set()
+
+    def add(self, x, y):
+        """Add the pair (x < y); true when the chunk is full."""
+        code = x * self.n + y
+        if code not in self.seen:
+            self.seen.add(code)
+            self.a.append(x)
+            self.b.append(y)
+            self.rows.update((x, y))
+        return self.full()
+
+    def full(self):
+        return len(self.a) >= PAIR_CHUNK or len(self.rows) >= ROW_CHUNK - 1
+
+    def pairs(self):
+        return _without(self.a, self.b, self.exact, self.n)
+
+
+def _without(a, b, exact, n):
+    """The pairs (a, b) that are not among the exact pairs (sorted codes x * n + y), weighed already."""
+    if exact is None or not len(exact) or not a:
+        return a, b
+    codes = np.asarray(a, dtype=np.int64) * n + np.asarray(b, dtype=np.int64)
+    at = np.minimum(np.searchsorted(exact, codes), len(exact) - 1)
+    new = np.flatnonzero(exact[at] != codes).tolist()
+    return [a[k] for k in new], [b[k] for k in new]
+
+
+def _hash(key):
+    return hash(key) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+class _Blocks:
+    """The blocking keys of n rows, each packed with its row's position into one int64."""
+
+    def __init__(self, n, part=0, parts=1):
+        self.n, self.part, self.parts = n, part, parts
+        self.bits = max(1, (n - 1).bit_length())
+        self.low = (1 << self.bits) - 1
+        self.high = (1 << (63 - self.bits)) - 1
+        self.exact, self.support, self.named, self.named_support = array("q"), array("q"), array("q"), array("q")
+
+    def _pack(self, key_hash, position):
+        return ((key_hash & self.high) << self.bits) | position
+
+    def add(self, position, keys, exact_kinds):
+        supports, named = [], []
+        part, parts = self.part, self.parts
+        for key in keys:
+            kind = key[0]
+            if kind in exact_kinds:
+                key_hash = _hash(key)
+                if key_hash % parts == part:
+                    self.exact.append(self._pack(key_hash, position))
+            if kind in SUPPORT_KINDS:
+                key_hash = _hash(key)
+                if key_hash % parts == part:  # its buckets go with it
+                    supports.append(key_hash)
+            if kind in NAME_KINDS:
+                named.append(key)
+        for support in supports:
+            self.support.append(self._pack(support, position))
+            for name in named:  # the support key and a name key together: the rows of one bucket
+                self.named.append(self._pack(_hash((support, name)), position))
+                self.named_support.append(support & self.high)
+
+    def exact_pairs(self):
+        """The codes (x * n + y) of the pairs sharing an exact key (a pair sharing two comes twice)."""
+        codes = array("q")
+        for members in _runs(self.exact, self.bits, EXACT_BLOCK):
+            codes.extend(x * self.n + y for x, y in combinations(members, 2))
+        self.exact = None
+        return np.frombuffer(codes, dtype=np.int64).copy() if codes else np.zeros(0, dtype=np.int64)
+
+    def support_runs(self):
+        """The rows of each (support key, name key) bucket whose support key is held by at most SUPPORT_BLOCK
+        rows: lists of positions."""
+        held = {}  # support key -> rows holding it (two or more)
+        for members, key in _runs(self.support, self.bits, None, with_key=True):
+            held[key] = len(members)
+        self.support = None
+        if not held:
+            return ()
+        wanted = np.fromiter((key for key, count in held.items() if 1 < count <= SUPPORT_BLOCK), dtype=np.int64)
+        del held
+        named = np.frombuffer(self.named, dtype=np.int64)
+        keep = np.isin(np.frombuffer(self.named_support, dtype=np.int64), wanted)
+        kept = array("q", named[keep].tobytes()) if keep.any() else array("q")
+        self.named = self.named_support = None
+        return _runs(kept, self.bits, None)
+
+
+def _runs(packed, bits, largest, *, with_key=False):
+    """The positions of each run of two or more equal keys in `packed` (sorted here, in place), a run of more
+    than `largest` left out: sorted lists; with_key: (positions, key)."""
+    values = np.frombuffer(packed, dtype=np.int64)
+    values.sort()
+    low = (1 << bits) - 1
+    for start, end in _run_bounds(values, bits):
+        if largest is not None and end - start > largest:
+            continue
+        members = sorted(set((values[start:end] & low).tolist()))
+        if len(members) > 1:
+            yield (members, int(values[start] >> bits)) if with_key else members
+
+
+def _run_bounds(values, shift):
+    """(start, end) of each run of two or more equal `values >> shift` in sorted `values`. Only the places
+    where a key equals the next one are gathered (most keys are held once), a slice at a time."""
+    if len(values) < 2:
+        return
+    equal = []
+    for start in range(0, len(values) - 1, _SCAN):
+        keys = values[start:start + _SCAN + 1] >> shift
+        equal.append(np.flatnonzero(keys[1:] == keys[:-1]) + start)
+    equal = np.concatenate(equal)
+    if not len(equal):
+        return
+    breaks = np.flatnonzero(np.diff(equal) != 1) + 1
+    for first, last in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(equal)].tolist(), strict=True):
+        yield int(equal[first]), int(equal[last - 1]) + 2
+
+
+class _Weigher:
+    """Weighs pairs of the file's rows, term frequencies from the base plus the whole file."""
+
+    def __init__(self, entity_key, keysets, kept, counts):
+        from . import scoring
+
+        self.entity_key, self.keysets, self.kept, self.counts = entity_key, keysets, kept, counts
+        self.model = scoring.model_for(entity_key)
+        self.records = scoring._base_size(entity_key) + len(keysets)
+
+    def weigh(self, a, b):
+        from . import scoring
+
+        if not a:
+            return
+        rows = sorted(set(a) | set(b))
+        local = {position: index for index, position in enumerate(rows)}
+        cols = scoring.Columns.from_keysets([self.keysets[position] for position in rows])
+        scoring._frequencies(self.entity_key, cols, None, unsaved=(), in_file=self.counts)
+        weighed = scoring.weigh(cols, [local[x] for x in a], [local[y] for y in b], self.model, self.records)
+        outcomes = scoring.outcome_of(weighed, self.model)
+        keep = [i for i in range(len(a)) if outcomes[i] in self.kept]
+        for i, verdict in zip(keep, scoring.verdicts(cols, weighed, self.model, keep), strict=True):
+            yield a[i], b[i], verdict
+
+
+class _Runs:
+    """Lists of positions, held flat (8 bytes a position): the support buckets of a whole file."""
+
+    def __init__(self):
+        self.positions, self.ends = array("q"), array("q")
+
+    def extend(self, runs):
+        for members in runs:
+            self.positions.extend(members)
+            self.ends.append(len(self.positions))
+
+    def __len__(self):
+        return len(self.ends)
+
+    def __iter__(self):
+        start = 0
+        for end in self.ends:
+            yield self.positions[start:end].tolist()
+            start = end
+
+
+def _repeated(hashes):
+    """(hashes, counts) of the values `hashes` holds twice or more."""
+    values = np.frombuffer(hashes, dtype=np.int64)
+    values.sort()
+    bounds = list(_run_bounds(values, 0))
+    return (np.array([values[start] for start, _end in bounds], dtype=np.int64),
+            np.array([end - start for start, end in bounds], dtype=np.int64))
+
+
+class _FileCounts:
+    """How many rows of the file hold each value they are compared on (scoring.coded_values: a row's first
+    SLOTS phones…), kept only for the values held twice or more: (hashes, counts) of each partition."""
+
+    def __init__(self, repeated):
+        keys = np.concatenate([keys for keys, _sizes in repeated])
+        sizes = np.concatenate([sizes for _keys, sizes in repeated])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.sizes = keys[order], sizes[order]
+
+    def of(self, kind, values):
+        """Rows of the file holding each of `values` (1 for a value no other row holds)."""
+        out = np.ones(len(values), dtype=np.int64)
+        if len(self.keys) and len(values):
+            wanted = np.fromiter((_hash((kind, v)) for v in values), dtype=np.int64, count=len(values))
+            at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+            found = self.keys[at] == wanted
+            out[found] = self.sizes[at[found]]
+        return out
