@@ -16,6 +16,7 @@ def main(argv):
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import override_settings
@@ -23,8 +24,6 @@ def main(argv):
     from dedup.importing.pipeline import batch_configure, batch_discard, batch_prepare, batch_upload
 
     from .harness import peak_rss_mb, reset_peak_rss
-
-    from django.conf import settings
 
     connection.settings_dict["NAME"] = database
     # The limit an admin raises for a 1M-row file (92 MB in the bench's shape; 50 MB by default).

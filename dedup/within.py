@@ -48,9 +48,9 @@ def within_pairs(entity_key, keysets, *, kept):
     for part in range(parts):  # a pass over the key sets for the keys and values whose hash falls in `part`
         blocks, held = _Blocks(n, part, parts), array("q")
         for position in range(n):
-            keys = keysets[position]
-            blocks.add(position, keys, exact_kinds)
-            for kind, _slot, value in scoring.coded_values(scoring.keys_by_kind(keys)):
+            by_kind = scoring.keys_by_kind(keysets[position])
+            blocks.add(position, by_kind, exact_kinds)
+            for kind, _slot, value in scoring.coded_values(by_kind):
                 value_hash = _hash((kind, value))
                 if value_hash % parts == part:
                     held.append(value_hash)
@@ -127,26 +127,24 @@ class _Blocks:
     def _pack(self, key_hash, position):
         return ((key_hash & self.high) << self.bits) | position
 
-    def add(self, position, keys, exact_kinds):
-        supports, named = [], []
+    def add(self, position, by_kind, exact_kinds):
+        """A row's keys, {kind: [values]} (scoring.keys_by_kind)."""
         part, parts = self.part, self.parts
-        for key in keys:
-            kind = key[0]
-            if kind in exact_kinds:
-                key_hash = _hash(key)
+        for kind in exact_kinds:
+            for value in by_kind.get(kind, ()):
+                key_hash = _hash((kind, value))
                 if key_hash % parts == part:
                     self.exact.append(self._pack(key_hash, position))
-            if kind in SUPPORT_KINDS:
-                key_hash = _hash(key)
-                if key_hash % parts == part:  # its buckets go with it
-                    supports.append(key_hash)
-            if kind in NAME_KINDS:
-                named.append(key)
-        for support in supports:
-            self.support.append(self._pack(support, position))
-            for name in named:  # the support key and a name key together: the rows of one bucket
-                self.named.append(self._pack(_hash((support, name)), position))
-                self.named_support.append(support & self.high)
+        named = [(kind, value) for kind in NAME_KINDS for value in by_kind.get(kind, ())]
+        for kind in SUPPORT_KINDS:
+            for value in by_kind.get(kind, ()):
+                support = _hash((kind, value))
+                if support % parts != part:
+                    continue  # its buckets go with it
+                self.support.append(self._pack(support, position))
+                for name in named:  # the support key and a name key together: the rows of one bucket
+                    self.named.append(self._pack(_hash(((kind, value), name)), position))
+                    self.named_support.append(support & self.high)
 
     def exact_pairs(self):
         """The codes (x * n + y) of the pairs sharing an exact key (a pair sharing two comes twice)."""
