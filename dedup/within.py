@@ -24,9 +24,11 @@ from itertools import combinations
 
 import numpy as np
 
+from . import scoring
+
 EXACT_BLOCK = 50
 SUPPORT_BLOCK = 2000
-SUPPORT_KINDS = ("company", "birthday", "address")
+SUPPORT_KINDS = scoring.SUPPORT_KINDS
 NAME_KINDS = ("name_block", "surname")
 PAIR_CHUNK = 50_000  # pairs weighed at once
 PARTITION_ROWS = 250_000  # rows whose keys are blocked in one pass over the key sets: 1M rows take four
@@ -37,8 +39,6 @@ _SCAN = 1 << 20  # sorted keys compared a slice at a time
 def within_pairs(entity_key, keysets, *, kept):
     """(i, j, verdict) of the candidate pairs (i < j) whose outcome is in `kept`, a chunk at a time, in no
     particular order; a pair two blocks give may come twice. `keysets`: a sequence of match-key sets."""
-    from . import scoring
-
     n = len(keysets)
     if n < 2:
         return
@@ -207,15 +207,11 @@ class _Weigher:
     """Weighs pairs of the file's rows, term frequencies from the base plus the whole file."""
 
     def __init__(self, entity_key, keysets, kept, counts):
-        from . import scoring
-
         self.entity_key, self.keysets, self.kept, self.counts = entity_key, keysets, kept, counts
         self.model = scoring.model_for(entity_key)
         self.records = scoring._base_size(entity_key) + len(keysets)
 
     def weigh(self, a, b):
-        from . import scoring
-
         if not a:
             return
         rows = sorted(set(a) | set(b))
