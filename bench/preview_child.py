@@ -1,5 +1,6 @@
 """`python -m bench.preview_child FILE DATABASE USER_ID`: one import preview (merge mode) of a contacts file in a
-process of its own, DEBUG off as a worker runs it, the file size limit raised to the file's; prints {"peak_rss_mb", "seconds", "counts"} as JSON.
+process of its own, DEBUG off as a worker runs it, the file size limit raised to the file's; prints
+{"peak_rss_mb", "seconds", "counts"} as JSON.
 
 bench/benches/import_memory.py runs it once per file, so each figure is the peak of that preview alone, not of
 whatever the benchmark process held before (a seeded base, the workload it wrote)."""

@@ -120,7 +120,6 @@ class _Blocks:
     def __init__(self, n, part=0, parts=1):
         self.n, self.part, self.parts = n, part, parts
         self.bits = max(1, (n - 1).bit_length())
-        self.low = (1 << self.bits) - 1
         self.high = (1 << (63 - self.bits)) - 1
         self.exact, self.support, self.named, self.named_support = array("q"), array("q"), array("q"), array("q")
 

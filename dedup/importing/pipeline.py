@@ -329,7 +329,7 @@ def _prepare(batch, *, user):
                     staged = []
             insert_rows(batch, staged)
             batch.total = sum(outcomes.values())
-            batch.counts = {str(outcome): count for outcome, count in outcomes.items()}
+            batch.counts = count_outcomes(outcomes)
             batch.status, batch.error, batch.done = Status.READY, "", 0
             batch.companies = {}
             batch.save()
@@ -374,10 +374,9 @@ def replace_kinds(mapping):
 
 
 def count_outcomes(outcomes):
-    counts = {}
-    for outcome in outcomes:
-        counts[str(outcome)] = counts.get(str(outcome), 0) + 1
-    return counts
+    """{outcome: rows} of an iterable of outcomes, or of a Counter of them."""
+    counted = outcomes if isinstance(outcomes, Counter) else Counter(outcomes)
+    return {str(outcome): count for outcome, count in counted.items()}
 
 
 def _jsonable(value):
