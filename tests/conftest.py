@@ -69,6 +69,16 @@ def _fresh_custom_field_definitions():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_row_estimates():
+    """The planner's row estimates a list remembers (crm_site.lists.selectors.few_rows) are of an earlier test's
+    rows: each test's pages are read as it sees its own."""
+    from crm_site.lists import selectors
+
+    selectors._estimates.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _reference_data_after_flush(request):
     if _is_transactional(request):
         request.getfixturevalue("transactional_db")

@@ -135,6 +135,34 @@ def test_few_rows_asks_the_planner(user):
     assert lists.few_rows(queryset, limit=-1) is False
 
 
+@postgres.only
+def test_the_planners_estimate_is_asked_once_per_statement_for_a_while(user, monkeypatch):
+    """A page plans its statement once: the estimate of the same statement is remembered for ESTIMATE_SECONDS,
+    another statement (another search, another user's scope) is asked for, and an old estimate is asked again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_contact(user, last_name="Редкий")
+    monkeypatch.setattr(lists, "_estimates", {})
+    queryset = Contact.objects.visible_to(user, READ).search("Редкий")
+
+    def explains(fn):
+        with CaptureQueriesContext(connection) as queries:
+            result = fn()
+        return result, sum(query["sql"].startswith("EXPLAIN") for query in queries.captured_queries)
+
+    assert explains(lambda: lists.few_rows(queryset)) == (True, 1)
+    assert explains(lambda: lists.few_rows(queryset)) == (True, 0)
+    assert explains(lambda: lists.few_rows(queryset, limit=-1)) == (False, 0)  # the same estimate, another limit
+    other = Contact.objects.visible_to(user, READ).search("Другой")
+    assert explains(lambda: lists.few_rows(other)) == (True, 1)
+    monkeypatch.setattr(lists, "ESTIMATE_SECONDS", 0)
+    assert explains(lambda: lists.few_rows(queryset)) == (True, 1)
+    monkeypatch.setattr(lists, "ESTIMATES_KEPT", 1)  # full: forgotten, not grown
+    lists.few_rows(other)
+    assert len(lists._estimates) == 1
+
+
 def test_the_manager_search_without_filter_lists_only_the_own_department(manager, fence, plain_static):
     from tests.factories import make_user
 

@@ -6,6 +6,7 @@ import base64
 import datetime
 import decimal
 import json
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -227,11 +228,17 @@ def ordering_of(queryset):
 
 
 FENCE_ROWS = 30_000  # a search or filter estimated to match at most this many rows is read whole (`fenced`)
+ESTIMATES_KEPT = 512  # the row estimates few_rows() remembers, per process…
+ESTIMATE_SECONDS = 300  # …and for how long
+_estimates = {}  # (sql, params) -> (monotonic time, estimated rows)
 
 
 def few_rows(queryset, limit=FENCE_ROWS):
     """Whether PostgreSQL estimates that `queryset` (a searched or filtered list) matches at most `limit` rows:
     then its pages are read `fenced`. One EXPLAIN (planning only, no rows read); False elsewhere than PostgreSQL.
+    The estimate of a statement is remembered for ESTIMATE_SECONDS (a user paging through a filtered list, or
+    coming back to it, asks the same again), so a page plans its statement once, not twice: it only chooses how
+    the rows are read, never which rows, so an estimate a few minutes old reads the same page.
 
     Why: asked for the first rows in the list's order, PostgreSQL walks the order's index and checks each row
     against the search and the filters, expecting the matches spread evenly along it. When they are few, or
@@ -246,12 +253,23 @@ def few_rows(queryset, limit=FENCE_ROWS):
         sql, params = queryset.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:  # a condition that can match nothing (an empty id list): nothing to read at all
         return False
+    return _estimated_rows(sql, params) <= limit
+
+
+def _estimated_rows(sql, params):
+    key, now = (sql, repr(params)), time.monotonic()
+    known = _estimates.get(key)
+    if known is not None and now - known[0] < ESTIMATE_SECONDS:
+        return known[1]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
-    return plan[0]["Plan"]["Plan Rows"] <= limit
+    if len(_estimates) >= ESTIMATES_KEPT:
+        _estimates.clear()  # a handful of lists are in use at a time: start again rather than keep an order
+    _estimates[key] = (now, plan[0]["Plan"]["Plan Rows"])
+    return _estimates[key][1]
 
 
 def fenced_keys(queryset, expression, descending, limit, pk_descending=True):
