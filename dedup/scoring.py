@@ -181,6 +181,7 @@ class Columns:
         self.birthday_day = np.full(n, -1, dtype=np.int64)  # days since 0001-01-01
         self.values = {}  # kind -> list: code -> value (for explanations and TF look-ups)
         self.counts = {}  # kind -> np.array: code -> records holding it
+        self.file_counts = None  # kind -> np.array: code -> rows of the file holding it (when weighing a file)
         self.company_lines = np.zeros(0, dtype=np.int64)  # phone codes that are a company's own phone
         self._factors = {}  # attribute -> (codes, distinct values), see set_factor()
 
@@ -362,10 +363,19 @@ class Columns:
     def fill_counts_from_base(self, content_type, unsaved=(), in_file=None):
         """Term frequencies: how many saved records hold each value (one query), plus the unsaved rows
         (`unsaved`: their indexes) that hold it, or plus `in_file.of(kind, values)`: the rows of a whole file
-        holding each (dedup.within)."""
+        holding each (dedup.within).
+
+        With `in_file`, the rows are the file's own, weighed against each other: a value only one of them holds
+        can't be shared by a pair, and only a shared value's frequency weighs, so the base is asked only for the
+        values two rows hold (and for every surname: the exact surname level compares stems, not codes)."""
         wanted = {kind: values for kind, values in self.values.items() if kind in set(TF_LEVELS.values())}
+        if in_file is not None:
+            self.file_counts = {kind: in_file.of(kind, values) for kind, values in self.values.items()}
+            wanted = {kind: values if kind == "surname" else
+                      [value for value, held in zip(values, self.file_counts[kind].tolist(), strict=True) if held > 1]
+                      for kind, values in wanted.items()}
         custom = [f"{kind[len(CUSTOM_PREFIX):]}:{value}" for kind, values in self.values.items() if is_custom(kind)
-                  for value in values]
+                  for value, held in zip(values, self._held_in_file(kind, values), strict=True) if held > 1]
         if custom:  # custom fields' keys are of one kind, "custom", valued "<code>:<value>"
             wanted[keymod.CUSTOM] = custom
         counts = base_counts(content_type, wanted)
@@ -382,8 +392,18 @@ class Columns:
                 if len(codes):
                     array += np.bincount(codes, minlength=len(values))
             if in_file is not None:
-                array += in_file.of(kind, values)
+                array += self.file_counts[kind]
             self.counts[kind] = array
+
+    def _held_in_file(self, kind, values):
+        """The file's rows holding each value (fill_counts_from_base), or 2 for each when not weighing a file."""
+        return self.file_counts[kind].tolist() if self.file_counts is not None else [2] * len(values)
+
+    def shared_phones(self):
+        """The phones a weighed pair may share: those two of the file's rows hold (fill_counts_from_base with
+        `in_file`), else all of them."""
+        phones = self.values.get("phone", [])
+        return [phone for phone, held in zip(phones, self._held_in_file("phone", phones), strict=True) if held > 1]
 
     def email_flags(self):
         """(per email code: a shared mailbox like info@; per email-domain code: a free mail provider)."""
@@ -1380,7 +1400,7 @@ def _frequencies(entity_key, cols, counts, unsaved, in_file=None):
         for kind, values in cols.values.items():
             cols.counts[kind] = np.array([counts.get((kind, v), 1) for v in values], dtype=np.int64)
     if "phone" in comparisons_for(entity_key) and cols.values.get("phone"):
-        cols.mark_company_lines(company_phones(cols.values["phone"], exclude_entity=entity_key))
+        cols.mark_company_lines(company_phones(cols.shared_phones(), exclude_entity=entity_key))
 
 
 def company_phones(phones, exclude_entity=None):

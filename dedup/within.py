@@ -10,8 +10,10 @@ all held. What is kept per row is a few integers:
   two rows or more hold are kept, with their count (any other value of a row is held by that row alone);
 - the pairs are weighed a chunk at a time, each chunk's Columns built from the key sets of its rows only;
 - a file of more than PARTITION_ROWS rows is blocked in several passes over its key sets, each pass for the
-  keys and values whose hash falls in its part (the rows sharing a key meet in the same pass), so even the
-  integers of a pass stay within the same bounds.
+  keys and values whose hash falls in its part (the rows sharing a key meet in the same pass): first the exact
+  keys and the counted values, then the support keys, each pass's buckets weighed before the next pass reads
+  its keys, so the integers of a pass stay within the same bounds and only the exact pairs' codes (8 bytes a
+  pair) are kept from one pass to the next.
 
 Two keys whose hashes agree by chance give one more pair to weigh, which the weighing finds unalike: a hash
 never merges anything. The pairs are those `scoring` has always blocked on: sharing an exact key (phone,
@@ -38,15 +40,21 @@ _SCAN = 1 << 20  # sorted keys compared a slice at a time
 
 def within_pairs(entity_key, keysets, *, kept):
     """(i, j, verdict) of the candidate pairs (i < j) whose outcome is in `kept`, a chunk at a time, in no
-    particular order; a pair two blocks give may come twice. `keysets`: a sequence of match-key sets."""
+    particular order; a pair two blocks give may come twice. `keysets`: a sequence of match-key sets.
+
+    A file of one partition is blocked in one pass. A bigger one in two rounds of passes, each pass for the keys
+    whose hash falls in its part: first the exact keys and the values counted (the exact pairs are weighed then),
+    then the support keys, each pass's buckets weighed before the next pass, so neither a whole file's buckets
+    nor its counting hashes are ever held; only the exact pairs' codes are (a support pair that is an exact pair
+    was weighed already)."""
     n = len(keysets)
     if n < 2:
         return
     exact_kinds = set(scoring._exact_kinds(entity_key)) | {"phone", "email"}
     parts = -(-n // PARTITION_ROWS)
-    exact, support, repeated = [], _Runs(), []
+    exact, repeated, support_runs = [], [], []
     for part in range(parts):  # a pass over the key sets for the keys and values whose hash falls in `part`
-        blocks, held = _Blocks(n, part, parts), array("q")
+        blocks, held = _Blocks(n, part, parts, support=parts == 1), array("q")
         for position in range(n):
             by_kind = scoring.keys_by_kind(keysets[position])
             blocks.add(position, by_kind, exact_kinds)
@@ -54,25 +62,49 @@ def within_pairs(entity_key, keysets, *, kept):
                 value_hash = _hash((kind, value))
                 if value_hash % parts == part:
                     held.append(value_hash)
-        exact.append(blocks.exact_pairs())
-        support.extend(blocks.support_runs())
+        exact.append(_without_earlier(blocks.exact_pairs(), exact))
         repeated.append(_repeated(held))
+        if parts == 1:
+            support_runs = blocks.support_runs()
         del blocks, held
-    exact = np.unique(np.concatenate(exact))
-    if not len(exact) and not len(support):
-        return
     weigher = _Weigher(entity_key, keysets, kept, _FileCounts(repeated))
     del repeated
-    exact_pairs = (divmod(code, n) for start in range(0, len(exact), 10_000)
-                   for code in exact[start:start + 10_000].tolist())
-    support_pairs = (pair for members in support for pair in combinations(members, 2))  # exact ones left out
-    for pairs, weighed in ((exact_pairs, None), (support_pairs, exact)):
-        chunk = _Chunk(n, weighed)
-        for x, y in pairs:
-            if chunk.add(x, y):
-                yield from weigher.weigh(*chunk.pairs())
-                chunk = _Chunk(n, weighed)
-        yield from weigher.weigh(*chunk.pairs())
+    for codes in exact:
+        yield from _weigh_all(weigher, n, (divmod(code, n) for start in range(0, len(codes), 10_000)
+                                           for code in codes[start:start + 10_000].tolist()))
+    if parts == 1:
+        yield from _weigh_all(weigher, n, _pairs_of(support_runs), exact)
+        return
+    for part in range(parts):
+        blocks = _Blocks(n, part, parts, exact=False)
+        for position in range(n):
+            blocks.add(position, scoring.keys_by_kind(keysets[position]), ())
+        yield from _weigh_all(weigher, n, _pairs_of(blocks.support_runs()), exact)
+        del blocks
+
+
+def _pairs_of(runs):
+    return (pair for members in runs for pair in combinations(members, 2))
+
+
+def _weigh_all(weigher, n, pairs, weighed=None):
+    """The verdicts of `pairs`, weighed a chunk at a time; `weighed`: exact pairs' codes left out."""
+    chunk = _Chunk(n, weighed)
+    for x, y in pairs:
+        if chunk.add(x, y):
+            yield from weigher.weigh(*chunk.pairs())
+            chunk = _Chunk(n, weighed)
+    yield from weigher.weigh(*chunk.pairs())
+
+
+def _without_earlier(codes, earlier):
+    """`codes` (sorted) less those of the `earlier` arrays: a pair sharing exact keys of two parts is found by
+    both passes."""
+    for other in earlier:
+        if len(codes) and len(other):
+            at = np.minimum(np.searchsorted(other, codes), len(other) - 1)
+            codes = codes[other[at] != codes]
+    return codes
 
 
 class _Chunk:
@@ -80,7 +112,7 @@ class _Chunk:
     the chunk), each once; `exact`: the exact pairs' codes, weighed already, left out."""
 
     def __init__(self, n, exact=None):
-        self.n, self.exact = n, exact
+        self.n, self.exact = n, exact or ()  # sorted arrays of codes
         self.a, self.b, self.rows, self.seen = [], [], set(), set()
 
     def add(self, x, y):
@@ -101,12 +133,16 @@ class _Chunk:
 
 
 def _without(a, b, exact, n):
-    """The pairs (a, b) that are not among the exact pairs (sorted codes x * n + y), weighed already."""
-    if exact is None or not len(exact) or not a:
+    """The pairs (a, b) that are not among the exact pairs (arrays of sorted codes x * n + y), weighed already."""
+    exact = [codes for codes in exact if len(codes)]
+    if not exact or not a:
         return a, b
     codes = np.asarray(a, dtype=np.int64) * n + np.asarray(b, dtype=np.int64)
-    at = np.minimum(np.searchsorted(exact, codes), len(exact) - 1)
-    new = np.flatnonzero(exact[at] != codes).tolist()
+    new = np.ones(len(codes), dtype=bool)
+    for weighed in exact:
+        at = np.minimum(np.searchsorted(weighed, codes), len(weighed) - 1)
+        new &= weighed[at] != codes
+    new = np.flatnonzero(new).tolist()
     return [a[k] for k in new], [b[k] for k in new]
 
 
@@ -117,8 +153,10 @@ def _hash(key):
 class _Blocks:
     """The blocking keys of n rows, each packed with its row's position into one int64."""
 
-    def __init__(self, n, part=0, parts=1):
+    def __init__(self, n, part=0, parts=1, *, exact=True, support=True):
+        """`exact` / `support`: gather those keys (a pass may gather only one kind)."""
         self.n, self.part, self.parts = n, part, parts
+        self.with_exact, self.with_support = exact, support
         self.bits = max(1, (n - 1).bit_length())
         self.high = (1 << (63 - self.bits)) - 1
         self.exact, self.support, self.named, self.named_support = array("q"), array("q"), array("q"), array("q")
@@ -129,11 +167,13 @@ class _Blocks:
     def add(self, position, by_kind, exact_kinds):
         """A row's keys, {kind: [values]} (scoring.keys_by_kind)."""
         part, parts = self.part, self.parts
-        for kind in exact_kinds:
+        for kind in exact_kinds if self.with_exact else ():
             for value in by_kind.get(kind, ()):
                 key_hash = _hash((kind, value))
                 if key_hash % parts == part:
                     self.exact.append(self._pack(key_hash, position))
+        if not self.with_support:
+            return
         named = [(kind, value) for kind in NAME_KINDS for value in by_kind.get(kind, ())]
         for kind in SUPPORT_KINDS:
             for value in by_kind.get(kind, ()):
@@ -146,12 +186,12 @@ class _Blocks:
                     self.named_support.append(support & self.high)
 
     def exact_pairs(self):
-        """The codes (x * n + y) of the pairs sharing an exact key (a pair sharing two comes twice)."""
+        """The codes (x * n + y) of the pairs sharing an exact key, sorted, each once."""
         codes = array("q")
         for members in _runs(self.exact, self.bits, EXACT_BLOCK):
             codes.extend(x * self.n + y for x, y in combinations(members, 2))
         self.exact = None
-        return np.frombuffer(codes, dtype=np.int64).copy() if codes else np.zeros(0, dtype=np.int64)
+        return np.unique(np.frombuffer(codes, dtype=np.int64)) if codes else np.zeros(0, dtype=np.int64)
 
     def support_runs(self):
         """The rows of each (support key, name key) bucket whose support key is held by at most SUPPORT_BLOCK
@@ -164,17 +204,23 @@ class _Blocks:
             return ()
         wanted = np.fromiter((key for key, count in held.items() if 1 < count <= SUPPORT_BLOCK), dtype=np.int64)
         del held
-        named = np.frombuffer(self.named, dtype=np.int64)
-        keep = np.isin(np.frombuffer(self.named_support, dtype=np.int64), wanted)
-        kept = array("q", named[keep].tobytes()) if keep.any() else array("q")
-        self.named = self.named_support = None
+        if not len(wanted) or not self.named:
+            self.named = self.named_support = None
+            return ()
+        wanted.sort()
+        supports = np.frombuffer(self.named_support, dtype=np.int64)
+        keep = wanted[np.minimum(np.searchsorted(wanted, supports), len(wanted) - 1)] == supports
+        del supports
+        self.named_support = None
+        kept = np.frombuffer(self.named, dtype=np.int64)[keep]  # a copy: the gathered keys can go
+        self.named = None
         return _runs(kept, self.bits, None)
 
 
 def _runs(packed, bits, largest, *, with_key=False):
     """The positions of each run of two or more equal keys in `packed` (sorted here, in place), a run of more
     than `largest` left out: sorted lists; with_key: (positions, key)."""
-    values = np.frombuffer(packed, dtype=np.int64)
+    values = packed if isinstance(packed, np.ndarray) else np.frombuffer(packed, dtype=np.int64)
     values.sort()
     low = (1 << bits) - 1
     for start, end in _run_bounds(values, bits):
@@ -222,27 +268,6 @@ class _Weigher:
         keep = [i for i in range(len(a)) if outcomes[i] in self.kept]
         for i, verdict in zip(keep, scoring.verdicts(cols, weighed, self.model, keep), strict=True):
             yield a[i], b[i], verdict
-
-
-class _Runs:
-    """Lists of positions, held flat (8 bytes a position): the support buckets of a whole file."""
-
-    def __init__(self):
-        self.positions, self.ends = array("q"), array("q")
-
-    def extend(self, runs):
-        for members in runs:
-            self.positions.extend(members)
-            self.ends.append(len(self.positions))
-
-    def __len__(self):
-        return len(self.ends)
-
-    def __iter__(self):
-        start = 0
-        for end in self.ends:
-            yield self.positions[start:end].tolist()
-            start = end
 
 
 def _repeated(hashes):

@@ -145,3 +145,26 @@ def test_a_key_held_by_too_many_rows_blocks_nothing(importer, monkeypatch):
     rows = [{"last_name": "Иванов", "first_name": "Иван", "phones": ["+7 495 000-00-00"]}] * 3  # a switchboard
     assert scoring.match_within("contact", rows) == []
     assert [(i, j) for i, j, _v in scoring.match_within("contact", rows[:2])] == [(0, 1)]
+
+
+def test_the_file_against_itself_asks_the_base_only_for_what_two_rows_hold(importer, monkeypatch):
+    # Only a value a pair shares is weighed by its frequency: a phone or email one row holds alone is not
+    # looked up in the base (a 100k-row file's phones were asked for chunk after chunk); a surname always is.
+    make_contact(importer, last_name="Орлов", first_name="Пётр", phones=["+7 916 123-45-67"])
+    make_contact(importer, last_name="Зайцев", first_name="Олег", phones=["+7 916 123-45-67"])
+    people = [{"last_name": "Орлов", "first_name": "Пётр", "phones": ["+7 916 123-45-67", "+7 903 000-00-01"]},
+              {"last_name": "Орлов", "first_name": "Пётр", "phones": ["8 916 123 45 67"], "emails": ["p@x.ru"]},
+              {"last_name": "Лебедев", "first_name": "Иван", "phones": ["+7 903 000-00-02"]}]
+    keysets = [scoring.keys_of("contact", row) for row in people]
+    asked = []
+    real = scoring._base_counts
+    monkeypatch.setattr(scoring, "_base_counts", lambda ct, pairs: asked.extend(pairs) or real(ct, pairs))
+    found = {(i, j): (v.percent, v.outcome) for i, j, v in scoring.within_pairs("contact", keysets)}
+    assert ("phone", "+79161234567") in asked
+    assert not {("phone", "+79030000001"), ("phone", "+79030000002"), ("email", "p@x.ru")} & set(asked)
+    assert ("surname", "orlov") in asked
+    # the same verdicts as when the base is asked for every value
+    monkeypatch.setattr(scoring.Columns, "_held_in_file", lambda self, kind, values: [2] * len(values))
+    monkeypatch.setattr(scoring, "_base_counts", real)
+    everything = {(i, j): (v.percent, v.outcome) for i, j, v in scoring.within_pairs("contact", keysets)}
+    assert found == everything and (0, 1) in found
