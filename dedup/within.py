@@ -33,7 +33,7 @@ SUPPORT_BLOCK = 2000
 SUPPORT_KINDS = scoring.SUPPORT_KINDS
 NAME_KINDS = ("name_block", "surname")
 PAIR_CHUNK = 50_000  # pairs weighed at once
-PARTITION_ROWS = 250_000  # rows whose keys are blocked in one pass over the key sets: 1M rows take four
+PARTITION_ROWS = 125_000  # rows whose keys are blocked in one pass over the key sets: 1M rows take eight (of each kind)
 ROW_CHUNK = 20_000  # rows whose Columns are built at once
 _SCAN = 1 << 20  # sorted keys compared a slice at a time
 
@@ -159,6 +159,10 @@ class _Blocks:
         self.with_exact, self.with_support = exact, support
         self.bits = max(1, (n - 1).bit_length())
         self.high = (1 << (63 - self.bits)) - 1
+        # A bucket's key: its support key's hash in the upper half, the name key's in the lower, so that the
+        # buckets of one company sort side by side and a weighed chunk holds the rows of a few companies (each
+        # row's Columns built once or twice, not once per bucket).
+        self.name_bits = (63 - self.bits) // 2
         self.exact, self.support, self.named, self.named_support = array("q"), array("q"), array("q"), array("q")
 
     def _pack(self, key_hash, position):
@@ -182,7 +186,8 @@ class _Blocks:
                     continue  # its buckets go with it
                 self.support.append(self._pack(support, position))
                 for name in named:  # the support key and a name key together: the rows of one bucket
-                    self.named.append(self._pack(_hash(((kind, value), name)), position))
+                    bucket = (support << self.name_bits) | (_hash(((kind, value), name)) & ((1 << self.name_bits) - 1))
+                    self.named.append(self._pack(bucket, position))
                     self.named_support.append(support & self.high)
 
     def exact_pairs(self):
